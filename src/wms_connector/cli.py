@@ -1,0 +1,64 @@
+"""The ``wms-connector`` command: parses arguments, wires dependencies, calls one function per command.
+
+Exit codes: 0 ok, 2 bad input (nothing was changed), 1 any other expected failure, 130 on Ctrl-C.
+An unexpected exception keeps its traceback: it is a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+import typer
+from rich.text import Text
+
+from wms_connector.errors import WmsError
+from wms_connector.output import err_console
+
+app = typer.Typer(
+    name="wms-connector",
+    help="Oracle (WMS waiver tables) -> Kafka CDC: stages, names, secrets, local runtime, infrastructure.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # One module per command group; each exposes register(app).
+    from wms_connector.commands import foundation
+
+    for module in (foundation,):
+        module.register(app)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 130
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except WmsError as error:
+        err_console.print(Text("error: ", style="bold red") + Text(str(error)), soft_wrap=True)
+        return error.exit_code
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,292 @@
+"""Every name derived from a stage: the one place names are built (**contract**, see README).
+
+Each name is composed from the others, so a reader finds where any topic, stack or alarm name
+comes from in one hop. Nothing else in the repository may build a name by hand: the CDK code, the
+agent, the lambdas, the CLI and the tests all read :func:`names_for`.
+
+Topic namespace: named stages (``main``, ``val``, ``production``) have none; an ephemeral stage
+``S`` prefixes *every* topic it owns with ``--wms--S--`` (the BigMAC convention for branch
+topics). Because a stage never contains ``--`` and never ends in ``-``, the namespace of one stage
+can never be a prefix of another stage's namespace; topic deletion relies on that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Final
+
+from wms_connector.stages import Stage
+
+#: Debezium ``topic.prefix`` of every stage, before the namespace.
+TOPIC_PREFIX_BASE: Final = "wms"
+SCHEMAS: Final = ("MMDL", "WMS")
+TABLES: Final = ("PLAN_BASE_WVR_TBL", "PLAN_WVR_RVSN_TBL")
+NAMESPACE_MARK: Final = "--wms--"
+SECRET_ROOT: Final = "wms"
+DEFAULT_SECRET_SCOPE: Final = "default"
+
+
+@dataclass(frozen=True, order=True)
+class TableId:
+    """A captured table, ``SCHEMA.TABLE`` as Oracle spells it (uppercase)."""
+
+    schema: str
+    table: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+#: The four captured tables, in a stable order (schema, then table).
+CAPTURED_TABLES: Final = tuple(TableId(s, t) for s in SCHEMAS for t in TABLES)
+
+
+def topic_namespace(stage: Stage) -> str:
+    """``""`` for a named stage, ``--wms--S--`` for an ephemeral one."""
+    return f"{NAMESPACE_MARK}{stage.name}--" if stage.is_ephemeral else ""
+
+
+def secret_path(scope: str, name: str) -> str:
+    return f"{SECRET_ROOT}/{scope}/{name}"
+
+
+@dataclass(frozen=True)
+class StageNames:
+    """All names of one stage. Build with :func:`names_for`."""
+
+    stage: Stage
+
+    # -- services and stacks ---------------------------------------------------------------
+    @property
+    def service_prefix(self) -> str:
+        return f"wms-connector-{self.stage.name}"
+
+    @property
+    def alerts_stack(self) -> str:
+        return f"wms-alerts-{self.stage.name}"
+
+    @property
+    def connector_stack(self) -> str:
+        return self.service_prefix
+
+    @property
+    def cluster(self) -> str:
+        return self.service_prefix
+
+    @property
+    def service(self) -> str:
+        return f"{self.service_prefix}-connect"
+
+    @property
+    def task_family(self) -> str:
+        return f"{self.service_prefix}-connect"
+
+    @property
+    def connect_container(self) -> str:
+        return "connect"
+
+    @property
+    def agent_container(self) -> str:
+        return "connect-agent"
+
+    @property
+    def task_role(self) -> str:
+        return f"{self.service_prefix}-task"
+
+    @property
+    def execution_role(self) -> str:
+        return f"{self.service_prefix}-exec"
+
+    @property
+    def security_group(self) -> str:
+        return f"{self.service_prefix}-connect"
+
+    @property
+    def topic_cleanup_function(self) -> str:
+        return f"{self.service_prefix}-topic-cleanup"
+
+    @property
+    def topic_cleanup_role(self) -> str:
+        return f"{self.service_prefix}-topic-cleanup"
+
+    @property
+    def task_stopped_rule(self) -> str:
+        return f"{self.service_prefix}-task-stopped"
+
+    @property
+    def service_errors_rule(self) -> str:
+        return f"{self.service_prefix}-service-errors"
+
+    @property
+    def alerts_topic(self) -> str:
+        """The SNS topic every alarm of the stage notifies."""
+        return self.alerts_stack
+
+    @property
+    def agent_state_table(self) -> str:
+        """DynamoDB table where the agent keeps its restart record across agent restarts."""
+        return f"{self.service_prefix}-agent-state"
+
+    @property
+    def dashboard(self) -> str:
+        return self.service_prefix
+
+    @property
+    def metric_namespace(self) -> str:
+        return self.service_prefix
+
+    @property
+    def alarm_prefix(self) -> str:
+        return self.service_prefix
+
+    def alarm(self, what: str) -> str:
+        return f"{self.alarm_prefix}-{what}"
+
+    @property
+    def log_group_root(self) -> str:
+        return f"/wms-connector/{self.stage.name}"
+
+    @property
+    def connect_log_group(self) -> str:
+        return f"{self.log_group_root}/connect"
+
+    @property
+    def agent_log_group(self) -> str:
+        return f"{self.log_group_root}/agent"
+
+    @property
+    def topic_cleanup_log_group(self) -> str:
+        return f"{self.log_group_root}/topic-cleanup"
+
+    # -- Kafka Connect ----------------------------------------------------------------------
+    @property
+    def connector(self) -> str:
+        """The Debezium Oracle connector's name in Kafka Connect."""
+        return f"{self.service_prefix}-oracle"
+
+    @property
+    def standin_connector(self) -> str:
+        """The local stand-in (PostgreSQL) connector's name: never deployed to AWS."""
+        return f"{self.service_prefix}-standin-postgres"
+
+    @property
+    def topic_namespace(self) -> str:
+        return topic_namespace(self.stage)
+
+    @property
+    def group_id(self) -> str:
+        return f"{self.topic_namespace}mgmt.connect.{self.service_prefix}"
+
+    @property
+    def config_topic(self) -> str:
+        return f"{self.group_id}.config"
+
+    @property
+    def offsets_topic(self) -> str:
+        return f"{self.group_id}.offsets"
+
+    @property
+    def status_topic(self) -> str:
+        return f"{self.group_id}.status"
+
+    # -- Debezium topics ----------------------------------------------------------------------
+    @property
+    def topic_prefix(self) -> str:
+        """Debezium ``topic.prefix``: data topics are ``<topic_prefix>.<SCHEMA>.<TABLE>``."""
+        return f"{self.topic_namespace}{TOPIC_PREFIX_BASE}"
+
+    def data_topic(self, table: TableId) -> str:
+        return f"{self.topic_prefix}.{table.schema}.{table.table}"
+
+    @property
+    def data_topics(self) -> dict[TableId, str]:
+        return {t: self.data_topic(t) for t in CAPTURED_TABLES}
+
+    @property
+    def schema_history_topic(self) -> str:
+        return f"{self.topic_prefix}.schema-history"
+
+    @property
+    def schema_change_topic(self) -> str:
+        """Debezium writes DDL events for consumers to a topic named exactly ``topic.prefix``."""
+        return self.topic_prefix
+
+    @property
+    def heartbeat_topic_prefix(self) -> str:
+        """Debezium ``topic.heartbeat.prefix``; named stages keep Debezium's well-known default."""
+        return f"{self.topic_namespace}__debezium-heartbeat"
+
+    @property
+    def heartbeat_topic(self) -> str:
+        # Debezium's DefaultTopicNamingStrategy joins heartbeat prefix and topic prefix with '.'.
+        return f"{self.heartbeat_topic_prefix}.{self.topic_prefix}"
+
+    @property
+    def signal_topic(self) -> str:
+        return f"{self.topic_prefix}.signal"
+
+    @property
+    def all_topics(self) -> tuple[str, ...]:
+        """Every topic the stage owns, data topics first."""
+        return (
+            *self.data_topics.values(),
+            self.schema_change_topic,
+            self.schema_history_topic,
+            self.heartbeat_topic,
+            self.signal_topic,
+            self.config_topic,
+            self.offsets_topic,
+            self.status_topic,
+        )
+
+    # -- secrets ----------------------------------------------------------------------------
+    def secret_paths(self, name: str) -> tuple[str, str]:
+        """Where secret ``name`` is looked up: the stage's path first, then the default."""
+        return secret_path(self.stage.name, name), secret_path(DEFAULT_SECRET_SCOPE, name)
+
+    def secret_arn_patterns(self, region: str, account: str) -> tuple[str, str]:
+        """IAM resource patterns for reading this stage's secrets (stage scope and default scope)."""
+        base = f"arn:aws:secretsmanager:{region}:{account}:secret:{SECRET_ROOT}"
+        return f"{base}/{self.stage.name}/*", f"{base}/{DEFAULT_SECRET_SCOPE}/*"
+
+
+@cache
+def names_for(stage: Stage) -> StageNames:
+    return StageNames(stage)
+
+
+@dataclass(frozen=True)
+class BoundedName:
+    """A family of derived names and the limit of the service that holds them."""
+
+    service: str
+    limit: int
+    names: Callable[[StageNames], tuple[str, ...]]
+
+
+#: Every name with a length limit, and the service whose limit it is. ``stages.MAX_STAGE_LENGTH``
+#: is the largest stage length for which all of these fit (a test computes and compares it).
+BOUNDED_NAMES: Final = (
+    BoundedName("CloudFormation stack", 128, lambda n: (n.alerts_stack, n.connector_stack)),
+    BoundedName("ECS cluster/service/family", 255, lambda n: (n.cluster, n.service, n.task_family)),
+    BoundedName("IAM role", 64, lambda n: (n.task_role, n.execution_role, n.topic_cleanup_role)),
+    BoundedName("Lambda function", 64, lambda n: (n.topic_cleanup_function,)),
+    BoundedName("EventBridge rule", 64, lambda n: (n.task_stopped_rule, n.service_errors_rule)),
+    BoundedName("SNS topic", 256, lambda n: (n.alerts_topic,)),
+    BoundedName("DynamoDB table", 255, lambda n: (n.agent_state_table,)),
+    BoundedName(
+        "CloudWatch log group",
+        512,
+        lambda n: (n.connect_log_group, n.agent_log_group, n.topic_cleanup_log_group),
+    ),
+    BoundedName("CloudWatch namespace", 255, lambda n: (n.metric_namespace,)),
+    BoundedName("CloudWatch alarm", 255, lambda n: (n.alarm("restart-budget-exhausted"),)),
+    BoundedName("CloudWatch dashboard", 255, lambda n: (n.dashboard,)),
+    BoundedName("EC2 security group", 255, lambda n: (n.security_group,)),
+    BoundedName("Kafka topic", 249, lambda n: n.all_topics),
+    BoundedName("Kafka Connect connector", 255, lambda n: (n.connector, n.standin_connector)),
+    BoundedName("Secrets Manager secret", 512, lambda n: n.secret_paths("permissionsBoundary")),
+)

@@ -1,0 +1,84 @@
+"""What a stage derives to, as plain data: the ``plan`` a person reads before deploying (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wms_connector.naming import names_for
+from wms_connector.secrets import ALL_SECRETS
+from wms_connector.stages import Stage, settings_for
+
+
+def topic_roles(stage: Stage) -> list[dict[str, str]]:
+    """Every topic the stage owns with its role, in the order of ``StageNames.all_topics``."""
+    names = names_for(stage)
+    rows = [
+        {"name": topic, "role": "data", "table": table.qualified}
+        for table, topic in names.data_topics.items()
+    ]
+    rows += [
+        {"name": names.schema_change_topic, "role": "schema-changes"},
+        {"name": names.schema_history_topic, "role": "schema-history"},
+        {"name": names.heartbeat_topic, "role": "heartbeat"},
+        {"name": names.signal_topic, "role": "signal"},
+        {"name": names.config_topic, "role": "connect-config"},
+        {"name": names.offsets_topic, "role": "connect-offsets"},
+        {"name": names.status_topic, "role": "connect-status"},
+    ]
+    return rows
+
+
+def build_plan(stage: Stage) -> dict[str, Any]:
+    """Everything derived for ``stage``. The JSON form of this is a documented, stable contract."""
+    names = names_for(stage)
+    settings = settings_for(stage)
+    return {
+        "stage": stage.name,
+        "kind": stage.kind.value,
+        "topic_namespace": names.topic_namespace,
+        "sizing": {
+            "task_cpu": settings.task_cpu,
+            "task_memory_mib": settings.task_memory_mib,
+            "connect_cpu": settings.connect_cpu,
+            "connect_memory_mib": settings.connect_memory_mib,
+            "heap_mib": settings.heap_mib,
+            "agent_cpu": settings.agent_cpu,
+            "agent_memory_mib": settings.agent_memory_mib,
+            "worker_count": settings.worker_count,
+        },
+        "alarms": {
+            "lag_alarm_ms": settings.lag_alarm_ms,
+            "stale_event_alarm_ms": settings.stale_event_alarm_ms,
+            "restart_budget": settings.restart_budget,
+        },
+        "kafka": {
+            "replication_factor": settings.replication_factor,
+            "data_topic_partitions": settings.data_topic_partitions,
+            "data_retention_ms": settings.data_retention_ms,
+            "heartbeat_interval_ms": settings.heartbeat_interval_ms,
+        },
+        "log_retention_days": settings.log_retention_days,
+        "retain_on_destroy": settings.retain_on_destroy,
+        "names": {
+            "service_prefix": names.service_prefix,
+            "stacks": [names.alerts_stack, names.connector_stack],
+            "cluster": names.cluster,
+            "service": names.service,
+            "task_family": names.task_family,
+            "connector": names.connector,
+            "group_id": names.group_id,
+            "topic_prefix": names.topic_prefix,
+            "metric_namespace": names.metric_namespace,
+            "alarm_prefix": names.alarm_prefix,
+            "alerts_topic": names.alerts_topic,
+            "dashboard": names.dashboard,
+            "log_groups": [names.connect_log_group, names.agent_log_group, names.topic_cleanup_log_group],
+            "task_role": names.task_role,
+            "execution_role": names.execution_role,
+        },
+        "topics": topic_roles(stage),
+        "secrets": [
+            {"name": spec.name, "required": spec.required, "paths": list(names.secret_paths(spec.name))}
+            for spec in ALL_SECRETS
+        ],
+    }

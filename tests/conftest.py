@@ -1,0 +1,22 @@
+"""Suite-wide guards and fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail any test about to reach real AWS: fake credentials, and no profile or config file."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing-not-real")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-not-real")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing-not-real")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("CDK_DISABLE_VERSION_CHECK", "true")
+    monkeypatch.setenv("CDK_CLI_TELEMETRY_DISABLED", "true")
+    yield
