@@ -40,6 +40,15 @@ class StageError(InputError):
     """A stage name that breaks the grammar. The message names the rule and the value."""
 
 
+class KafkaAuth(StrEnum):
+    """How Kafka clients authenticate. AWS stages use TLS (default) or MSK IAM; the local runtime
+    alone uses plaintext on loopback."""
+
+    TLS = "tls"
+    IAM = "iam"
+    PLAINTEXT = "plaintext"
+
+
 class StageKind(StrEnum):
     NAMED = "named"
     EPHEMERAL = "ephemeral"
@@ -181,6 +190,7 @@ class StageSettings(BaseModel):
     data_retention_ms: int = Field(description="retention.ms of the data topics (-1 = forever)")
     retain_on_destroy: bool = Field(description="keep data-bearing resources when the stack is destroyed")
     restart_budget: int = Field(ge=1, description="agent restarts allowed per budget window")
+    kafka_auth: KafkaAuth = Field(default=KafkaAuth.TLS, description="client auth to MSK: tls or iam")
 
     @property
     def connect_cpu(self) -> int:
