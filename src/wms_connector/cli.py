@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
 from rich.text import Text
+from typer.exceptions import TyperException
 
 from wms_connector.errors import WmsError
 from wms_connector.output import err_console
@@ -39,13 +39,18 @@ _register()
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return done.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("aborted")
         return 130
-    except click.ClickException as error:
-        error.show()
+    except TyperException as error:
+        # Usage errors (exit 2) and other parser errors know how to print themselves.
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(Text(error.format_message()))
         return error.exit_code
     except WmsError as error:
         err_console.print(Text("error: ", style="bold red") + Text(str(error)), soft_wrap=True)

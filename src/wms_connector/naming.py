@@ -118,7 +118,7 @@ class StageNames:
 
     @property
     def service_errors_rule(self) -> str:
-        return f"{self.service_prefix}-service-errors"
+        return f"{self.service_prefix}-ecs-errors"
 
     @property
     def alerts_topic(self) -> str:

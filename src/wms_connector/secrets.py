@@ -150,7 +150,7 @@ class AlertEmails(BaseModel):
     @classmethod
     def parse(cls, raw: str) -> AlertEmails:
         text = raw.strip()
-        items: Any = json.loads(text) if text.startswith(("[", '"')) else text.split(",")
+        items: Any = json.loads(text) if text.startswith(("[", '"', "{")) else text.split(",")
         if isinstance(items, str):
             items = items.split(",")
         if not isinstance(items, list):
@@ -194,7 +194,8 @@ class SecretSpec(Generic[T]):
 
 def _json_model(model: type[BaseModel]) -> Callable[[str], Any]:
     def parse(raw: str) -> Any:
-        return model.model_validate_json(raw)
+        # json.loads first, so a syntax error gets the same message for every secret.
+        return model.model_validate(json.loads(raw))
 
     return parse
 
@@ -412,17 +413,18 @@ def lookup_all(stage: Stage, backend: SecretsBackend) -> list[Lookup]:
     results = []
     for spec in ALL_SECRETS:
         tried = names_for(stage).secret_paths(spec.name)
+        path: str | None = None
+        problem: str | None = None
         try:
             found = locate(stage, spec.name, backend)
             if found is None:
                 problem = "missing" if spec.required else None
-                results.append(Lookup(spec.name, spec.required, None, backend.label, tried, problem))
-                continue
-            path, text = found
-            parse_secret(spec, path, text)
-            results.append(Lookup(spec.name, spec.required, path, backend.label, tried))
+            else:
+                path = found[0]
+                parse_secret(spec, *found)
         except WmsError as error:
-            results.append(Lookup(spec.name, spec.required, None, backend.label, tried, str(error)))
+            problem = str(error)
+        results.append(Lookup(spec.name, spec.required, path, backend.label, tried, problem))
     return results
 
 
