@@ -14,6 +14,7 @@ from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from wms_connector.local.cluster import LocalCluster, group_members
+from wms_connector.local.fetch import FetchResult
 from wms_connector.naming import names_for
 
 pytestmark = pytest.mark.integration
@@ -33,7 +34,7 @@ def _until(predicate, timeout_s: float = 90.0, what: str = "condition"):  # type
     raise AssertionError(f"{what} not reached in {timeout_s} s (last: {last!r})")
 
 
-def test_workers_form_one_group_and_answer(local_cluster: LocalCluster) -> None:
+def test_workers_form_one_group_and_answer(local_cluster: LocalCluster, runtime_jars: FetchResult) -> None:
     names = names_for(local_cluster.stage)
     expected = {url.removeprefix("http://") for url in local_cluster.rest_urls}
     assert len(expected) == 2
@@ -41,7 +42,7 @@ def test_workers_form_one_group_and_answer(local_cluster: LocalCluster) -> None:
     for url in local_cluster.rest_urls:
         root = httpx.get(f"{url}/", timeout=10)
         assert root.status_code == 200
-        assert root.json()["version"] == "4.3.0"
+        assert root.json()["version"] == runtime_jars.versions["kafka"]
         plugins = {p["class"] for p in httpx.get(f"{url}/connector-plugins", timeout=10).json()}
         assert ORACLE_CONNECTOR in plugins
 

@@ -50,11 +50,11 @@ def test_old_java_is_refused(tmp_path: Path) -> None:
     assert find_java({"PATH": str(tmp_path)}).major == 17
 
 
-def test_the_pom_pins_the_versions_debezium_36_is_built_with() -> None:
+def test_the_pom_pins_every_runtime_component() -> None:
     versions = pinned_versions(pom_path().read_text())
-    assert versions["kafka"] == "4.3.0"
-    assert versions["debezium"].startswith("3.6.")
-    assert {"ojdbc", "msk-iam-auth", "jmx-exporter"} <= set(versions)
+    assert {"kafka", "debezium", "ojdbc", "msk-iam-auth", "jmx-exporter"} <= set(versions)
+    assert versions["debezium"].startswith("3.")
+    assert all(versions.values())
 
 
 def test_broker_is_one_kraft_node_on_loopback(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ _NS: Final = "{http://maven.apache.org/POM/4.0.0}"
 
 
 def pinned_versions(pom_text: str) -> dict[str, str]:
-    """``{'kafka': '4.3.0', 'debezium': '3.6.1.Final', ...}`` from the ``*.version`` properties."""
+    """``{'kafka': ..., 'debezium': ..., 'ojdbc': ...}`` from the POM's ``<name>.version`` properties."""
     root = ET.fromstring(pom_text)  # noqa: S314 - our own checked-in file
     props = root.find(f"{_NS}properties")
     if props is None:
