@@ -6,7 +6,8 @@
   a SigV4-signed URL made by AWS's ``aws-msk-iam-sasl-signer-python`` from the default credential
   chain (the Lambda's or task's role); librdkafka asks for a fresh one before it expires.
 * ``plaintext``: the local runtime only. Refused unless every bootstrap host is a loopback
-  address, so a mis-set auth can never send unencrypted traffic to a real cluster.
+  address, so a mis-set auth can never send unencrypted traffic to a real cluster. It is also
+  the default (:func:`default_auth`) when every bootstrap host is a loopback address.
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def default_auth(configured: KafkaAuth, bootstrap: str) -> KafkaAuth:
+    """The auth to use when none is given: plaintext when every broker is on loopback (the local
+    runtime), else the stage's configured auth."""
+    if all(is_loopback(host) for host in bootstrap_hosts(bootstrap)):
+        return KafkaAuth.PLAINTEXT
+    return configured
 
 
 def msk_iam_token(region: str) -> tuple[str, float]:

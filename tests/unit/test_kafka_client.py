@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wms_connector.errors import InputError
-from wms_connector.kafka_client import bootstrap_hosts, client_config
+from wms_connector.kafka_client import bootstrap_hosts, client_config, default_auth
 from wms_connector.stages import KafkaAuth
 
 
@@ -80,3 +80,16 @@ def test_iam_token_is_signed_by_the_aws_signer() -> None:
 def test_iam_without_region_is_bad_input() -> None:
     with pytest.raises(InputError, match="region"):
         client_config("b-1.msk:9098", KafkaAuth.IAM, region=None)
+
+
+@pytest.mark.parametrize(
+    ("bootstrap", "expected"),
+    [
+        ("127.0.0.1:9092", KafkaAuth.PLAINTEXT),
+        ("localhost:9092,[::1]:9093", KafkaAuth.PLAINTEXT),
+        ("127.0.0.1:9092,b-1.msk:9094", KafkaAuth.IAM),
+        ("b-1.msk:9094", KafkaAuth.IAM),
+    ],
+)
+def test_default_auth_is_plaintext_only_for_loopback(bootstrap: str, expected: KafkaAuth) -> None:
+    assert default_auth(KafkaAuth.IAM, bootstrap) is expected

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from wms_connector.commands.common import JsonOption, parse_stage
 from wms_connector.errors import InputError, WmsError
+from wms_connector.kafka_client import default_auth
 from wms_connector.output import console, emit, err_console
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 from wms_connector.topic_admin import (
@@ -37,7 +38,9 @@ BootstrapOption = Annotated[
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")]
 AuthOption = Annotated[
     KafkaAuth | None,
-    typer.Option("--auth", help="Kafka client auth (default: the stage's; plaintext: loopback only)"),
+    typer.Option(
+        "--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"
+    ),
 ]
 RegionOption = Annotated[
     str | None, typer.Option("--region", help="AWS region of the MSK cluster (IAM auth; default AWS_REGION)")
@@ -54,8 +57,8 @@ def _stage(value: str | None) -> Stage:
     return parse_stage(value)
 
 
-def _auth(stage: Stage, auth: KafkaAuth | None) -> KafkaAuth:
-    return auth if auth is not None else settings_for(stage).kafka_auth
+def _auth(stage: Stage, auth: KafkaAuth | None, bootstrap: str) -> KafkaAuth:
+    return auth if auth is not None else default_auth(settings_for(stage).kafka_auth, bootstrap)
 
 
 def _region(region: str | None) -> str | None:
@@ -128,7 +131,7 @@ def create_command(
     if not bootstrap:
         raise InputError("missing --bootstrap: give the Kafka bootstrap servers, host:port[,...]")
     specs = topic_specs(parsed, replication_factor=replication_factor)
-    admin = TopicAdmin.connect(bootstrap, _auth(parsed, auth), region=_region(region))
+    admin = TopicAdmin.connect(bootstrap, _auth(parsed, auth, bootstrap), region=_region(region))
     result: ReconcileResult = reconcile_topics(admin, specs, dry_run=dry_run)
     emit(result.to_json(), as_json, _render_reconcile)
     if result.failed:
@@ -182,7 +185,7 @@ def delete_command(
     require_ephemeral(parsed)  # refused before any flag or broker matters
     if not bootstrap:
         raise InputError("missing --bootstrap: give the Kafka bootstrap servers, host:port[,...]")
-    admin = TopicAdmin.connect(bootstrap, _auth(parsed, auth), region=_region(region))
+    admin = TopicAdmin.connect(bootstrap, _auth(parsed, auth, bootstrap), region=_region(region))
     plan_only = dry_run or not yes
     result: DeleteResult = delete_stage_topics(admin, parsed, dry_run=plan_only)
     emit(result.to_json(), as_json, _render_delete)
