@@ -32,8 +32,8 @@ from wms_connector.topics import TopicSpec
 
 #: Upper bound for one broker round trip when no deadline is tighter.
 DEFAULT_TIMEOUT_S: Final = 30.0
-#: How often to re-list topics while waiting for a deletion to show.
-_GONE_POLL_S: Final = 0.2
+#: How often to re-list topics while waiting for a create or delete to show in the metadata.
+_POLL_S: Final = 0.2
 
 
 class KafkaUnavailableError(WmsError):
@@ -121,7 +121,9 @@ class TopicAdmin:
             for s in specs
         ]
         futures = self._admin.create_topics(new, request_timeout=self.timeout())
-        return {name: _outcome(future, self.timeout()) for name, future in futures.items()}
+        outcomes = {name: _outcome(future, self.timeout()) for name, future in futures.items()}
+        missing = self.wait_listed(name for name, error in outcomes.items() if error is None)
+        return outcomes | {name: "created but not listed in time" for name in missing}
 
     def alter(self, name: str, changes: dict[str, str]) -> str | None:
         """Set ``changes`` on topic ``name`` (incremental: other keys are untouched)."""
@@ -131,7 +133,18 @@ class TopicAdmin:
         ]
         resource = ConfigResource(ResourceType.TOPIC, name, incremental_configs=entries)
         futures = self._admin.incremental_alter_configs([resource], request_timeout=self.timeout())
-        return next(_outcome(future, self.timeout()) for future in futures.values())
+        error = next(_outcome(future, self.timeout()) for future in futures.values())
+        if error is not None:
+            return error
+        # The controller accepts the change before the broker that answers describes shows it.
+        give_up = time.monotonic() + self.timeout()
+        while True:
+            state = self.describe([name]).get(name)
+            if state is not None and all(state.config.get(k) == v for k, v in changes.items()):
+                return None
+            if time.monotonic() >= give_up:
+                return "altered but the new config did not show in time"
+            time.sleep(_POLL_S)
 
     def delete(self, names: Sequence[str]) -> dict[str, str | None]:
         if not names:
@@ -142,17 +155,21 @@ class TopicAdmin:
         return {name: _outcome(future, self.timeout(), ignore=gone) for name, future in futures.items()}
 
     def wait_gone(self, names: Iterable[str]) -> set[str]:
-        """Wait (within the deadline and the default timeout) until ``names`` are not listed.
+        """Wait until ``names`` are no longer listed; return those still listed when time ran out."""
+        return self._wait(set(names), listed=False)
 
-        Returns the names still listed when the time ran out.
-        """
-        pending = set(names)
+    def wait_listed(self, names: Iterable[str]) -> set[str]:
+        """Wait until ``names`` are listed (metadata lags a create); return those still missing."""
+        return self._wait(set(names), listed=True)
+
+    def _wait(self, pending: set[str], *, listed: bool) -> set[str]:
         give_up = time.monotonic() + self.timeout()
         while pending:
-            pending &= self.topic_names()
+            names = self.topic_names()
+            pending = {t for t in pending if (t in names) != listed}
             if not pending or time.monotonic() >= give_up:
                 break
-            time.sleep(_GONE_POLL_S)
+            time.sleep(_POLL_S)
         return pending
 
 

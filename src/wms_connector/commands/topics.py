@@ -38,9 +38,7 @@ BootstrapOption = Annotated[
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")]
 AuthOption = Annotated[
     KafkaAuth | None,
-    typer.Option(
-        "--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"
-    ),
+    typer.Option("--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"),
 ]
 RegionOption = Annotated[
     str | None, typer.Option("--region", help="AWS region of the MSK cluster (IAM auth; default AWS_REGION)")
