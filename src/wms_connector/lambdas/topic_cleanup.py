@@ -140,9 +140,9 @@ def _physical_id(event: CfnEvent, stage: Stage | None) -> str:
     return f"{event.logical_resource_id}-{event.request_id}"
 
 
-def _alert(sns: Publisher, env: CleanupEnv, subject: str, message: str) -> None:
+def _alert(sns: Publisher, topic_arn: str, subject: str, message: str) -> None:
     try:
-        sns.publish(TopicArn=env.alerts_topic_arn, Subject=subject[:100], Message=message)
+        sns.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
     except Exception:  # the alert is best effort: the answer to CloudFormation must still go out
         log.exception("could not publish the alert %r", subject)
 
@@ -165,7 +165,7 @@ def _delete(
     subject = f"wms-connector {stage.name}: topic cleanup failed"
     if budget_ms < MIN_WORK_MS:
         message = f"Stage {stage.name}: not enough Lambda time left to delete topics. {_finish_by_hand(env)}"
-        _alert(sns, env, subject, message)
+        _alert(sns, env.alerts_topic_arn, subject, message)
         return message
     deadline = time.monotonic() + budget_ms / 1000
     try:
@@ -174,7 +174,7 @@ def _delete(
     except Exception as error:  # any failure: alert, then let the destroy go on
         log.exception("topic cleanup of stage %s failed", stage.name)
         message = f"Stage {stage.name}: topic cleanup failed: {error}. {_finish_by_hand(env)}"
-        _alert(sns, env, subject, message)
+        _alert(sns, env.alerts_topic_arn, subject, message)
         return message
     log.info("topic cleanup of stage %s: %s", stage.name, json.dumps(result.to_json()))
     if not result.ok:
@@ -184,7 +184,7 @@ def _delete(
         message = (
             f"Stage {stage.name}: some topics were not deleted: {'; '.join(problems)}. {_finish_by_hand(env)}"
         )
-        _alert(sns, env, subject, message)
+        _alert(sns, env.alerts_topic_arn, subject, message)
         return message
     return f"deleted {len(result.deleted)} topic(s) of stage {stage.name}"
 
@@ -226,8 +226,11 @@ def handle(
             )
     elif problem is not None or env is None or stage is None:
         reason = problem or "topic cleanup is misconfigured"
-        if env is not None and env.alerts_topic_arn:
-            _alert(sns, env, "wms-connector: topic cleanup skipped", f"{reason}. No topic was deleted.")
+        alerts_arn = environ.get("ALERTS_TOPIC_ARN", "")
+        if alerts_arn:
+            _alert(
+                sns, alerts_arn, "wms-connector: topic cleanup skipped", f"{reason}. No topic was deleted."
+            )
         answer = Answer("SUCCESS", f"{reason}; no topic deleted", _physical_id(event, stage), {})
     else:
         reason = _delete(env, stage, remaining_ms, sns, connect)
