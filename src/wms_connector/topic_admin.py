@@ -9,6 +9,7 @@ Lambda can stop before its own timeout; every broker call gets the time that rem
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -25,6 +26,7 @@ from confluent_kafka.admin import (
 
 from wms_connector.errors import WmsError
 from wms_connector.kafka_client import client_config
+from wms_connector.naming import names_for
 from wms_connector.stages import KafkaAuth, Stage
 from wms_connector.topic_deletion import DeletionSelection, require_ephemeral, select_for_deletion
 from wms_connector.topic_reconcile import Action, ActionKind, TopicState, plan_topics
@@ -76,6 +78,25 @@ class TopicAdmin:
         except KafkaException as error:
             raise KafkaUnavailableError(f"cannot list topics: {error}") from error
         return {name for name, topic in metadata.topics.items() if topic.error is None}
+
+    def group_members(self, group: str) -> list[str]:
+        """Client ids of the live members of consumer/Connect group ``group`` (empty when none).
+
+        ``describe_consumer_groups`` refuses Connect groups (protocol type ``connect``); the older
+        ``list_groups`` (DescribeGroups for any protocol type) answers for both.
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                groups = self._admin.list_groups(group, timeout=self.timeout())
+            except KafkaException as error:
+                raise KafkaUnavailableError(f"cannot describe group {group}: {error}") from error
+        return sorted(
+            str(member.client_id)
+            for found in groups
+            if found.id == group and found.state not in ("Empty", "Dead")
+            for member in found.members
+        )
 
     def describe(self, names: Iterable[str]) -> dict[str, TopicState]:
         """Partitions, replication factor and configs of those ``names`` that exist."""
@@ -274,16 +295,31 @@ class DeleteResult:
         }
 
 
+class ConnectStillRunningError(WmsError):
+    """The stage's Connect group still has members: its workers would re-create the topics."""
+
+
 def plan_stage_deletion(admin: TopicAdmin, stage: Stage) -> DeletionSelection:
     require_ephemeral(stage)  # before any broker call
     return select_for_deletion(stage, admin.topic_names())
 
 
 def delete_stage_topics(admin: TopicAdmin, stage: Stage, *, dry_run: bool) -> DeleteResult:
-    """Delete the stage's own topics (see ``topic_deletion`` for the rules) and confirm they went."""
+    """Delete the stage's own topics (see ``topic_deletion`` for the rules) and confirm they went.
+
+    Refused while the stage's Connect group has live members: deleting topics under running
+    workers loses their state mid-flight and they re-create their internal topics at once.
+    """
     selection = plan_stage_deletion(admin, stage)
     if dry_run or not selection.selected:
         return DeleteResult(selection, dry_run)
+    group = names_for(stage).group_id
+    members = admin.group_members(group)
+    if members:
+        raise ConnectStillRunningError(
+            f"stage {stage.name!r}: Connect group {group} still has {len(members)} member(s) "
+            f"({', '.join(members)}); stop the stage's Connect service first, then delete again"
+        )
     outcomes = admin.delete(selection.selected)
     errors = {topic: error for topic, error in outcomes.items() if error is not None}
     remaining = admin.wait_gone(t for t in selection.selected if t not in errors)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from wms_connector.cli import main
 from wms_connector.naming import names_for, topic_namespace
 from wms_connector.stages import Stage
-from wms_connector.topic_admin import TopicAdmin, delete_stage_topics, reconcile_topics
+from wms_connector.topic_admin import (
+    ConnectStillRunningError,
+    TopicAdmin,
+    delete_stage_topics,
+    reconcile_topics,
+)
 from wms_connector.topic_reconcile import ActionKind
 from wms_connector.topics import TopicRole, TopicSpec, topic_specs
 
@@ -156,4 +162,36 @@ def test_cli_delete_needs_yes_and_refuses_named_stages(
 
     assert main([*base, "--stage", stage.name, "--yes", "--json"]) == 0
     assert set(json.loads(capsys.readouterr().out)["deleted"]) == set(names_for(stage).all_topics)
+    assert not set(names_for(stage).all_topics) & admin.topic_names()
+
+
+def test_delete_is_refused_while_the_stage_connect_group_has_members(
+    admin: TopicAdmin, topics_bootstrap: str
+) -> None:
+    from confluent_kafka import Consumer
+
+    stage = _fresh(admin, Stage("still-running"))
+    assert not reconcile_topics(admin, _local(stage), dry_run=False).failed
+    # A real client in the stage's Connect group stands for a worker that is still up.
+    member = Consumer(
+        {
+            "bootstrap.servers": topics_bootstrap,
+            "group.id": names_for(stage).group_id,
+            "session.timeout.ms": 6000,
+        }
+    )
+    try:
+        member.subscribe([names_for(stage).config_topic])
+        deadline = time.monotonic() + 30
+        while not member.assignment() and time.monotonic() < deadline:
+            member.poll(0.2)
+        assert member.assignment()
+        with pytest.raises(ConnectStillRunningError, match="still has 1 member"):
+            delete_stage_topics(admin, stage, dry_run=False)
+        assert set(names_for(stage).all_topics) <= admin.topic_names()
+        # A dry run only plans: allowed while the workers run.
+        assert delete_stage_topics(admin, stage, dry_run=True).selection.selected
+    finally:
+        member.close()  # leaves the group at once
+    assert delete_stage_topics(admin, stage, dry_run=False).ok
     assert not set(names_for(stage).all_topics) & admin.topic_names()
