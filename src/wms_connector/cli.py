@@ -27,9 +27,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # One module per command group; each exposes register(app).
-    from wms_connector.commands import foundation, topics
+    from wms_connector.commands import foundation, local, topics
 
-    for module in (foundation, topics):
+    for module in (foundation, local, topics):
         module.register(app)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import uuid
@@ -14,17 +13,15 @@ from typing import Any
 
 import pytest
 
+from wms_connector.local.cluster import LocalCluster
 from wms_connector.stages import KafkaAuth
 from wms_connector.topic_admin import TopicAdmin
 
 
 @pytest.fixture(scope="session")
-def topics_bootstrap() -> str:
-    """Bootstrap of the real local broker (PROVISIONAL: replaced by the runtime fixture)."""
-    bootstrap = os.environ.get("WMS_TEST_KAFKA_BOOTSTRAP")
-    if not bootstrap:
-        pytest.skip("no local broker (WMS_TEST_KAFKA_BOOTSTRAP unset)")
-    return bootstrap
+def topics_bootstrap(local_cluster: LocalCluster) -> str:
+    """Bootstrap of the real local broker (the runtime's session cluster; plaintext on loopback)."""
+    return local_cluster.bootstrap
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from wms_connector.cli import main
+from wms_connector.local.cluster import LocalCluster
 from wms_connector.naming import names_for, topic_namespace
 from wms_connector.stages import Stage
 from wms_connector.topic_admin import (
@@ -56,7 +57,12 @@ def _ensure(admin: TopicAdmin, specs: list[TopicSpec]) -> None:
     assert not [e for e in admin.create(missing).values() if e]
 
 
-def test_delete_removes_exactly_each_ephemeral_stages_topics(admin: TopicAdmin) -> None:
+def test_delete_removes_exactly_each_ephemeral_stages_topics(
+    admin: TopicAdmin, local_cluster: LocalCluster
+) -> None:
+    # The runtime's workers run the ephemeral stage it-local on this broker: its topics must survive.
+    running = {t for t in admin.topic_names() if t.startswith(topic_namespace(local_cluster.stage))}
+    assert names_for(local_cluster.stage).config_topic in running
     extras = {_fresh(admin, stage): f"{topic_namespace(stage)}extra.created-by-hand" for stage in EPHEMERAL}
     for stage in (MAIN, *EPHEMERAL):
         assert not reconcile_topics(admin, _local(stage), dry_run=False).failed
@@ -75,6 +81,7 @@ def test_delete_removes_exactly_each_ephemeral_stages_topics(admin: TopicAdmin) 
     remaining = admin.topic_names()
     assert set(names_for(MAIN).all_topics) <= remaining
     assert set(UNRELATED) <= remaining
+    assert running <= remaining
 
 
 def test_dry_run_deletes_nothing(admin: TopicAdmin) -> None:
