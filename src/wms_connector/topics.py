@@ -45,12 +45,11 @@ from typing import Final
 
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage, settings_for
+from wms_connector.worker_config import STATUS_TOPIC_PARTITIONS
 
 #: Replication factor from which ``min.insync.replicas`` is set, and the value it is set to.
 MIN_ISR_FROM_RF: Final = 3
 MIN_INSYNC_REPLICAS: Final = 2
-#: Connect's own default for ``status.storage.partitions``.
-STATUS_TOPIC_PARTITIONS: Final = 5
 HEARTBEAT_RETENTION_MS: Final = 24 * 3600 * 1000
 #: Kafka's spelling of "forever" for ``retention.ms`` and ``retention.bytes``.
 INFINITE: Final = "-1"

@@ -95,3 +95,22 @@ def test_cli_topics_json_lists_specs(capsys: pytest.CaptureFixture[str]) -> None
 def test_cli_topics_without_stage_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["topics"]) == 2
     assert "--stage" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=str)
+def test_connect_topic_specs_agree_with_the_worker_config(stage: Stage) -> None:
+    # Workers create their internal topics when missing; whoever creates them, the shape is the same.
+    from wms_connector.worker_config import WorkerEndpoint, worker_config
+
+    props = worker_config(stage, WorkerEndpoint("b-1.msk:9094", "10.0.0.1"), ())
+    by_role = {s.role: s for s in topic_specs(stage)}
+    for role, prefix in (
+        (TopicRole.CONNECT_CONFIG, "config"),
+        (TopicRole.CONNECT_OFFSETS, "offset"),
+        (TopicRole.CONNECT_STATUS, "status"),
+    ):
+        spec = by_role[role]
+        assert props[f"{prefix}.storage.topic"] == spec.name
+        assert props[f"{prefix}.storage.replication.factor"] == str(spec.replication_factor)
+        if role is not TopicRole.CONNECT_CONFIG:
+            assert props[f"{prefix}.storage.partitions"] == str(spec.partitions)
