@@ -11,8 +11,15 @@ default: the stage's setting) and ``AWS_REGION`` (set by Lambda).
   here. The environment is validated, and a bad one (no stage, a *named* stage, no bootstrap,
   an unknown auth) answers FAILED: a misconfiguration is caught at deploy, not at destroy.
 * **Delete**: runs the same deletion code as ``wms-connector topics delete --yes``
-  (``topic_admin.delete_stage_topics``: the rules live in ``topic_deletion``). The stack makes
-  this resource depend on the Connect service, so it runs after the service is gone.
+  (``topic_admin.delete_stage_topics``: the rules live in ``topic_deletion``). The stack must
+  make this resource depend on the Connect service, so that it runs after the service is gone
+  (deletion is refused while the stage's Connect group still has members).
+
+Wiring (for the CDK stack): a plain Lambda-backed custom resource whose service token is this
+function's ARN. Not ``custom_resources.Provider``: this handler answers the ``ResponseURL``
+itself. The function needs network access to the brokers, ``sns:Publish`` on the alerts topic,
+and with IAM auth ``kafka-cluster:Connect``, ``DescribeTopic``, ``DeleteTopic`` on the stage's
+``--wms--S--*`` topics and ``DescribeGroup`` on its Connect group.
 
 Whatever happens on Delete, the handler answers the ``ResponseURL`` with **SUCCESS**: a
 cleanup failure is published to the alerts topic (with the command to finish by hand) and the
