@@ -42,6 +42,16 @@ def _tracked_files() -> list[Path]:
     return [ROOT / name for name in listed.splitlines()]
 
 
+def _mentions(line: str, name: str, version: str) -> bool:
+    """A line names a pinned version when it holds the version and the artifact's family word.
+
+    Short versions are common (Python packages share them), so a bare number is no Java pin; the
+    version beside the artifact's family word (kafka, debezium, jmx, ...) is.
+    """
+    family = re.split(r"[-.]", name)[0].lower()
+    return bool(re.search(rf"(?<![\w.]){re.escape(version)}(?![\w.])", line)) and family in line.lower()
+
+
 def test_no_file_but_the_pom_names_a_pinned_version() -> None:
     versions = pinned_versions(POM.read_text())
     offenders = []
@@ -49,11 +59,19 @@ def test_no_file_but_the_pom_names_a_pinned_version() -> None:
         # constraints.txt pins Python packages (name==version); a coincidence there is no Java pin.
         if path == POM or path.name == "constraints.txt" or not path.is_file():
             continue
-        text = path.read_text(errors="ignore")
-        for name, version in versions.items():
-            if re.search(rf"(?<![\w.]){re.escape(version)}(?![\w.])", text):
-                offenders.append(f"{path.relative_to(ROOT)} names {name} {version}")
+        for number, line in enumerate(path.read_text(errors="ignore").splitlines(), 1):
+            offenders += [
+                f"{path.relative_to(ROOT)}:{number} names {name} {version}"
+                for name, version in versions.items()
+                if _mentions(line, name, version)
+            ]
     assert offenders == []
+
+
+def test_the_version_check_catches_a_pin_elsewhere() -> None:
+    assert _mentions("FROM x with Kafka 9.8.7 inside", "kafka.version", "9.8.7")
+    assert not _mentions('"some-python-package>=9.8.7,<10",', "jmx-exporter.version", "9.8.7")
+    assert not _mentions("kafka 9.8.70", "kafka.version", "9.8.7")
 
 
 def test_the_image_resolves_the_same_pom_into_the_same_layout() -> None:
