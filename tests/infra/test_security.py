@@ -215,3 +215,15 @@ def test_iam_path_and_permissions_boundary_from_the_optional_secrets(synthesized
     connector(synthesized, "main").all_resources_properties(
         "AWS::IAM::Role", {"Path": Match.absent(), "PermissionsBoundary": Match.absent()}
     )
+
+
+def test_cleanup_lambda_may_delete_only_the_stage_topics_under_iam_auth(synthesized: Synthesized) -> None:
+    names = names_for(Stage(IAM_VARIANT))
+    raw = synthesized.template(names.connector_stack)
+    deletes = [s for s in statements(raw) if "kafka-cluster:DeleteTopic" in as_list(s["Action"])]
+    assert len(deletes) == 1
+    assert {flatten(r).rsplit("/", 1)[1] for r in as_list(deletes[0]["Resource"])} == set(names.all_topics)
+    # no other stage's template can delete anything under IAM auth (they use TLS)
+    for stage in STAGES:
+        other = synthesized.template(names_for(Stage(stage)).connector_stack)
+        assert not [s for s in statements(other) if "kafka-cluster:DeleteTopic" in as_list(s["Action"])]

@@ -66,3 +66,41 @@ def acknowledge_msk_resources(role: Construct, names: StageNames, *, region: str
                 "MSK IAM ARNs need the cluster name and UUID, which brokerString does not carry; the "
                 "topic/group part is this stage's own name, so the grant cannot reach another stage",
             )
+
+
+def cleanup_resources(
+    names: StageNames, *, partition: str, region: str, account: str
+) -> dict[str, list[str]]:
+    """What the topic-cleanup Lambda touches: the stage's topics (delete) and Connect group (describe)."""
+    base = f"arn:{partition}:kafka:{region}:{account}"
+    return {
+        "MskConnect": [f"{base}:cluster/*/*"],
+        "MskDeleteStageTopics": [f"{base}:topic/*/*/{topic}" for topic in sorted(names.all_topics)],
+        "MskDescribeStageGroup": [f"{base}:group/*/*/{names.group_id}"],
+    }
+
+
+def cleanup_iam_statements(
+    names: StageNames, *, partition: str, region: str, account: str
+) -> list[iam.PolicyStatement]:
+    resources = cleanup_resources(names, partition=partition, region=region, account=account)
+    actions = {
+        "MskConnect": ("kafka-cluster:Connect", "kafka-cluster:DescribeCluster"),
+        "MskDeleteStageTopics": ("kafka-cluster:DescribeTopic", "kafka-cluster:DeleteTopic"),
+        "MskDescribeStageGroup": ("kafka-cluster:DescribeGroup",),
+    }
+    return [
+        iam.PolicyStatement(sid=sid, actions=list(actions[sid]), resources=arns)
+        for sid, arns in resources.items()
+    ]
+
+
+def acknowledge_cleanup_resources(role: Construct, names: StageNames, *, region: str, account: str) -> None:
+    for arns in cleanup_resources(names, partition=NAG_PARTITION, region=region, account=account).values():
+        for arn in arns:
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::{arn}]",
+                "MSK IAM ARNs need the cluster name and UUID, which brokerString does not carry; the "
+                "topic/group part is this stage's own name, so the cleanup cannot reach another stage",
+            )
