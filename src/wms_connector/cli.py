@@ -27,9 +27,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # One module per command group; each exposes register(app).
-    from wms_connector.commands import foundation, infra
+    from wms_connector.commands import foundation, infra, topics
 
-    for module in (foundation, infra):
+    for module in (foundation, infra, topics):
         module.register(app)
 
 
