@@ -231,3 +231,20 @@ def test_topic_cleanup_only_for_ephemeral_and_after_the_service_on_destroy(synth
     template.has_resource("AWS::ECS::Service", {"DependsOn": Match.array_with(cleanup_ids)})
     for named in ("main", "val", "production"):
         connector(synthesized, named).resource_count_is(RESOURCE_TYPE, 0)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_connect_image_is_recorded_for_deploy_not_built_at_synth(
+    synthesized: Synthesized, stage: str
+) -> None:
+    import json
+
+    # The session's synth ran without a Docker engine (none on CI or this machine): the image is
+    # only recorded in the asset manifest, with its staged build context.
+    names = names_for(Stage(stage))
+    manifest = json.loads((synthesized.outdir / f"{names.connector_stack}.assets.json").read_text())
+    images = list(manifest["dockerImages"].values())
+    assert len(images) == 1
+    assert images[0]["source"]["platform"] == "linux/amd64"
+    # the staged build context holds the Dockerfile; building it is cdk deploy's job (Docker there)
+    assert (synthesized.outdir / images[0]["source"]["directory"] / "Dockerfile").is_file()
