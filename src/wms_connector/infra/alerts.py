@@ -18,8 +18,8 @@ class AlertsTopic(Construct):
 
     A customer-managed key (not ``alias/aws/sns``) because the AWS-managed key's policy cannot be
     changed, and EventBridge and CloudWatch alarms can only publish to an encrypted topic whose
-    key lets them ``kms:GenerateDataKey``/``kms:Decrypt``. Those services are let in only for
-    this account (``aws:SourceAccount``).
+    key lets them ``kms:GenerateDataKey``/``kms:Decrypt``. The topic policy lets those services
+    publish only on behalf of this account (``aws:SourceAccount``).
     """
 
     def __init__(
@@ -41,16 +41,18 @@ class AlertsTopic(Construct):
             removal_policy=removal_policy,
             pending_window=Duration.days(7),
         )
-        same_account = {"StringEquals": {"aws:SourceAccount": account}}
+        # No source condition on the key: SNS uses the key on the publisher's behalf and the AWS
+        # guides for EventBridge and CloudWatch publish to encrypted topics give none; the topic
+        # policy below is where the account is pinned.
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowAwsServicesToPublishEncrypted",
                 principals=[iam.ServicePrincipal(s) for s in PUBLISHING_SERVICES],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],  # in a key policy, "*" means this key
-                conditions=same_account,
             )
         )
+        same_account = {"StringEquals": {"aws:SourceAccount": account}}
         self.topic = sns.Topic(
             self,
             "Topic",
