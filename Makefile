@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck unit fmt clean
+.PHONY: setup run test lint typecheck unit fmt clean runtime-jars
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -28,8 +28,12 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+## the pinned Kafka/Connect/Debezium jars of runtime/pom.xml (Maven, cached in .cache/runtime)
+runtime-jars: setup
+	$(BIN)/wms-connector local fetch
+
 ## make test: set-up, lint, type check, the whole suite
-test: lint typecheck
+test: lint typecheck runtime-jars
 	$(BIN)/pytest
 
 fmt: setup

@@ -18,13 +18,13 @@ STAGES = ("main", "val", "production", "bench-branch")
 
 
 def _context_dirs(root: Path) -> tuple[Path, Path]:
-    from wms_connector.infra.inputs import DEFAULT_LAMBDA_BUNDLE_DIR, DEFAULT_RUNTIME_DIR
+    from wms_connector.infra.inputs import DEFAULT_IMAGE_CONTEXT, DEFAULT_LAMBDA_BUNDLE_DIR, DOCKERFILE
 
-    runtime, bundle = DEFAULT_RUNTIME_DIR, DEFAULT_LAMBDA_BUNDLE_DIR
-    if not (runtime / "Dockerfile").is_file():
-        runtime = root / "runtime"
-        runtime.mkdir()
-        (runtime / "Dockerfile").write_text("# bench placeholder\n")
+    runtime, bundle = DEFAULT_IMAGE_CONTEXT, DEFAULT_LAMBDA_BUNDLE_DIR
+    if not (runtime / DOCKERFILE).is_file():
+        runtime = root / "image-context"
+        (runtime / DOCKERFILE).parent.mkdir(parents=True)
+        (runtime / DOCKERFILE).write_text("# bench placeholder\n")
     if not (bundle / "wms_connector" / "lambdas").is_dir():
         bundle = root / "lambda"
         (bundle / "wms_connector" / "lambdas").mkdir(parents=True)
@@ -44,7 +44,7 @@ def main() -> None:
         backend = FileSecretsBackend(EXAMPLE_SECRETS_FILE)
         target = Target("123456789012", "us-east-1")
         inputs = [
-            load_inputs(Stage(s), backend, target, runtime_dir=runtime, lambda_bundle_dir=bundle)
+            load_inputs(Stage(s), backend, target, image_context=runtime, lambda_bundle_dir=bundle)
             for s in STAGES
         ]
         result = synth(inputs, root / "cdk.out")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from wms_connector.infra.inputs import DEFAULT_RUNTIME_DIR, StageInputs, Target, load_inputs
+from wms_connector.infra.inputs import DEFAULT_IMAGE_CONTEXT, DOCKERFILE, StageInputs, Target, load_inputs
 from wms_connector.secrets import EXAMPLE_SECRETS_FILE, FileSecretsBackend
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
@@ -29,13 +29,14 @@ BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/wms-boundary"
 IAM_PATH = "/wms/"
 
 
-def placeholder_runtime(root: Path) -> Path:
-    if (DEFAULT_RUNTIME_DIR / "Dockerfile").is_file():
-        return DEFAULT_RUNTIME_DIR
-    runtime = root / "runtime"
-    runtime.mkdir()
-    (runtime / "Dockerfile").write_text("# test placeholder: synth only fingerprints the build context\n")
-    return runtime
+def placeholder_image_context(root: Path) -> Path:
+    """The repository itself once runtime/Dockerfile exists; else a tmp dir with a placeholder."""
+    if (DEFAULT_IMAGE_CONTEXT / DOCKERFILE).is_file():
+        return DEFAULT_IMAGE_CONTEXT
+    context = root / "image-context"
+    (context / DOCKERFILE).parent.mkdir(parents=True)
+    (context / DOCKERFILE).write_text("# test placeholder: synth only fingerprints the build context\n")
+    return context
 
 
 def placeholder_bundle(root: Path) -> Path:
@@ -71,10 +72,10 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
     from wms_connector.infra.synth import synth
 
     root = tmp_path_factory.mktemp("infra")
-    runtime, bundle = placeholder_runtime(root), placeholder_bundle(root)
+    runtime, bundle = placeholder_image_context(root), placeholder_bundle(root)
     backend = FileSecretsBackend(secrets_with_iam_variant(root))
     inputs = {
-        name: load_inputs(Stage(name), backend, TARGET, runtime_dir=runtime, lambda_bundle_dir=bundle)
+        name: load_inputs(Stage(name), backend, TARGET, image_context=runtime, lambda_bundle_dir=bundle)
         for name in STAGES
     }
     iam_stage = Stage(IAM_VARIANT)
@@ -82,7 +83,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
         iam_stage,
         backend,
         TARGET,
-        runtime_dir=runtime,
+        image_context=runtime,
         lambda_bundle_dir=bundle,
         settings=settings_for(iam_stage).model_copy(update={"kafka_auth": KafkaAuth.IAM}),
     )

@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.conftest import TARGET, placeholder_bundle, placeholder_runtime
+from tests.infra.conftest import TARGET, placeholder_bundle, placeholder_image_context
 from wms_connector.cli import main
 from wms_connector.errors import InputError
-from wms_connector.infra.inputs import Target, check_lambda_bundle, check_runtime_dir, load_inputs, target_for
+from wms_connector.infra.inputs import (
+    Target,
+    check_image_context,
+    check_lambda_bundle,
+    load_inputs,
+    target_for,
+)
 from wms_connector.secrets import (
     EXAMPLE_SECRETS_FILE,
     FileSecretsBackend,
@@ -49,7 +55,7 @@ def test_missing_secret_offline_names_the_file_and_key(tmp_path: Path) -> None:
     path = _secrets_file(tmp_path, wms__default__dbInfo=None)
     with pytest.raises(SecretMissingError) as caught:
         load_inputs(
-            Stage("main"), FileSecretsBackend(path), TARGET, runtime_dir=placeholder_runtime(tmp_path)
+            Stage("main"), FileSecretsBackend(path), TARGET, image_context=placeholder_image_context(tmp_path)
         )
     message = str(caught.value)
     assert "'dbInfo'" in message
@@ -69,7 +75,9 @@ def test_malformed_vpc_secret_names_the_field(tmp_path: Path) -> None:
     vpc = json.loads(EXAMPLE_SECRETS_FILE.read_text())["wms/default/vpc"]
     path = _secrets_file(tmp_path, wms__default__vpc={**vpc, "private_subnets": ["sn-123"]})
     with pytest.raises(SecretShapeError) as caught:
-        load_inputs(Stage("val"), FileSecretsBackend(path), TARGET, runtime_dir=placeholder_runtime(tmp_path))
+        load_inputs(
+            Stage("val"), FileSecretsBackend(path), TARGET, image_context=placeholder_image_context(tmp_path)
+        )
     assert "private_subnets" in str(caught.value)
     assert "wms/default/vpc" in str(caught.value)
 
@@ -82,14 +90,14 @@ def test_production_with_one_worker_is_refused(tmp_path: Path) -> None:
             stage,
             FileSecretsBackend(EXAMPLE_SECRETS_FILE),
             TARGET,
-            runtime_dir=placeholder_runtime(tmp_path),
+            image_context=placeholder_image_context(tmp_path),
             settings=one,
         )
 
 
 def test_missing_dockerfile_and_lambda_bundle_say_how_to_fix(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="runtime-dir"):
-        check_runtime_dir(tmp_path)
+    with pytest.raises(InputError, match="--image-context"):
+        check_image_context(tmp_path)
     with pytest.raises(InputError, match="make lambda-bundle"):
         check_lambda_bundle(Stage("feature-x"), tmp_path)
     assert check_lambda_bundle(Stage("main"), tmp_path) is None  # named stages have no Lambda

@@ -7,6 +7,7 @@ from aws_cdk.assertions import Capture, Match
 
 from tests.infra.conftest import EPHEMERAL, IAM_VARIANT, STAGES, Synthesized
 from tests.infra.helpers import connector
+from wms_connector.infra.inputs import DOCKERFILE
 from wms_connector.infra.topic_cleanup import HANDLER, RESOURCE_TYPE
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage, settings_for
@@ -94,6 +95,7 @@ def test_service_runs_the_stage_worker_count_with_safe_deployments(
 @pytest.mark.parametrize("stage", STAGES)
 def test_task_and_container_sizes_follow_the_stage(synthesized: Synthesized, stage: str) -> None:
     settings = settings_for(Stage(stage))
+    inputs = synthesized.inputs[stage]
     names = names_for(Stage(stage))
     template = connector(synthesized, stage)
     template.has_resource_properties(
@@ -112,11 +114,10 @@ def test_task_and_container_sizes_follow_the_stage(synthesized: Synthesized, sta
                         "PortMappings": [Match.object_like({"ContainerPort": 8083})],
                         "Environment": Match.array_with(
                             [
-                                # CDK sorts the environment by name
-                                {"Name": "GROUP_ID", "Value": names.group_id},
+                                {"Name": "WMS_STAGE", "Value": stage},
                                 {
-                                    "Name": "HEAP_OPTS",
-                                    "Value": f"-Xms{settings.heap_mib}m -Xmx{settings.heap_mib}m",
+                                    "Name": "KAFKA_BOOTSTRAP_SERVERS",
+                                    "Value": str(inputs.secrets.broker_string.value),
                                 },
                             ]
                         ),
@@ -247,4 +248,8 @@ def test_connect_image_is_recorded_for_deploy_not_built_at_synth(
     assert len(images) == 1
     assert images[0]["source"]["platform"] == "linux/amd64"
     # the staged build context holds the Dockerfile; building it is cdk deploy's job (Docker there)
-    assert (synthesized.outdir / images[0]["source"]["directory"] / "Dockerfile").is_file()
+    assert images[0]["source"]["dockerFile"] == DOCKERFILE
+    staged = synthesized.outdir / images[0]["source"]["directory"]
+    assert (staged / DOCKERFILE).is_file()
+    # only what the Dockerfile copies is in the context: no venv, no .git, no tests
+    assert not any((staged / name).exists() for name in (".venv", ".git", "tests", "node_modules", "build"))

@@ -29,13 +29,10 @@ def _db(pdb: str | None) -> DbInfo:
 
 @pytest.mark.parametrize(("pdb", "has_pdb"), [("PDB1", True), (None, False)])
 def test_connect_environment_names_and_no_secret(pdb: str | None, has_pdb: bool) -> None:
-    stage = Stage("val")
-    env = connect_environment(
-        stage="val", names=names_for(stage), settings=settings_for(stage), db=_db(pdb), brokers=BROKERS
-    )
-    assert env["BOOTSTRAP_SERVERS"] == str(BROKERS)
+    env = connect_environment(stage="val", db=_db(pdb), brokers=BROKERS)
+    assert env["WMS_STAGE"] == "val"
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == str(BROKERS)
     assert env["ORACLE_PORT"] == "1522"
-    assert env["OFFSET_STORAGE_TOPIC"] == names_for(stage).offsets_topic
     assert ("ORACLE_PDB" in env) is has_pdb
     assert "ORACLE_PASSWORD" not in env and "ORACLE_USER" not in env
     assert not any("recognizable-Secret-42" in v for v in env.values())

@@ -18,8 +18,8 @@ from wms_connector.commands.common import (
     secrets_backend,
 )
 from wms_connector.infra.inputs import (
+    DEFAULT_IMAGE_CONTEXT,
     DEFAULT_LAMBDA_BUNDLE_DIR,
-    DEFAULT_RUNTIME_DIR,
     StageInputs,
     load_inputs,
     target_for,
@@ -29,8 +29,8 @@ from wms_connector.output import console, emit
 OutOption = Annotated[Path, typer.Option("--out", help="cloud assembly directory (created)")]
 AccountOption = Annotated[str | None, typer.Option("--account", help="target AWS account id (12 digits)")]
 RegionOption = Annotated[str | None, typer.Option("--region", help="target AWS region")]
-RuntimeDirOption = Annotated[
-    Path, typer.Option("--runtime-dir", help="build context of the Connect image (holds the Dockerfile)")
+ImageContextOption = Annotated[
+    Path, typer.Option("--image-context", help="build context of the Connect image (holds the Dockerfile)")
 ]
 LambdaBundleOption = Annotated[
     Path, typer.Option("--lambda-bundle", help="topic-cleanup Lambda code dir (make lambda-bundle)")
@@ -44,14 +44,14 @@ def stage_inputs(
     offline: bool,
     account: str | None,
     region: str | None,
-    runtime_dir: Path,
+    image_context: Path,
     lambda_bundle: Path,
 ) -> StageInputs:
     """Validate everything (stage first) before any construct is built."""
     parsed = parse_stage(stage)
     target = target_for(account, region, offline=offline or secrets_file is not None)
     backend = secrets_backend(secrets_file, offline, target.region)
-    return load_inputs(parsed, backend, target, runtime_dir=runtime_dir, lambda_bundle_dir=lambda_bundle)
+    return load_inputs(parsed, backend, target, image_context=image_context, lambda_bundle_dir=lambda_bundle)
 
 
 def synth_command(
@@ -62,7 +62,7 @@ def synth_command(
     out: OutOption = Path("cdk.out"),
     account: AccountOption = None,
     region: RegionOption = None,
-    runtime_dir: RuntimeDirOption = DEFAULT_RUNTIME_DIR,
+    image_context: ImageContextOption = DEFAULT_IMAGE_CONTEXT,
     lambda_bundle: LambdaBundleOption = DEFAULT_LAMBDA_BUNDLE_DIR,
     as_json: JsonOption = False,
 ) -> None:
@@ -75,7 +75,7 @@ def synth_command(
         offline=offline,
         account=account,
         region=region,
-        runtime_dir=runtime_dir,
+        image_context=image_context,
         lambda_bundle=lambda_bundle,
     )
     with console.status(f"synthesizing {inputs.names.alerts_stack} and {inputs.names.connector_stack}"):
@@ -104,7 +104,7 @@ def cost_command(
     secrets_file: SecretsFileOption = None,
     account: AccountOption = None,
     region: RegionOption = None,
-    runtime_dir: RuntimeDirOption = DEFAULT_RUNTIME_DIR,
+    image_context: ImageContextOption = DEFAULT_IMAGE_CONTEXT,
     lambda_bundle: LambdaBundleOption = DEFAULT_LAMBDA_BUNDLE_DIR,
     as_json: JsonOption = False,
 ) -> None:
@@ -118,7 +118,7 @@ def cost_command(
         offline=offline,
         account=account,
         region=region,
-        runtime_dir=runtime_dir,
+        image_context=image_context,
         lambda_bundle=lambda_bundle,
     )
     with tempfile.TemporaryDirectory(prefix="wms-cost-") as tmp, console.status("synthesizing"):

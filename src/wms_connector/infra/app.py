@@ -3,7 +3,7 @@
 
 - ``stage`` (required), ``offline`` (``true``: the checked-in fake secrets), ``secretsFile``,
 - ``account``, ``region`` (else ``CDK_DEFAULT_*``; offline defaults to a fake account),
-- ``runtimeDir`` (Connect image context), ``lambdaBundle`` (topic-cleanup code dir).
+- ``imageContext`` (Connect image context), ``lambdaBundle`` (topic-cleanup code dir).
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ def inputs_from_context(app: App) -> StageInputs:
     from wms_connector.commands.common import secrets_backend
     from wms_connector.errors import InputError
     from wms_connector.infra.inputs import (
+        DEFAULT_IMAGE_CONTEXT,
         DEFAULT_LAMBDA_BUNDLE_DIR,
-        DEFAULT_RUNTIME_DIR,
         load_inputs,
         target_for,
     )
@@ -83,12 +83,12 @@ def inputs_from_context(app: App) -> StageInputs:
     offline = _flag(app.node.try_get_context("offline"))
     target = target_for(text("account"), text("region"), offline=offline or secrets_file is not None)
     backend = secrets_backend(Path(secrets_file) if secrets_file else None, offline, target.region)
-    runtime_dir, bundle = text("runtimeDir"), text("lambdaBundle")
+    image_context, bundle = text("imageContext"), text("lambdaBundle")
     return load_inputs(
         parsed,
         backend,
         target,
-        runtime_dir=Path(runtime_dir) if runtime_dir else DEFAULT_RUNTIME_DIR,
+        image_context=Path(image_context) if image_context else DEFAULT_IMAGE_CONTEXT,
         lambda_bundle_dir=Path(bundle) if bundle else DEFAULT_LAMBDA_BUNDLE_DIR,
     )
 

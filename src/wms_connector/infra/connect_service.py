@@ -1,22 +1,16 @@
 """The Kafka Connect service: cluster, task definition, Fargate service, roles and log group.
 
-Environment contract of the Connect container (read by ``runtime/`` and the worker/connector
-config; **keep in step**):
+Environment contract of the Connect container (read by ``runtime/entrypoint.sh``, which renders
+the worker properties, heap included, with ``wms-connector worker-config --stage``; **keep in step**):
 
 ============================  ==========================================================
-``STAGE``                     the stage name
-``BOOTSTRAP_SERVERS``         MSK bootstrap list (``brokerString``; not a secret)
-``KAFKA_AUTH``                ``tls`` or ``iam`` (``StageSettings.kafka_auth``)
-``GROUP_ID``                  Connect group id (``naming``)
-``CONFIG_STORAGE_TOPIC``      \
-``OFFSET_STORAGE_TOPIC``       > Connect internal topics (``naming``)
-``STATUS_STORAGE_TOPIC``      /
-``HEAP_OPTS``                 ``-Xms<heap>m -Xmx<heap>m`` (``StageSettings.heap_mib``)
+``WMS_STAGE``                 the stage name
+``KAFKA_BOOTSTRAP_SERVERS``   MSK bootstrap list (resolved ``brokerString``; not a secret)
 ``ORACLE_HOST/PORT/DB/PDB``   from ``dbInfo`` (not secret; ``ORACLE_PDB`` only for a CDB)
 ``ORACLE_USER``               ECS secret: ``dbInfo`` JSON key ``user``
 ``ORACLE_PASSWORD``           ECS secret: ``dbInfo`` JSON key ``password``; the connector
-                              config says ``${env:ORACLE_PASSWORD}`` (EnvVarConfigProvider
-                              allowlist ``^ORACLE_.*``)
+                              config says ``${env:ORACLE_PASSWORD}`` (the worker's
+                              EnvVarConfigProvider allowlist is ``^(ORACLE|WMS_STANDIN)_...``)
 ============================  ==========================================================
 
 The password is injected by ECS from the resolved secret's ARN at task start; the template
@@ -28,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
@@ -37,6 +31,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from wms_connector.infra.iam import service_role
+from wms_connector.infra.inputs import DOCKERFILE
 from wms_connector.infra.logging import log_group
 from wms_connector.infra.nag import acknowledge, log_streams_pattern
 from wms_connector.infra.network import CONNECT_REST_PORT
@@ -44,8 +39,25 @@ from wms_connector.naming import StageNames
 from wms_connector.secrets import BrokerString, DbInfo, Resolved
 from wms_connector.stages import StageSettings
 
+#: The build context is the repository root; only what runtime/Dockerfile COPYs goes in (the
+#: fingerprint, and so the image tag, changes only when one of these does).
+IMAGE_CONTEXT_FILES = (
+    "*",
+    "!pyproject.toml",
+    "!constraints.txt",
+    "!README.md",
+    "!src",
+    "!runtime",
+    "runtime/target",
+    "**/__pycache__",
+    "**/*.pyc",
+)
 PASSWORD_ENV = "ORACLE_PASSWORD"
 USER_ENV = "ORACLE_USER"
+#: Exit 0 once the worker's REST root answers (urlopen raises on a refused connection or an HTTP error).
+HEALTH_PROBE = (
+    f"import urllib.request; urllib.request.urlopen('http://localhost:{CONNECT_REST_PORT}/', timeout=4)"
+)
 #: Seconds a new worker gets to join the group before failed health checks count.
 HEALTH_START_PERIOD_S = 120
 #: Keep idle Oracle sessions alive through firewalls (see reference §7.2; applies to the whole task).
@@ -60,19 +72,11 @@ class ConnectSecrets:
     broker_string: Resolved[BrokerString]
 
 
-def connect_environment(
-    *, stage: str, names: StageNames, settings: StageSettings, db: DbInfo, brokers: BrokerString
-) -> dict[str, str]:
+def connect_environment(*, stage: str, db: DbInfo, brokers: BrokerString) -> dict[str, str]:
     """The non-secret environment of the Connect container (pure; see the module docstring)."""
     env = {
-        "STAGE": stage,
-        "BOOTSTRAP_SERVERS": str(brokers),
-        "KAFKA_AUTH": settings.kafka_auth.value,
-        "GROUP_ID": names.group_id,
-        "CONFIG_STORAGE_TOPIC": names.config_topic,
-        "OFFSET_STORAGE_TOPIC": names.offsets_topic,
-        "STATUS_STORAGE_TOPIC": names.status_topic,
-        "HEAP_OPTS": f"-Xms{settings.heap_mib}m -Xmx{settings.heap_mib}m",
+        "WMS_STAGE": stage,
+        "KAFKA_BOOTSTRAP_SERVERS": str(brokers),
         "ORACLE_HOST": db.host,
         "ORACLE_PORT": str(db.port),
         "ORACLE_DB": db.db,
@@ -102,7 +106,7 @@ class ConnectService(Construct):
         vpc: ec2.IVpc,
         security_group: ec2.ISecurityGroup,
         secrets: ConnectSecrets,
-        runtime_dir: Path,
+        image_context: Path,
         logs_key: kms.IKey,
         removal_policy: RemovalPolicy,
         iam_path: str | None,
@@ -174,17 +178,17 @@ class ConnectService(Construct):
             "Connect",
             container_name=names.connect_container,
             image=ecs.ContainerImage.from_asset(
-                str(runtime_dir), platform=ecr_assets.Platform.LINUX_AMD64, exclude=["target", ".state"]
+                str(image_context),
+                file=DOCKERFILE,
+                platform=ecr_assets.Platform.LINUX_AMD64,
+                exclude=list(IMAGE_CONTEXT_FILES),
+                ignore_mode=IgnoreMode.DOCKER,
             ),
             cpu=settings.connect_cpu,
             memory_limit_mib=settings.connect_memory_mib,
             essential=True,
             environment=connect_environment(
-                stage=names.stage.name,
-                names=names,
-                settings=settings,
-                db=secrets.db_info.value,
-                brokers=secrets.broker_string.value,
+                stage=names.stage.name, db=secrets.db_info.value, brokers=secrets.broker_string.value
             ),
             secrets={
                 PASSWORD_ENV: ecs.Secret.from_secrets_manager(db_secret, "password"),

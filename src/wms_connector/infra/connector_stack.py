@@ -51,7 +51,7 @@ class ConnectorStack(Stack):
             vpc=vpc,
             security_group=self.network.group,
             secrets=ConnectSecrets(db_info=secrets.db_info, broker_string=secrets.broker_string),
-            runtime_dir=inputs.runtime_dir,
+            image_context=inputs.image_context,
             logs_key=self.logs_key,
             removal_policy=inputs.removal_policy,
             iam_path=inputs.iam_path,

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 #: The repository root when running from a checkout (``src/wms_connector/infra/inputs.py``).
 REPO_ROOT: Final = Path(__file__).resolve().parents[3]
-#: The Connect image's build context (the runtime issue owns ``runtime/Dockerfile``).
-DEFAULT_RUNTIME_DIR: Final = REPO_ROOT / "runtime"
+#: The Connect image is built from the repository root with ``-f runtime/Dockerfile`` (runtime issue).
+DEFAULT_IMAGE_CONTEXT: Final = REPO_ROOT
+DOCKERFILE: Final = "runtime/Dockerfile"
 #: Where ``make lambda-bundle`` installs the topic-cleanup Lambda's code and its binary wheels.
 DEFAULT_LAMBDA_BUNDLE_DIR: Final = REPO_ROOT / "build" / "lambda"
 #: Account and region used by offline synth when none is given: obviously not a real account.
@@ -76,7 +77,7 @@ class StageInputs:
     settings: StageSettings
     secrets: StageSecrets
     target: Target
-    runtime_dir: Path
+    image_context: Path
     lambda_bundle_dir: Path | None
 
     @property
@@ -100,15 +101,15 @@ class StageInputs:
         return boundary.value.arn if boundary else None
 
 
-def check_runtime_dir(runtime_dir: Path) -> Path:
+def check_image_context(image_context: Path) -> Path:
     """The image asset is only *built* at deploy time, but synth fingerprints its context."""
-    if not (runtime_dir / "Dockerfile").is_file():
+    if not (image_context / DOCKERFILE).is_file():
         raise InputError(
-            f"no Dockerfile at {str(runtime_dir / 'Dockerfile')!r}: the Connect image is built from "
-            "runtime/ (runtime issue); merge it or pass --runtime-dir (-c runtimeDir=...) pointing at a "
-            "directory with a Dockerfile"
+            f"no Dockerfile at {str(image_context / DOCKERFILE)!r}: the Connect image is built from the "
+            f"repository root with {DOCKERFILE} (runtime issue); pass --image-context (-c imageContext=...) "
+            f"pointing at a directory that holds {DOCKERFILE}"
         )
-    return runtime_dir
+    return image_context
 
 
 def check_lambda_bundle(stage: Stage, bundle_dir: Path) -> Path | None:
@@ -130,7 +131,7 @@ def load_inputs(
     backend: SecretsBackend,
     target: Target,
     *,
-    runtime_dir: Path = DEFAULT_RUNTIME_DIR,
+    image_context: Path = DEFAULT_IMAGE_CONTEXT,
     lambda_bundle_dir: Path = DEFAULT_LAMBDA_BUNDLE_DIR,
     settings: StageSettings | None = None,
 ) -> StageInputs:
@@ -143,6 +144,6 @@ def load_inputs(
         settings=chosen,
         secrets=secrets,
         target=target,
-        runtime_dir=check_runtime_dir(runtime_dir),
+        image_context=check_image_context(image_context),
         lambda_bundle_dir=check_lambda_bundle(stage, lambda_bundle_dir),
     )

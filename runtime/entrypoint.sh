@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Start one Kafka Connect worker in an ECS task.
+#
+# Reads (environment):
+#   WMS_STAGE                      the stage (main, val, production or a branch stage)
+#   KAFKA_BOOTSTRAP_SERVERS        the MSK bootstrap string (ECS injects it from the brokerString secret)
+#   ECS_CONTAINER_METADATA_URI_V4  set by ECS: the task's IP becomes the REST advertised host
+#   ORACLE_*                       secrets for ${env:...} in the connector config (never logged)
+#   WMS_ADVERTISED_HOST            optional: skip the metadata lookup (outside ECS)
+# Renders the worker properties with `wms-connector worker-config` (the same function the local
+# runtime uses), then execs the JVM: the worker is PID 1's successor and gets ECS's SIGTERM.
+# Sourcing this file (tests) defines the functions without running anything.
+set -euo pipefail
+
+CONNECT_HOME="${CONNECT_HOME:-/opt/connect}"
+JMX_EXPORTER_PORT="${JMX_EXPORTER_PORT:-9404}"
+
+# The first IPv4 address of the container's first network (awsvpc: the task ENI), from the
+# container metadata JSON on stdin: .Networks[0].IPv4Addresses[0].
+task_ip() {
+  python3 -c '
+import json, sys
+try:
+    doc = json.load(sys.stdin)
+    print(doc["Networks"][0]["IPv4Addresses"][0])
+except (ValueError, KeyError, IndexError, TypeError) as error:
+    sys.exit(f"entrypoint: no Networks[0].IPv4Addresses[0] in the task metadata ({error!r})")
+'
+}
+
+# The container metadata document (a link-local HTTP endpoint that ECS provides; not a download).
+container_metadata() {
+  python3 -c '
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=5) as response:
+    sys.stdout.write(response.read().decode())
+' "${ECS_CONTAINER_METADATA_URI_V4:?ECS_CONTAINER_METADATA_URI_V4 is not set: not in ECS? set WMS_ADVERTISED_HOST}"
+}
+
+advertised_host() {
+  if [[ -n "${WMS_ADVERTISED_HOST:-}" ]]; then
+    printf '%s\n' "$WMS_ADVERTISED_HOST"
+  else
+    container_metadata | task_ip
+  fi
+}
+
+main() {
+  : "${WMS_STAGE:?WMS_STAGE is not set}"
+  : "${KAFKA_BOOTSTRAP_SERVERS:?KAFKA_BOOTSTRAP_SERVERS is not set}"
+  local host config heap
+  host="$(advertised_host)"
+  config="$CONNECT_HOME/run/worker.properties"
+  wms-connector worker-config --stage "$WMS_STAGE" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS" \
+    --advertised-host "$host" --plugin-path "$CONNECT_HOME/plugins" --output "$config"
+  heap="$(wms-connector worker-config --stage "$WMS_STAGE" --heap-opts)"
+  echo "entrypoint: stage $WMS_STAGE, advertised host $host, heap $heap" >&2
+  # shellcheck disable=SC2086 # heap holds two separate JVM flags
+  exec java $heap \
+    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    "-javaagent:$CONNECT_HOME/agent/jmx_prometheus_javaagent.jar=$JMX_EXPORTER_PORT:$CONNECT_HOME/config/jmx-exporter.yaml" \
+    "-Dlog4j2.configurationFile=$CONNECT_HOME/config/log4j2.properties" \
+    -cp "$CONNECT_HOME/lib/*" \
+    org.apache.kafka.connect.cli.ConnectDistributed "$config"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi

@@ -1,0 +1,59 @@
+"""``wms-connector worker-config``: render a Connect worker's properties (used by the image's entrypoint)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wms_connector.commands.common import JsonOption, StageOption, parse_stage
+from wms_connector.errors import InputError
+from wms_connector.output import print_json
+from wms_connector.stages import KafkaAuth, settings_for
+from wms_connector.worker_config import (
+    REST_PORT,
+    WorkerEndpoint,
+    jvm_heap_opts,
+    render_properties,
+    worker_config,
+)
+
+
+def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a parameter
+    stage: StageOption,
+    bootstrap: Annotated[str | None, typer.Option(help="Kafka bootstrap servers (host:port,...)")] = None,
+    advertised_host: Annotated[
+        str | None, typer.Option(help="REST host other workers reach this one at")
+    ] = None,
+    plugin_path: Annotated[list[str] | None, typer.Option(help="plugin directory (repeatable)")] = None,
+    rest_port: Annotated[int, typer.Option(help="REST port")] = REST_PORT,
+    auth: Annotated[KafkaAuth | None, typer.Option(help="override the stage's Kafka client auth")] = None,
+    output: Annotated[Path | None, typer.Option(help="write the properties here instead of stdout")] = None,
+    heap_opts: Annotated[bool, typer.Option("--heap-opts", help="print only the JVM heap flags")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The worker properties of a stage (or, with --heap-opts, its JVM heap flags)."""
+    parsed = parse_stage(stage)
+    if heap_opts:
+        print(jvm_heap_opts(settings_for(parsed)))  # noqa: T201 - a bare value for the shell
+        return
+    if not bootstrap or not advertised_host or not plugin_path:
+        raise InputError("worker-config needs --bootstrap, --advertised-host and --plugin-path")
+    props = worker_config(
+        parsed,
+        WorkerEndpoint(bootstrap_servers=bootstrap, advertised_host=advertised_host, rest_port=rest_port),
+        tuple(plugin_path),
+        auth=auth,
+    )
+    if as_json:
+        print_json(props)
+    elif output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(render_properties(props))
+    else:
+        print(render_properties(props), end="")  # noqa: T201
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker-config")(worker_config_command)

@@ -1,0 +1,185 @@
+"""The image definition: same versions as the local runtime, linted, and its entrypoint's IP lookup.
+
+There is no Docker engine here, so the Dockerfile is checked as text: it must take every jar from
+runtime/pom.xml (the file the local runtime resolves), pin its base images, run as non-root and
+download nothing at container start.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from wms_connector.local.fetch import required_files
+from wms_connector.local.paths import repo_root
+from wms_connector.local.pom import pinned_versions
+
+ROOT = repo_root()
+DOCKERFILE = ROOT / "runtime" / "Dockerfile"
+ENTRYPOINT = ROOT / "runtime" / "entrypoint.sh"
+POM = ROOT / "runtime" / "pom.xml"
+METADATA = Path(__file__).parent.parent / "data" / "ecs_container_metadata_v4.json"
+
+
+def _instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with line continuations joined and comments dropped."""
+    joined = re.sub(r"\\\n", " ", text)
+    out = []
+    for line in joined.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            word, _, rest = stripped.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def _tracked_files() -> list[Path]:
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return [ROOT / name for name in listed.splitlines()]
+
+
+def test_no_file_but_the_pom_names_a_pinned_version() -> None:
+    versions = pinned_versions(POM.read_text())
+    offenders = []
+    for path in _tracked_files():
+        # constraints.txt pins Python packages (name==version); a coincidence there is no Java pin.
+        if path == POM or path.name == "constraints.txt" or not path.is_file():
+            continue
+        text = path.read_text(errors="ignore")
+        for name, version in versions.items():
+            if re.search(rf"(?<![\w.]){re.escape(version)}(?![\w.])", text):
+                offenders.append(f"{path.relative_to(ROOT)} names {name} {version}")
+    assert offenders == []
+
+
+def test_the_image_resolves_the_same_pom_into_the_same_layout() -> None:
+    steps = _instructions(DOCKERFILE.read_text())
+    runs = [args for word, args in steps if word == "RUN"]
+    maven = [r for r in runs if r.startswith("mvn ")]
+    assert len(maven) == 1
+    assert "-f runtime/pom.xml package" in maven[0]
+    assert "-Druntime.dir=/out" in maven[0]
+    assert ("COPY", "runtime/pom.xml runtime/pom.xml") in steps
+    copies = {args for word, args in steps if word == "COPY"}
+    # The production subset of the layout the local runtime uses (required_files names it).
+    layout_dirs = {name.split("/")[0] for name in required_files(pinned_versions(POM.read_text()))}
+    for directory in sorted(layout_dirs):
+        assert any(f"--from=jars /out/{directory} " in c for c in copies), directory
+    # Local-only plugins stay out of the image.
+    assert "/out/plugins/debezium-connector-postgres" in maven[0] and "rm -rf" in maven[0]
+
+
+def test_base_images_are_pinned_by_tag() -> None:
+    froms = [args.split()[0] for word, args in _instructions(DOCKERFILE.read_text()) if word == "FROM"]
+    stages = {args.split()[-1] for word, args in _instructions(DOCKERFILE.read_text()) if word == "FROM"}
+    external = [image for image in froms if image not in stages]
+    assert external
+    for image in external:
+        _, _, tag = image.partition(":")
+        assert tag and tag != "latest" and re.search(r"\d+\.\d+", tag), (
+            f"{image} is not pinned to a version tag"
+        )
+
+
+def test_the_image_runs_as_a_non_root_user() -> None:
+    steps = _instructions(DOCKERFILE.read_text())
+    last_from = max(i for i, (word, _) in enumerate(steps) if word == "FROM")
+    users = [args for word, args in steps[last_from:] if word == "USER"]
+    assert users, "the final stage sets no USER"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+    entry = [args for word, args in steps if word == "ENTRYPOINT"]
+    assert entry and entry[-1].startswith("["), "ENTRYPOINT must be exec form (signals reach the JVM)"
+
+
+def test_nothing_is_piped_into_a_shell_or_downloaded_at_start() -> None:
+    dockerfile = DOCKERFILE.read_text()
+    assert not re.search(r"(curl|wget)[^\n|]*\|\s*(ba)?sh", dockerfile)
+    assert "ADD http" not in dockerfile
+    entry = ENTRYPOINT.read_text()
+    code = "\n".join(line for line in entry.splitlines() if not line.lstrip().startswith("#"))
+    for tool in ("curl", "wget", "mvn", "pip ", "apt-get", "git "):
+        assert tool not in code, f"the entrypoint runs {tool!r}: everything must be in the image"
+    assert re.search(r"^\s*exec java ", code, re.MULTILINE), "the JVM must replace the shell (exec)"
+
+
+def _bash(script: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", f"source {ENTRYPOINT} && {script}"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_entrypoint_reads_the_task_ip_from_ecs_metadata() -> None:
+    result = _bash("task_ip", METADATA.read_text())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "10.0.2.106\n"
+
+
+@pytest.mark.parametrize(
+    "document", ['{"Networks": []}', "{}", "not json", '{"Networks": [{"IPv4Addresses": []}]}']
+)
+def test_the_entrypoint_refuses_metadata_without_an_ip(document: str) -> None:
+    result = _bash("task_ip", document)
+    assert result.returncode != 0
+    assert "Networks[0].IPv4Addresses[0]" in result.stderr
+
+
+def test_an_explicit_host_skips_the_metadata_lookup() -> None:
+    result = _bash("WMS_ADVERTISED_HOST=10.9.8.7 advertised_host")
+    assert result.stdout == "10.9.8.7\n"
+    outside = _bash("unset ECS_CONTAINER_METADATA_URI_V4 WMS_ADVERTISED_HOST; advertised_host")
+    assert outside.returncode != 0 and "WMS_ADVERTISED_HOST" in outside.stderr
+
+
+#: MBean attributes as the JMX exporter renders them before matching (domain<props><>attr: value).
+BEANS = {
+    "debezium.oracle<type=connector-metrics, context=streaming, server=--wms--it--wms>"
+    "<>MilliSecondsBehindSource": (
+        "debezium_metrics_MilliSecondsBehindSource",
+        {"plugin": "oracle", "context": "streaming", "server": "--wms--it--wms"},
+    ),
+    "debezium.oracle<type=connector-metrics, context=snapshot, server=wms><>SnapshotCompleted": (
+        "debezium_metrics_SnapshotCompleted",
+        {"plugin": "oracle", "context": "snapshot", "server": "wms"},
+    ),
+    "kafka.connect<type=connector-metrics, connector=wms-connector-main-oracle><>status: running": (
+        "kafka_connect_connector_status",
+        {"connector": "wms-connector-main-oracle", "status": "running"},
+    ),
+    "kafka.connect<type=connector-task-metrics, connector=wms-connector-main-oracle, task=0>"
+    "<>status: failed": (
+        "kafka_connect_connector_task_status",
+        {"connector": "wms-connector-main-oracle", "task": "0", "status": "failed"},
+    ),
+    "kafka.connect<type=source-task-metrics, connector=c, task=0><>source-record-poll-rate": (
+        "kafka_connect_source-task-metrics_source-record-poll-rate",
+        {"connector": "c", "task": "0"},
+    ),
+    "kafka.connect<type=connect-worker-rebalance-metrics><>time-since-last-rebalance-ms": (
+        "kafka_connect_connect-worker-rebalance-metrics_time-since-last-rebalance-ms",
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize(("bean", "expected"), list(BEANS.items()))
+def test_jmx_rules_match_debezium_oracle_and_connect_beans(
+    bean: str, expected: tuple[str, dict[str, str]]
+) -> None:
+    rules = yaml.safe_load((ROOT / "runtime" / "jmx-exporter.yaml").read_text())["rules"]
+    for rule in rules:
+        match = re.compile(rule["pattern"]).fullmatch(bean)
+        if match is None:
+            continue
+        name = match.expand(rule["name"].replace("$", "\\"))
+        labels = {k: match.expand(v.replace("$", "\\")) for k, v in rule.get("labels", {}).items()}
+        assert (name, labels) == expected
+        return
+    pytest.fail(f"no rule matches {bean}")
