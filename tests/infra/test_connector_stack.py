@@ -253,3 +253,14 @@ def test_connect_image_is_recorded_for_deploy_not_built_at_synth(
     assert (staged / DOCKERFILE).is_file()
     # only what the Dockerfile copies is in the context: no venv, no .git, no tests
     assert not any((staged / name).exists() for name in (".venv", ".git", "tests", "node_modules", "build"))
+
+
+def test_only_production_stacks_are_termination_protected(synthesized: Synthesized) -> None:
+    import json
+
+    artifacts = json.loads((synthesized.outdir / "manifest.json").read_text())["artifacts"]
+    for stage in STAGES:
+        names = names_for(Stage(stage))
+        for stack in (names.alerts_stack, names.connector_stack):
+            protected = artifacts[stack]["properties"].get("terminationProtection", False)
+            assert protected is (stage == "production"), stack

@@ -30,8 +30,9 @@ class StageStacks:
 def add_stage(app: App, inputs: StageInputs) -> StageStacks:
     """Both stacks of one stage; several stages may share an app (their stack names differ)."""
     env = Environment(account=inputs.target.account, region=inputs.target.region)
-    alerts = AlertsStack(app, inputs=inputs, env=env)
-    connector = ConnectorStack(app, inputs=inputs, env=env)
+    protect = inputs.termination_protection
+    alerts = AlertsStack(app, inputs=inputs, env=env, termination_protection=protect)
+    connector = ConnectorStack(app, inputs=inputs, env=env, termination_protection=protect)
     connector.add_stack_dependency(alerts, "imports the alerts topic and key exports")
     return StageStacks(inputs, alerts, connector)
 

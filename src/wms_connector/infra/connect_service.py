@@ -90,10 +90,11 @@ class ConnectService(Construct):
     """Cluster + task definition + Fargate service of the Connect workers.
 
     Agent seam: the connect-agent issue adds its container with
-    ``self.task_definition.add_container(names.agent_container, cpu=settings.agent_cpu,
-    memory_limit_mib=settings.agent_memory_mib, ...)``; the Connect container already leaves that
-    budget free (``connect_cpu = task_cpu - agent_cpu``), and ``self.task_role`` is the role it
-    extends (e.g. its DynamoDB state table).
+    ``self.task_definition.add_container(names.agent_container, image=self.image,
+    cpu=settings.agent_cpu, memory_limit_mib=settings.agent_memory_mib, ...)`` and a log group
+    ``names.agent_log_group`` (``logging.log_group`` with ``self.logs_key``); the Connect container
+    already leaves that budget free (``connect_cpu = task_cpu - agent_cpu``), and
+    ``self.task_role`` is the role it extends (e.g. its DynamoDB state table).
     """
 
     def __init__(
@@ -112,6 +113,7 @@ class ConnectService(Construct):
         iam_path: str | None,
     ) -> None:
         super().__init__(scope, id_)
+        self.logs_key = logs_key
         # Exec sessions are logged to their own encrypted group; without this CDK would grant the task
         # role log writes on every log group ("*").
         self.exec_log_group = log_group(
@@ -173,17 +175,19 @@ class ConnectService(Construct):
             key=logs_key,
             removal_policy=removal_policy,
         )
+        # One image for the worker and (agent issue) the connect-agent: it also holds our package.
+        self.image = ecs.ContainerImage.from_asset(
+            str(image_context),
+            file=DOCKERFILE,
+            platform=ecr_assets.Platform.LINUX_AMD64,
+            exclude=list(IMAGE_CONTEXT_FILES),
+            ignore_mode=IgnoreMode.DOCKER,
+        )
         db_secret = secretsmanager.Secret.from_secret_name_v2(self, "DbInfoSecret", secrets.db_info.path)
         self.connect_container = self.task_definition.add_container(
             "Connect",
             container_name=names.connect_container,
-            image=ecs.ContainerImage.from_asset(
-                str(image_context),
-                file=DOCKERFILE,
-                platform=ecr_assets.Platform.LINUX_AMD64,
-                exclude=list(IMAGE_CONTEXT_FILES),
-                ignore_mode=IgnoreMode.DOCKER,
-            ),
+            image=self.image,
             cpu=settings.connect_cpu,
             memory_limit_mib=settings.connect_memory_mib,
             essential=True,

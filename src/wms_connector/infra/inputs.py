@@ -92,6 +92,11 @@ class StageInputs:
         return RemovalPolicy.RETAIN if self.settings.retain_on_destroy else RemovalPolicy.DESTROY
 
     @property
+    def termination_protection(self) -> bool:
+        """Production's stacks cannot be deleted until someone turns this off on purpose."""
+        return self.stage.name == "production"
+
+    @property
     def iam_path(self) -> str | None:
         return self.secrets.iam_path.value.path if self.secrets.iam_path else None
 
