@@ -27,9 +27,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # One module per command group; each exposes register(app).
-    from wms_connector.commands import foundation, local, runtime, topics
+    from wms_connector.commands import foundation, infra, local, runtime, topics
 
-    for module in (foundation, local, runtime, topics):
+    for module in (foundation, infra, local, runtime, topics):
         module.register(app)
 
 

@@ -126,6 +126,20 @@ class StageNames:
         return self.alerts_stack
 
     @property
+    def alerts_topic_export(self) -> str:
+        """CloudFormation export of the alerts topic ARN (alerts stack -> connector stack)."""
+        return f"{self.alerts_stack}-topic-arn"
+
+    @property
+    def alerts_key_export(self) -> str:
+        """CloudFormation export of the alerts topic's KMS key ARN (publishers need kms:GenerateDataKey)."""
+        return f"{self.alerts_stack}-key-arn"
+
+    @property
+    def topic_cleanup_security_group(self) -> str:
+        return f"{self.service_prefix}-topic-cleanup"
+
+    @property
     def agent_state_table(self) -> str:
         """DynamoDB table where the agent keeps its restart record across agent restarts."""
         return f"{self.service_prefix}-agent-state"
@@ -156,6 +170,11 @@ class StageNames:
     @property
     def agent_log_group(self) -> str:
         return f"{self.log_group_root}/agent"
+
+    @property
+    def exec_log_group(self) -> str:
+        """Audit log of ECS Exec sessions into the workers."""
+        return f"{self.log_group_root}/exec"
 
     @property
     def topic_cleanup_log_group(self) -> str:
@@ -280,12 +299,13 @@ BOUNDED_NAMES: Final = (
     BoundedName(
         "CloudWatch log group",
         512,
-        lambda n: (n.connect_log_group, n.agent_log_group, n.topic_cleanup_log_group),
+        lambda n: (n.connect_log_group, n.agent_log_group, n.exec_log_group, n.topic_cleanup_log_group),
     ),
     BoundedName("CloudWatch namespace", 255, lambda n: (n.metric_namespace,)),
     BoundedName("CloudWatch alarm", 255, lambda n: (n.alarm("restart-budget-exhausted"),)),
     BoundedName("CloudWatch dashboard", 255, lambda n: (n.dashboard,)),
-    BoundedName("EC2 security group", 255, lambda n: (n.security_group,)),
+    BoundedName("EC2 security group", 255, lambda n: (n.security_group, n.topic_cleanup_security_group)),
+    BoundedName("CloudFormation export", 255, lambda n: (n.alerts_topic_export, n.alerts_key_export)),
     BoundedName("Kafka topic", 249, lambda n: n.all_topics),
     BoundedName("Kafka Connect connector", 255, lambda n: (n.connector, n.standin_connector)),
     BoundedName("Secrets Manager secret", 512, lambda n: n.secret_paths("permissionsBoundary")),

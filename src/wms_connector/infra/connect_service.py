@@ -1,0 +1,261 @@
+"""The Kafka Connect service: cluster, task definition, Fargate service, roles and log group.
+
+Environment contract of the Connect container (read by ``runtime/entrypoint.sh``, which renders
+the worker properties, heap included, with ``wms-connector worker-config --stage``; **keep in step**):
+
+============================  ==========================================================
+``WMS_STAGE``                 the stage name
+``KAFKA_BOOTSTRAP_SERVERS``   MSK bootstrap list (resolved ``brokerString``; not a secret)
+``ORACLE_HOST/PORT/DB/PDB``   from ``dbInfo`` (not secret; ``ORACLE_PDB`` only for a CDB)
+``ORACLE_USER``               ECS secret: ``dbInfo`` JSON key ``user``
+``ORACLE_PASSWORD``           ECS secret: ``dbInfo`` JSON key ``password``; the connector
+                              config says ``${env:ORACLE_PASSWORD}`` (the worker's
+                              EnvVarConfigProvider allowlist is ``^(ORACLE|WMS_STANDIN)_...``)
+============================  ==========================================================
+
+The password is injected by ECS from the resolved secret's ARN at task start; the template
+holds only the secret's *name*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from wms_connector.infra.iam import service_role
+from wms_connector.infra.inputs import DOCKERFILE
+from wms_connector.infra.logging import log_group
+from wms_connector.infra.nag import acknowledge, log_streams_pattern
+from wms_connector.infra.network import CONNECT_REST_PORT
+from wms_connector.naming import StageNames
+from wms_connector.secrets import BrokerString, DbInfo, Resolved
+from wms_connector.stages import StageSettings
+
+#: The build context is the repository root; only what runtime/Dockerfile COPYs goes in (the
+#: fingerprint, and so the image tag, changes only when one of these does).
+IMAGE_CONTEXT_FILES = (
+    "*",
+    "!pyproject.toml",
+    "!constraints.txt",
+    "!README.md",
+    "!src",
+    "!runtime",
+    "runtime/target",
+    "**/__pycache__",
+    "**/*.pyc",
+)
+PASSWORD_ENV = "ORACLE_PASSWORD"
+USER_ENV = "ORACLE_USER"
+#: Exit 0 once the worker's REST root answers (urlopen raises on a refused connection or an HTTP error).
+HEALTH_PROBE = (
+    f"import urllib.request; urllib.request.urlopen('http://localhost:{CONNECT_REST_PORT}/', timeout=4)"
+)
+#: Seconds a new worker gets to join the group before failed health checks count.
+HEALTH_START_PERIOD_S = 120
+#: Keep idle Oracle sessions alive through firewalls (see reference §7.2; applies to the whole task).
+TCP_KEEPALIVE_S = "60"
+
+
+@dataclass(frozen=True)
+class ConnectSecrets:
+    """The resolved secrets the Connect container needs (paths and parsed values)."""
+
+    db_info: Resolved[DbInfo]
+    broker_string: Resolved[BrokerString]
+
+
+def connect_environment(*, stage: str, db: DbInfo, brokers: BrokerString) -> dict[str, str]:
+    """The non-secret environment of the Connect container (pure; see the module docstring)."""
+    env = {
+        "WMS_STAGE": stage,
+        "KAFKA_BOOTSTRAP_SERVERS": str(brokers),
+        "ORACLE_HOST": db.host,
+        "ORACLE_PORT": str(db.port),
+        "ORACLE_DB": db.db,
+    }
+    if db.pdb_name is not None:
+        env["ORACLE_PDB"] = db.pdb_name
+    return env
+
+
+class ConnectService(Construct):
+    """Cluster + task definition + Fargate service of the Connect workers.
+
+    Agent seam: the connect-agent issue adds its container with
+    ``self.task_definition.add_container(names.agent_container, image=self.image,
+    cpu=settings.agent_cpu, memory_limit_mib=settings.agent_memory_mib, ...)`` and a log group
+    ``names.agent_log_group`` (``logging.log_group`` with ``self.logs_key``); the Connect container
+    already leaves that budget free (``connect_cpu = task_cpu - agent_cpu``), and
+    ``self.task_role`` is the role it extends (e.g. its DynamoDB state table).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        names: StageNames,
+        settings: StageSettings,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        secrets: ConnectSecrets,
+        image_context: Path,
+        logs_key: kms.IKey,
+        removal_policy: RemovalPolicy,
+        iam_path: str | None,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.logs_key = logs_key
+        # Exec sessions are logged to their own encrypted group; without this CDK would grant the task
+        # role log writes on every log group ("*").
+        self.exec_log_group = log_group(
+            self,
+            "ExecLogs",
+            name=names.exec_log_group,
+            retention_days=settings.log_retention_days,
+            key=logs_key,
+            removal_policy=removal_policy,
+        )
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            cluster_name=names.cluster,
+            vpc=vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+            execute_command_configuration=ecs.ExecuteCommandConfiguration(
+                logging=ecs.ExecuteCommandLogging.OVERRIDE,
+                kms_key=logs_key,
+                log_configuration=ecs.ExecuteCommandLogConfiguration(
+                    cloud_watch_log_group=self.exec_log_group, cloud_watch_encryption_enabled=True
+                ),
+            ),
+        )
+        self.execution_role = service_role(
+            self,
+            "ExecutionRole",
+            role_name=names.execution_role,
+            service="ecs-tasks.amazonaws.com",
+            path=iam_path,
+            description=f"{names.service}: pull the image, write logs, inject secrets",
+        )
+        self.task_role = service_role(
+            self,
+            "TaskRole",
+            role_name=names.task_role,
+            service="ecs-tasks.amazonaws.com",
+            path=iam_path,
+            description=f"{names.service}: what the workers (and agent) may call",
+        )
+        self.task_definition = ecs.FargateTaskDefinition(
+            self,
+            "TaskDefinition",
+            family=names.task_family,
+            cpu=settings.task_cpu,
+            memory_limit_mib=settings.task_memory_mib,
+            execution_role=self.execution_role,
+            task_role=self.task_role,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.X86_64,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+        )
+        self.connect_log_group = log_group(
+            self,
+            "ConnectLogs",
+            name=names.connect_log_group,
+            retention_days=settings.log_retention_days,
+            key=logs_key,
+            removal_policy=removal_policy,
+        )
+        # One image for the worker and (agent issue) the connect-agent: it also holds our package.
+        self.image = ecs.ContainerImage.from_asset(
+            str(image_context),
+            file=DOCKERFILE,
+            platform=ecr_assets.Platform.LINUX_AMD64,
+            exclude=list(IMAGE_CONTEXT_FILES),
+            ignore_mode=IgnoreMode.DOCKER,
+        )
+        db_secret = secretsmanager.Secret.from_secret_name_v2(self, "DbInfoSecret", secrets.db_info.path)
+        self.connect_container = self.task_definition.add_container(
+            "Connect",
+            container_name=names.connect_container,
+            image=self.image,
+            cpu=settings.connect_cpu,
+            memory_limit_mib=settings.connect_memory_mib,
+            essential=True,
+            environment=connect_environment(
+                stage=names.stage.name, db=secrets.db_info.value, brokers=secrets.broker_string.value
+            ),
+            secrets={
+                PASSWORD_ENV: ecs.Secret.from_secrets_manager(db_secret, "password"),
+                USER_ENV: ecs.Secret.from_secrets_manager(db_secret, "user"),
+            },
+            port_mappings=[ecs.PortMapping(container_port=CONNECT_REST_PORT, name="connect-rest")],
+            logging=ecs.LogDriver.aws_logs(stream_prefix="connect", log_group=self.connect_log_group),
+            health_check=ecs.HealthCheck(
+                # The worker's root resource answers once it has joined the group; connector state is
+                # the agent's business, never a reason for ECS to kill a worker.
+                command=[
+                    "CMD-SHELL",
+                    f"curl -fsS http://localhost:{CONNECT_REST_PORT}/ >/dev/null || exit 1",
+                ],
+                interval=Duration.seconds(30),
+                timeout=Duration.seconds(5),
+                retries=3,
+                start_period=Duration.seconds(HEALTH_START_PERIOD_S),
+            ),
+            system_controls=[
+                ecs.SystemControl(namespace="net.ipv4.tcp_keepalive_time", value=TCP_KEEPALIVE_S)
+            ],
+        )
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            service_name=names.service,
+            cluster=self.cluster,
+            task_definition=self.task_definition,
+            desired_count=settings.worker_count,
+            # Subnets in several AZs: ECS spreads Fargate tasks across them and rebalances after an AZ loss.
+            vpc_subnets=ec2.SubnetSelection(subnets=vpc.private_subnets),
+            availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED,
+            security_groups=[security_group],
+            assign_public_ip=False,
+            platform_version=ecs.FargatePlatformVersion.LATEST,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            enable_execute_command=True,
+            # A replacement joins the group before the old worker leaves (reference §7.2).
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+        )
+        acknowledge(
+            self.task_definition,
+            "AwsSolutions-ECS2",
+            "the environment holds only non-secret values (broker list, topic and group names, Oracle host, "
+            "port and db name, heap); the Oracle user and password come through ECS secrets",
+        )
+        acknowledge(
+            self.execution_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken has no resource scope in IAM; image pulls themselves are limited to "
+            "the asset repository",
+        )
+        acknowledge(
+            self.task_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ECS Exec's ssmmessages channel actions and logs:DescribeLogGroups have no resource scope in "
+            "IAM; Exec is how operators reach a worker's REST API, closed to all outside the service",
+        )
+        acknowledge(
+            self.task_role,
+            "AwsSolutions-IAM5[Resource::" + log_streams_pattern(self.exec_log_group) + "]",
+            "log streams of the one Exec audit log group: stream names are chosen per session by ECS",
+        )

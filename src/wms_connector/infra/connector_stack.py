@@ -1,0 +1,102 @@
+"""``wms-connector-S``: the Connect service in the stage's VPC, its events, alarms and (ephemeral) cleanup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Fn, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from wms_connector.infra.connect_service import ConnectSecrets, ConnectService
+from wms_connector.infra.events import ServiceEvents
+from wms_connector.infra.inputs import StageInputs
+from wms_connector.infra.kafka_iam import acknowledge_msk_resources, msk_iam_statements
+from wms_connector.infra.logging import LogsKey
+from wms_connector.infra.monitoring import ServiceAlarms
+from wms_connector.infra.network import ConnectSecurityGroup, import_vpc
+from wms_connector.infra.topic_cleanup import TopicCleanup
+from wms_connector.stages import KafkaAuth
+
+
+class ConnectorStack(Stack):
+    """Composes the units and wires them; every choice arrives in ``inputs``."""
+
+    def __init__(self, scope: Construct, *, inputs: StageInputs, **kwargs: Any) -> None:
+        names, settings, secrets = inputs.names, inputs.settings, inputs.secrets
+        super().__init__(scope, names.connector_stack, stack_name=names.connector_stack, **kwargs)
+        # Imported by export name, not by object: the alerts stack never changes because of this one.
+        alerts_topic_arn = Fn.import_value(names.alerts_topic_export)
+        alerts_key_arn = Fn.import_value(names.alerts_key_export)
+        alerts_topic = sns.Topic.from_topic_arn(self, "AlertsTopic", alerts_topic_arn)
+
+        vpc = import_vpc(self, "Vpc", secrets.vpc.value)
+        self.logs_key = LogsKey(
+            self, "LogsKey", log_group_root=names.log_group_root, removal_policy=inputs.removal_policy
+        ).key
+        self.network = ConnectSecurityGroup(
+            self,
+            "Network",
+            vpc=vpc,
+            group_name=names.security_group,
+            oracle_port=secrets.db_info.value.port,
+            kafka_ports=tuple(b.port for b in secrets.broker_string.value.brokers),
+        )
+        self.connect = ConnectService(
+            self,
+            "Connect",
+            names=names,
+            settings=settings,
+            vpc=vpc,
+            security_group=self.network.group,
+            secrets=ConnectSecrets(db_info=secrets.db_info, broker_string=secrets.broker_string),
+            image_context=inputs.image_context,
+            logs_key=self.logs_key,
+            removal_policy=inputs.removal_policy,
+            iam_path=inputs.iam_path,
+        )
+        if settings.kafka_auth is KafkaAuth.IAM:
+            for statement in msk_iam_statements(
+                names, partition=self.partition, region=self.region, account=self.account
+            ):
+                self.connect.task_role.add_to_policy(statement)
+            acknowledge_msk_resources(self.connect.task_role, names, region=self.region, account=self.account)
+        self.events = ServiceEvents(
+            self,
+            "Events",
+            cluster_arn=self.connect.cluster.cluster_arn,
+            task_stopped_rule_name=names.task_stopped_rule,
+            service_errors_rule_name=names.service_errors_rule,
+            alerts_topic=alerts_topic,
+        )
+        self.alarms = ServiceAlarms(
+            self,
+            "Alarms",
+            names=names,
+            cluster_name=names.cluster,
+            service_name=names.service,
+            desired_count=settings.worker_count,
+            alerts_topic=alerts_topic,
+        )
+        self.topic_cleanup: TopicCleanup | None = None
+        if inputs.stage.is_ephemeral and inputs.lambda_bundle_dir is not None:
+            self.topic_cleanup = TopicCleanup(
+                self,
+                "TopicCleanup",
+                names=names,
+                settings=settings,
+                brokers=secrets.broker_string.value,
+                vpc=vpc,
+                bundle_dir=inputs.lambda_bundle_dir,
+                alerts_topic_arn=alerts_topic_arn,
+                alerts_key_arn=alerts_key_arn,
+                logs_key=self.logs_key,
+                iam_path=inputs.iam_path,
+            )
+            # Destroy order: the service goes first, then the cleanup deletes the topics it used.
+            self.connect.service.node.add_dependency(self.topic_cleanup.resource)
+        if inputs.permissions_boundary_arn is not None:
+            iam.PermissionsBoundary.of(self).apply(
+                iam.ManagedPolicy.from_managed_policy_arn(self, "Boundary", inputs.permissions_boundary_arn)
+            )

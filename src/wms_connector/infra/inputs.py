@@ -1,0 +1,154 @@
+"""Everything a stage's infrastructure is built from, resolved once before any construct exists.
+
+Bad input is refused here, before synth: an invalid stage (``Stage``), settings that break a
+stage promise (``check_settings``), a missing or malformed secret (``resolve_stage``), a missing
+Dockerfile or Lambda bundle.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from wms_connector.errors import InputError
+from wms_connector.naming import StageNames, names_for
+from wms_connector.secrets import SecretsBackend, StageSecrets, resolve_stage
+from wms_connector.stages import Stage, StageSettings, check_settings, settings_for
+
+if TYPE_CHECKING:
+    from aws_cdk import RemovalPolicy
+
+#: The repository root when running from a checkout (``src/wms_connector/infra/inputs.py``).
+REPO_ROOT: Final = Path(__file__).resolve().parents[3]
+#: The Connect image is built from the repository root with ``-f runtime/Dockerfile`` (runtime issue).
+DEFAULT_IMAGE_CONTEXT: Final = REPO_ROOT
+DOCKERFILE: Final = "runtime/Dockerfile"
+#: Where ``make lambda-bundle`` installs the topic-cleanup Lambda's code and its binary wheels.
+DEFAULT_LAMBDA_BUNDLE_DIR: Final = REPO_ROOT / "build" / "lambda"
+#: Account and region used by offline synth when none is given: obviously not a real account.
+OFFLINE_ACCOUNT: Final = "123456789012"
+OFFLINE_REGION: Final = "us-east-1"
+_ACCOUNT: Final = re.compile(r"^\d{12}$")
+_REGION: Final = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a stage deploys: explicit account and region, never looked up."""
+
+    account: str
+    region: str
+
+    def __post_init__(self) -> None:
+        if not _ACCOUNT.match(self.account):
+            raise InputError(f"account {self.account!r} is not a 12-digit AWS account id")
+        if not _REGION.match(self.region):
+            raise InputError(f"region {self.region!r} is not an AWS region name (e.g. us-east-1)")
+
+
+def target_for(
+    account: str | None, region: str | None, *, offline: bool, environ: Mapping[str, str] = os.environ
+) -> Target:
+    """Explicit value, then the CDK CLI's ``CDK_DEFAULT_*``, then (offline only) the fake defaults."""
+    acct = account or environ.get("CDK_DEFAULT_ACCOUNT") or (OFFLINE_ACCOUNT if offline else None)
+    reg = (
+        region
+        or environ.get("CDK_DEFAULT_REGION")
+        or environ.get("AWS_REGION")
+        or (OFFLINE_REGION if offline else None)
+    )
+    if acct is None or reg is None:
+        raise InputError(
+            "the target account and region must be explicit for an online synth: pass --account/--region "
+            "(or -c account=... -c region=...), or use --offline"
+        )
+    return Target(acct, reg)
+
+
+@dataclass(frozen=True)
+class StageInputs:
+    """The resolved inputs of one stage's two stacks."""
+
+    stage: Stage
+    settings: StageSettings
+    secrets: StageSecrets
+    target: Target
+    image_context: Path
+    lambda_bundle_dir: Path | None
+
+    @property
+    def names(self) -> StageNames:
+        return names_for(self.stage)
+
+    @property
+    def removal_policy(self) -> RemovalPolicy:
+        """For data-bearing resources (log groups, KMS keys): kept for named stages, gone for branches."""
+        from aws_cdk import RemovalPolicy  # jsii starts a node process: only when building stacks
+
+        return RemovalPolicy.RETAIN if self.settings.retain_on_destroy else RemovalPolicy.DESTROY
+
+    @property
+    def termination_protection(self) -> bool:
+        """Production's stacks cannot be deleted until someone turns this off on purpose."""
+        return self.stage.name == "production"
+
+    @property
+    def iam_path(self) -> str | None:
+        return self.secrets.iam_path.value.path if self.secrets.iam_path else None
+
+    @property
+    def permissions_boundary_arn(self) -> str | None:
+        boundary = self.secrets.permissions_boundary
+        return boundary.value.arn if boundary else None
+
+
+def check_image_context(image_context: Path) -> Path:
+    """The image asset is only *built* at deploy time, but synth fingerprints its context."""
+    if not (image_context / DOCKERFILE).is_file():
+        raise InputError(
+            f"no Dockerfile at {str(image_context / DOCKERFILE)!r}: the Connect image is built from the "
+            f"repository root with {DOCKERFILE} (runtime issue); pass --image-context (-c imageContext=...) "
+            f"pointing at a directory that holds {DOCKERFILE}"
+        )
+    return image_context
+
+
+def check_lambda_bundle(stage: Stage, bundle_dir: Path) -> Path | None:
+    """Only ephemeral stages have the topic-cleanup Lambda, so only they need its bundle."""
+    if stage.is_named:
+        return None
+    marker = bundle_dir / "wms_connector" / "lambdas"
+    if not marker.is_dir():
+        raise InputError(
+            f"the topic-cleanup Lambda bundle is missing at {str(bundle_dir)!r} (no wms_connector/lambdas "
+            "inside); run `make lambda-bundle` (pip installs the manylinux wheels for python3.12 there) "
+            "or pass --lambda-bundle (-c lambdaBundle=...)"
+        )
+    return bundle_dir
+
+
+def load_inputs(
+    stage: Stage,
+    backend: SecretsBackend,
+    target: Target,
+    *,
+    image_context: Path = DEFAULT_IMAGE_CONTEXT,
+    lambda_bundle_dir: Path = DEFAULT_LAMBDA_BUNDLE_DIR,
+    settings: StageSettings | None = None,
+) -> StageInputs:
+    """Resolve and check everything; raise ``InputError`` (nothing synthesized) on bad input."""
+    chosen = settings if settings is not None else settings_for(stage)
+    check_settings(stage, chosen)
+    secrets = resolve_stage(stage, backend)
+    return StageInputs(
+        stage=stage,
+        settings=chosen,
+        secrets=secrets,
+        target=target,
+        image_context=check_image_context(image_context),
+        lambda_bundle_dir=check_lambda_bundle(stage, lambda_bundle_dir),
+    )

@@ -1,0 +1,91 @@
+"""One synth per test session: every stage kind (plus an IAM-auth variant) in ONE app, one jsii process.
+
+The Connect image's Dockerfile and the Lambda bundle are only *fingerprinted* at synth (built or
+uploaded at deploy time), so when the real ones are absent the fixture points synth at
+placeholders in a tmp dir; nothing fake is committed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wms_connector.infra.inputs import DEFAULT_IMAGE_CONTEXT, DOCKERFILE, StageInputs, Target, load_inputs
+from wms_connector.secrets import EXAMPLE_SECRETS_FILE, FileSecretsBackend
+from wms_connector.stages import KafkaAuth, Stage, settings_for
+
+TARGET = Target("123456789012", "us-east-1")
+EPHEMERAL = "feature-x"
+#: An ephemeral stage that uses MSK IAM auth, an IAM path and a permissions boundary.
+IAM_VARIANT = "iam-check"
+STAGES = ("main", "val", "production", EPHEMERAL)
+FAKE_PASSWORD = json.loads(EXAMPLE_SECRETS_FILE.read_text())["wms/default/dbInfo"]["password"]
+BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/wms-boundary"
+IAM_PATH = "/wms/"
+
+
+def placeholder_image_context(root: Path) -> Path:
+    """The repository itself once runtime/Dockerfile exists; else a tmp dir with a placeholder."""
+    if (DEFAULT_IMAGE_CONTEXT / DOCKERFILE).is_file():
+        return DEFAULT_IMAGE_CONTEXT
+    context = root / "image-context"
+    (context / DOCKERFILE).parent.mkdir(parents=True)
+    (context / DOCKERFILE).write_text("# test placeholder: synth only fingerprints the build context\n")
+    return context
+
+
+def placeholder_bundle(root: Path) -> Path:
+    bundle = root / "lambda"
+    (bundle / "wms_connector" / "lambdas").mkdir(parents=True)
+    (bundle / "wms_connector" / "lambdas" / "topic_cleanup.py").write_text("# test placeholder\n")
+    return bundle
+
+
+def secrets_with_iam_variant(root: Path) -> Path:
+    data = json.loads(EXAMPLE_SECRETS_FILE.read_text())
+    data[f"wms/{IAM_VARIANT}/iamPath"] = IAM_PATH
+    data[f"wms/{IAM_VARIANT}/permissionsBoundary"] = BOUNDARY_ARN
+    path = root / "secrets.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    outdir: Path
+    inputs: dict[str, StageInputs]
+    templates: dict[str, Path]
+    nag_report: dict[str, Any]
+
+    def template(self, stack_name: str) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.templates[stack_name].read_text())
+        return loaded
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    from wms_connector.infra.synth import synth
+
+    root = tmp_path_factory.mktemp("infra")
+    runtime, bundle = placeholder_image_context(root), placeholder_bundle(root)
+    backend = FileSecretsBackend(secrets_with_iam_variant(root))
+    inputs = {
+        name: load_inputs(Stage(name), backend, TARGET, image_context=runtime, lambda_bundle_dir=bundle)
+        for name in STAGES
+    }
+    iam_stage = Stage(IAM_VARIANT)
+    inputs[IAM_VARIANT] = load_inputs(
+        iam_stage,
+        backend,
+        TARGET,
+        image_context=runtime,
+        lambda_bundle_dir=bundle,
+        settings=settings_for(iam_stage).model_copy(update={"kafka_auth": KafkaAuth.IAM}),
+    )
+    result = synth(list(inputs.values()), root / "cdk.out")
+    yield Synthesized(result.outdir, inputs, result.templates, result.nag_report)

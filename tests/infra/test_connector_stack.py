@@ -1,0 +1,266 @@
+"""The connector stack of every stage kind: names, counts, sizing, deployment, events, alarms."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Capture, Match
+
+from tests.infra.conftest import EPHEMERAL, IAM_VARIANT, STAGES, Synthesized
+from tests.infra.helpers import connector
+from wms_connector.infra.inputs import DOCKERFILE
+from wms_connector.infra.topic_cleanup import HANDLER, RESOURCE_TYPE
+from wms_connector.naming import names_for
+from wms_connector.stages import Stage, settings_for
+
+
+def test_every_stage_has_exactly_its_two_stacks(synthesized: Synthesized) -> None:
+    expected = set()
+    for stage in (*STAGES, IAM_VARIANT):
+        names = names_for(Stage(stage))
+        expected |= {names.alerts_stack, names.connector_stack}
+    assert set(synthesized.templates) == expected
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_resource_counts(synthesized: Synthesized, stage: str) -> None:
+    template = connector(synthesized, stage)
+    ephemeral = Stage(stage).is_ephemeral
+    template.resource_count_is("AWS::ECS::Cluster", 1)
+    template.resource_count_is("AWS::ECS::Service", 1)
+    template.resource_count_is("AWS::ECS::TaskDefinition", 1)
+    template.resource_count_is("AWS::Events::Rule", 2)
+    template.resource_count_is("AWS::CloudWatch::Alarm", 1)
+    template.resource_count_is("AWS::KMS::Key", 1)
+    template.resource_count_is("AWS::IAM::Role", 3 if ephemeral else 2)
+    template.resource_count_is("AWS::EC2::SecurityGroup", 2 if ephemeral else 1)
+    # connect + exec audit, plus the cleanup Lambda's group on ephemeral stages
+    template.resource_count_is("AWS::Logs::LogGroup", 3 if ephemeral else 2)
+    template.resource_count_is("AWS::Lambda::Function", 1 if ephemeral else 0)
+    template.resource_count_is(RESOURCE_TYPE, 1 if ephemeral else 0)
+    template.resource_count_is("AWS::EC2::NatGateway", 0)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_names_come_from_naming(synthesized: Synthesized, stage: str) -> None:
+    names = names_for(Stage(stage))
+    template = connector(synthesized, stage)
+    template.has_resource_properties("AWS::ECS::Cluster", {"ClusterName": names.cluster})
+    template.has_resource_properties("AWS::ECS::Service", {"ServiceName": names.service})
+    template.has_resource_properties("AWS::ECS::TaskDefinition", {"Family": names.task_family})
+    for role in (names.task_role, names.execution_role):
+        template.has_resource_properties("AWS::IAM::Role", {"RoleName": role})
+    for log_group in (names.connect_log_group, names.exec_log_group):
+        template.has_resource_properties("AWS::Logs::LogGroup", {"LogGroupName": log_group})
+    for rule in (names.task_stopped_rule, names.service_errors_rule):
+        template.has_resource_properties("AWS::Events::Rule", {"Name": rule})
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm", {"AlarmName": names.alarm("running-tasks-below-desired")}
+    )
+    template.has_resource_properties("AWS::EC2::SecurityGroup", {"GroupName": names.security_group})
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_service_runs_the_stage_worker_count_with_safe_deployments(
+    synthesized: Synthesized, stage: str
+) -> None:
+    settings = settings_for(Stage(stage))
+    template = connector(synthesized, stage)
+    template.has_resource_properties(
+        "AWS::ECS::Service",
+        {
+            "DesiredCount": settings.worker_count,
+            "LaunchType": "FARGATE",
+            "EnableExecuteCommand": True,
+            "AvailabilityZoneRebalancing": "ENABLED",
+            "DeploymentConfiguration": {
+                "MinimumHealthyPercent": 100,
+                "MaximumPercent": 200,
+                "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
+            },
+            "NetworkConfiguration": {
+                "AwsvpcConfiguration": {
+                    "AssignPublicIp": "DISABLED",
+                    # both private subnets of the example vpc secret: tasks spread over two AZs
+                    "Subnets": ["subnet-0fa4e000000000001", "subnet-0fa4e000000000002"],
+                }
+            },
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ECS::Cluster",
+        {"ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}]},
+    )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_task_and_container_sizes_follow_the_stage(synthesized: Synthesized, stage: str) -> None:
+    settings = settings_for(Stage(stage))
+    inputs = synthesized.inputs[stage]
+    names = names_for(Stage(stage))
+    template = connector(synthesized, stage)
+    template.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "Cpu": str(settings.task_cpu),
+            "Memory": str(settings.task_memory_mib),
+            "RequiresCompatibilities": ["FARGATE"],
+            "ContainerDefinitions": [
+                Match.object_like(
+                    {
+                        "Name": names.connect_container,
+                        "Cpu": settings.connect_cpu,
+                        "Memory": settings.connect_memory_mib,
+                        "Essential": True,
+                        "PortMappings": [Match.object_like({"ContainerPort": 8083})],
+                        "Environment": Match.array_with(
+                            [
+                                {"Name": "WMS_STAGE", "Value": stage},
+                                {
+                                    "Name": "KAFKA_BOOTSTRAP_SERVERS",
+                                    "Value": str(inputs.secrets.broker_string.value),
+                                },
+                            ]
+                        ),
+                    }
+                )
+            ],
+        },
+    )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_logs_go_to_the_encrypted_stage_log_group_with_stage_retention(
+    synthesized: Synthesized, stage: str
+) -> None:
+    settings = settings_for(Stage(stage))
+    names = names_for(Stage(stage))
+    template = connector(synthesized, stage)
+    template.all_resources_properties(
+        "AWS::Logs::LogGroup",
+        {"RetentionInDays": settings.log_retention_days, "KmsKeyId": Match.any_value()},
+    )
+    log_group = Capture()
+    template.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "ContainerDefinitions": [
+                Match.object_like(
+                    {
+                        "LogConfiguration": {
+                            "LogDriver": "awslogs",
+                            "Options": Match.object_like({"awslogs-group": log_group}),
+                        }
+                    }
+                )
+            ]
+        },
+    )
+    # the awslogs group is a Ref to the log group named connect_log_group
+    groups = template.find_resources(
+        "AWS::Logs::LogGroup", {"Properties": {"LogGroupName": names.connect_log_group}}
+    )
+    assert log_group.as_object() == {"Ref": next(iter(groups))}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_events_and_alarm_go_to_the_alerts_topic(synthesized: Synthesized, stage: str) -> None:
+    names = names_for(Stage(stage))
+    settings = settings_for(Stage(stage))
+    template = connector(synthesized, stage)
+    topic = {"Fn::ImportValue": names.alerts_topic_export}
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "Name": names.task_stopped_rule,
+            "EventPattern": {
+                "source": ["aws.ecs"],
+                "detail-type": ["ECS Task State Change"],
+                "detail": Match.object_like({"lastStatus": ["STOPPED"]}),
+            },
+            "Targets": [Match.object_like({"Arn": topic})],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "Name": names.service_errors_rule,
+            "EventPattern": Match.object_like({"detail": Match.object_like({"eventType": ["ERROR"]})}),
+            "Targets": [Match.object_like({"Arn": topic})],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "ECS/ContainerInsights",
+            "MetricName": "RunningTaskCount",
+            "Dimensions": Match.array_with([{"Name": "ServiceName", "Value": names.service}]),
+            "Threshold": settings.worker_count,
+            "ComparisonOperator": "LessThanThreshold",
+            "TreatMissingData": "breaching",
+            "AlarmActions": [topic],
+        },
+    )
+
+
+def test_topic_cleanup_only_for_ephemeral_and_after_the_service_on_destroy(synthesized: Synthesized) -> None:
+    names = names_for(Stage(EPHEMERAL))
+    template = connector(synthesized, EPHEMERAL)
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "FunctionName": names.topic_cleanup_function,
+            "Runtime": "python3.12",
+            "Handler": HANDLER,
+            "VpcConfig": Match.object_like(
+                {"SubnetIds": ["subnet-0fa4e000000000001", "subnet-0fa4e000000000002"]}
+            ),
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "STAGE": EPHEMERAL,
+                        "BOOTSTRAP": synthesized.inputs[EPHEMERAL].secrets.broker_string.value.__str__(),
+                        "ALERTS_TOPIC_ARN": {"Fn::ImportValue": names.alerts_topic_export},
+                    }
+                )
+            },
+        },
+    )
+    template.has_resource_properties("AWS::Logs::LogGroup", {"LogGroupName": names.topic_cleanup_log_group})
+    cleanup_ids = list(template.find_resources(RESOURCE_TYPE))
+    assert len(cleanup_ids) == 1
+    # The service depends on the cleanup, so CloudFormation deletes the service first.
+    template.has_resource("AWS::ECS::Service", {"DependsOn": Match.array_with(cleanup_ids)})
+    for named in ("main", "val", "production"):
+        connector(synthesized, named).resource_count_is(RESOURCE_TYPE, 0)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_connect_image_is_recorded_for_deploy_not_built_at_synth(
+    synthesized: Synthesized, stage: str
+) -> None:
+    import json
+
+    # The session's synth ran without a Docker engine (none on CI or this machine): the image is
+    # only recorded in the asset manifest, with its staged build context.
+    names = names_for(Stage(stage))
+    manifest = json.loads((synthesized.outdir / f"{names.connector_stack}.assets.json").read_text())
+    images = list(manifest["dockerImages"].values())
+    assert len(images) == 1
+    assert images[0]["source"]["platform"] == "linux/amd64"
+    # the staged build context holds the Dockerfile; building it is cdk deploy's job (Docker there)
+    assert images[0]["source"]["dockerFile"] == DOCKERFILE
+    staged = synthesized.outdir / images[0]["source"]["directory"]
+    assert (staged / DOCKERFILE).is_file()
+    # only what the Dockerfile copies is in the context: no venv, no .git, no tests
+    assert not any((staged / name).exists() for name in (".venv", ".git", "tests", "node_modules", "build"))
+
+
+def test_only_production_stacks_are_termination_protected(synthesized: Synthesized) -> None:
+    import json
+
+    artifacts = json.loads((synthesized.outdir / "manifest.json").read_text())["artifacts"]
+    for stage in STAGES:
+        names = names_for(Stage(stage))
+        for stack in (names.alerts_stack, names.connector_stack):
+            protected = artifacts[stack]["properties"].get("terminationProtection", False)
+            assert protected is (stage == "production"), stack
