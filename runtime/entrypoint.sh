@@ -7,6 +7,11 @@
 #   ECS_CONTAINER_METADATA_URI_V4  set by ECS: the task's IP becomes the REST advertised host
 #   ORACLE_*                       secrets for ${env:...} in the connector config (never logged)
 #   WMS_ADVERTISED_HOST            optional: skip the metadata lookup (outside ECS)
+#   WMS_KAFKA_AUTH                 optional: tls|iam|plaintext instead of the stage's setting
+#   WMS_REST_PORT, WMS_LISTEN_HOST optional: REST port (8083) and bind address (0.0.0.0)
+#   KAFKA_HEAP_OPTS                optional: heap flags instead of the stage's container sizing
+#   WMS_TOPIC_REPLICATION_FACTOR   optional: internal topics' replication factor (else the stage's)
+#   JMX_EXPORTER_PORT              optional: [host:]port of the metrics endpoint (9404)
 # Renders the worker properties with `wms-connector worker-config` (the same function the local
 # runtime uses), then execs the JVM: the worker is PID 1's successor and gets ECS's SIGTERM.
 # Sourcing this file (tests) defines the functions without running anything.
@@ -49,11 +54,19 @@ main() {
   : "${WMS_STAGE:?WMS_STAGE is not set}"
   : "${KAFKA_BOOTSTRAP_SERVERS:?KAFKA_BOOTSTRAP_SERVERS is not set}"
   local host config heap
+  local -a overrides=()
+  if [[ -n "${WMS_KAFKA_AUTH:-}" ]]; then
+    overrides=(--auth "$WMS_KAFKA_AUTH")
+  fi
+  if [[ -n "${WMS_TOPIC_REPLICATION_FACTOR:-}" ]]; then
+    overrides+=(--replication-factor "$WMS_TOPIC_REPLICATION_FACTOR")
+  fi
   host="$(advertised_host)"
   config="$CONNECT_HOME/run/worker.properties"
   wms-connector worker-config --stage "$WMS_STAGE" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS" \
-    --advertised-host "$host" --plugin-path "$CONNECT_HOME/plugins" --output "$config"
-  heap="$(wms-connector worker-config --stage "$WMS_STAGE" --heap-opts)"
+    --advertised-host "$host" --plugin-path "$CONNECT_HOME/plugins" --output "$config" \
+    --rest-port "${WMS_REST_PORT:-8083}" --listen-host "${WMS_LISTEN_HOST:-0.0.0.0}" "${overrides[@]}"
+  heap="${KAFKA_HEAP_OPTS:-$(wms-connector worker-config --stage "$WMS_STAGE" --heap-opts)}"
   echo "entrypoint: stage $WMS_STAGE, advertised host $host, heap $heap" >&2
   # shellcheck disable=SC2086 # heap holds two separate JVM flags
   exec java $heap \

@@ -124,3 +124,10 @@ def test_a_stopped_worker_leaves_the_group_and_comes_back(cluster_workers_restor
     )
     cluster.start_worker(1)
     _until(lambda: group_members(cluster.bootstrap, group) == everyone, what="2 members")
+
+
+def test_workers_export_connect_metrics_with_the_image_rules(local_cluster: LocalCluster) -> None:
+    assert len(local_cluster.metrics_urls) == 2
+    for url in local_cluster.metrics_urls:
+        text = httpx.get(url, timeout=20).text
+        assert "kafka_connect_connect_worker_metrics_connector_count" in text

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from wms_connector.commands.common import JsonOption, parse_stage
-from wms_connector.errors import WmsError
+from wms_connector.errors import InputError, WmsError
 from wms_connector.local import paths
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.fetch import FetchResult, fetch
@@ -68,6 +68,8 @@ def up_command(
 ) -> None:
     """Start the local broker and workers (or show the ones already running) and wait until healthy."""
     parsed = parse_stage(stage)
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1 (got {workers})")
     result = _fetch()
     cluster = _cluster(result)
     started = time.monotonic()

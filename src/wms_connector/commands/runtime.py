@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from wms_connector.output import print_json
 from wms_connector.stages import KafkaAuth, settings_for
 from wms_connector.worker_config import (
     REST_PORT,
+    TopicSizing,
     WorkerEndpoint,
     jvm_heap_opts,
     render_properties,
@@ -28,7 +30,11 @@ def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a pa
     ] = None,
     plugin_path: Annotated[list[str] | None, typer.Option(help="plugin directory (repeatable)")] = None,
     rest_port: Annotated[int, typer.Option(help="REST port")] = REST_PORT,
+    listen_host: Annotated[str, typer.Option(help="REST bind address")] = "0.0.0.0",  # noqa: S104
     auth: Annotated[KafkaAuth | None, typer.Option(help="override the stage's Kafka client auth")] = None,
+    replication_factor: Annotated[
+        int | None, typer.Option(min=1, help="internal topics' replication factor (default: the stage's)")
+    ] = None,
     output: Annotated[Path | None, typer.Option(help="write the properties here instead of stdout")] = None,
     heap_opts: Annotated[bool, typer.Option("--heap-opts", help="print only the JVM heap flags")] = False,
     as_json: JsonOption = False,
@@ -40,11 +46,18 @@ def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a pa
         return
     if not bootstrap or not advertised_host or not plugin_path:
         raise InputError("worker-config needs --bootstrap, --advertised-host and --plugin-path")
+    sizing = TopicSizing.for_stage(settings_for(parsed))
     props = worker_config(
         parsed,
-        WorkerEndpoint(bootstrap_servers=bootstrap, advertised_host=advertised_host, rest_port=rest_port),
+        WorkerEndpoint(
+            bootstrap_servers=bootstrap,
+            advertised_host=advertised_host,
+            rest_port=rest_port,
+            listen_host=listen_host,
+        ),
         tuple(plugin_path),
         auth=auth,
+        sizing=None if replication_factor is None else replace(sizing, replication_factor=replication_factor),
     )
     if as_json:
         print_json(props)

@@ -23,7 +23,7 @@ from wms_connector.errors import InputError, WmsError
 from wms_connector.local import procs
 from wms_connector.local.broker import broker_properties, new_cluster_id
 from wms_connector.local.java import Java, find_java
-from wms_connector.local.paths import RuntimeLayout
+from wms_connector.local.paths import RuntimeLayout, repo_root
 from wms_connector.local.state import (
     ClusterState,
     ProcessEntry,
@@ -124,6 +124,11 @@ class LocalCluster:
     @property
     def rest_urls(self) -> list[str]:
         return self.state.rest_urls
+
+    @property
+    def metrics_urls(self) -> list[str]:
+        """Each worker's Prometheus JMX exporter endpoint (``.../metrics``), same rules as the image."""
+        return self.state.metrics_urls
 
     @property
     def stage(self) -> Stage:
@@ -245,7 +250,7 @@ class LocalCluster:
             entries = []
             for index in range(workers):
                 port = self._pick_port(old_ports[index] if index < len(old_ports) else None, taken)
-                entries.append(self._spawn_worker(state, stage, index, port))
+                entries.append(self._spawn_worker(state, stage, index, port, self._pick_port(None, taken)))
             state = state.model_copy(update={"workers": tuple(entries)})
             save_state(self.state_dir, state)
             progress(f"starting {workers} Connect worker(s) (group {names_for(stage).group_id})")
@@ -293,18 +298,30 @@ class LocalCluster:
             settings=settings_for(stage),
         )
 
-    def _spawn_worker(self, state: ClusterState, stage: Stage, index: int, port: int) -> WorkerEntry:
+    def _worker_command(self, tag: str, config: str, metrics_port: int) -> list[str]:
+        # The image's JMX exporter agent and rules, so local metrics look like production's.
+        [agent] = sorted(self.layout.agent_dir.glob("jmx_prometheus_javaagent-*.jar"))
+        rules = repo_root() / "runtime" / "jmx-exporter.yaml"
+        heap = (*WORKER_HEAP, f"-javaagent:{agent}=127.0.0.1:{metrics_port}:{rules}")
+        return self._java_command(heap, tag, WORKER_MAIN, config)
+
+    def _spawn_worker(
+        self, state: ClusterState, stage: Stage, index: int, port: int, metrics_port: int
+    ) -> WorkerEntry:
         config = self.config_dir / f"worker-{index}.properties"
         config.write_text(render_properties(self.worker_properties(state, stage, port)))
         log = self.logs_dir / f"worker-{index}.log"
         pid = procs.spawn(
-            self._java_command(WORKER_HEAP, state.tag, WORKER_MAIN, str(config)),
-            log,
-            cwd=self.state_dir,
-            env=self.env,
+            self._worker_command(state.tag, str(config), metrics_port), log, cwd=self.state_dir, env=self.env
         )
         return WorkerEntry(
-            name=f"worker-{index}", index=index, pid=pid, port=port, log=str(log), config=str(config)
+            name=f"worker-{index}",
+            index=index,
+            pid=pid,
+            port=port,
+            metrics_port=metrics_port,
+            log=str(log),
+            config=str(config),
         )
 
     # -- readiness ---------------------------------------------------------------------------
@@ -381,7 +398,7 @@ class LocalCluster:
         if procs.is_ours(entry.pid, state.tag):
             return
         pid = procs.spawn(
-            self._java_command(WORKER_HEAP, state.tag, WORKER_MAIN, entry.config),
+            self._worker_command(state.tag, entry.config, entry.metrics_port),
             Path(entry.log),
             cwd=self.state_dir,
             env=self.env,
@@ -431,6 +448,7 @@ class LocalCluster:
                     "pid": entry.pid,
                     "alive": alive[entry.name],
                     "rest_url": url,
+                    "metrics_url": f"http://127.0.0.1:{entry.metrics_port}/metrics",
                     "worker_id": f"127.0.0.1:{entry.port}",
                     "in_group": f"127.0.0.1:{entry.port}" in members,
                     "version": info.get("version"),

@@ -23,6 +23,8 @@ class ProcessEntry(BaseModel):
 
 class WorkerEntry(ProcessEntry):
     index: int
+    #: Port of the worker's Prometheus JMX exporter (runtime/jmx-exporter.yaml rules).
+    metrics_port: int
 
 
 class ClusterState(BaseModel):
@@ -44,6 +46,10 @@ class ClusterState(BaseModel):
     @property
     def rest_urls(self) -> list[str]:
         return [f"http://127.0.0.1:{worker.port}" for worker in self.workers]
+
+    @property
+    def metrics_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{worker.metrics_port}/metrics" for worker in self.workers]
 
 
 def state_file(state_dir: Path) -> Path:
