@@ -17,6 +17,7 @@ from wms_connector.commands.common import (
     parse_stage,
     secrets_backend,
 )
+from wms_connector.errors import WmsError
 from wms_connector.infra.inputs import (
     DEFAULT_IMAGE_CONTEXT,
     DEFAULT_LAMBDA_BUNDLE_DIR,
@@ -35,6 +36,17 @@ ImageContextOption = Annotated[
 LambdaBundleOption = Annotated[
     Path, typer.Option("--lambda-bundle", help="topic-cleanup Lambda code dir (make lambda-bundle)")
 ]
+
+
+def _require_cdk() -> None:
+    """The CDK libraries are the optional ``infra`` extra (the Connect image does without them)."""
+    import importlib.util
+
+    if importlib.util.find_spec("aws_cdk") is None:
+        raise WmsError(
+            "synth and cost need the CDK libraries: install the infra extra "
+            "(pip install -c constraints.txt -e '.[infra]', or `make setup`)"
+        )
 
 
 def stage_inputs(
@@ -67,6 +79,7 @@ def synth_command(
     as_json: JsonOption = False,
 ) -> None:
     """Synthesize the stage's two stacks without the CDK CLI (cdk-nag AwsSolutions runs as part of it)."""
+    _require_cdk()
     from wms_connector.infra.synth import synth
 
     inputs = stage_inputs(
@@ -109,6 +122,7 @@ def cost_command(
     as_json: JsonOption = False,
 ) -> None:
     """Monthly cost estimate of the stage from its synthesized templates (prices: infra/prices.json)."""
+    _require_cdk()
     from wms_connector.infra.cost import estimate, load_prices, summary
     from wms_connector.infra.synth import synth
 
