@@ -77,7 +77,7 @@ def measure(bootstrap: str, connect_url: str, stage: Stage, rate: float, seconds
         ensure_local_topics(bootstrap, stage)
         name = register_fresh(api, stage, source, bootstrap)
         wait_running(api, name)
-        tail = EventTail(bootstrap, names.data_topics.values())
+        tail = EventTail(bootstrap, list(names.data_topics.values()), from_now=True)
         # Keys unique to this run (the topics may hold earlier runs), small enough for NUMERIC(14,2).
         first_key = 10_000_000 + (int(time.time()) % 100_000) * 10_000
         changes = steady_changes(int(rate * seconds), first_key)

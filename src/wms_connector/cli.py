@@ -27,9 +27,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # One module per command group; each exposes register(app).
-    from wms_connector.commands import connector, foundation
+    from wms_connector.commands import connector, foundation, local, local_run
 
-    for module in (foundation, connector):
+    for module in (foundation, local, connector, local_run):
         module.register(app)
 
 

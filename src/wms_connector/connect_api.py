@@ -192,8 +192,8 @@ class HttpConnectApi:
         return result
 
     def put_config(self, name: str, config: Mapping[str, str]) -> dict[str, Any]:
-        """Create or update (idempotent). An unreachable database becomes :class:`DatabaseUnreachableError`
-        after ``unreachable_backoff`` is spent."""
+        """Create or update (idempotent). An unreachable database becomes
+        :class:`DatabaseUnreachableError` after ``unreachable_backoff`` is spent."""
         attempt = 0
         while True:
             try:
@@ -202,17 +202,40 @@ class HttpConnectApi:
                 ).json()
                 return result
             except ConnectRestError as error:
-                if error.status != 400 or not is_unreachable_message(error.message):
+                reason = self._connection_refusal(error, config)
+                if reason is None:
                     raise
                 if attempt + 1 >= self.unreachable_backoff.max_attempts:
                     raise DatabaseUnreachableError(
                         f"source database unreachable: Kafka Connect refused connector {name!r} because "
-                        f"validation could not connect ({error.message.strip()[:300]}). Connect stores no "
+                        f"validation could not connect ({reason.strip()[:300]}). Connect stores no "
                         "connector while the database is unreachable: check host/port in dbInfo, the "
                         "network path and the listener, then retry."
                     ) from error
                 self.sleep(self.unreachable_backoff.delay_ms(attempt) / 1000)
                 attempt += 1
+
+    def _connection_refusal(self, error: ConnectRestError, config: Mapping[str, str]) -> str | None:
+        """The connection error behind a refused create/update; ``None`` when the cause is another.
+
+        Connect normally answers 400 with the validation errors. Connect 4.3 with Debezium 3.6.1
+        answers 500 instead (a NullPointerException while formatting them, from ConfigDef keys that
+        have no ConfigValue), so the errors are asked for again from the validate endpoint.
+        """
+        if error.status == 400 and is_unreachable_message(error.message):
+            return error.message
+        plugin = config.get("connector.class", "").rsplit(".", 1)[-1]
+        if error.status not in (400, 500) or not plugin:
+            return None
+        errors = validation_errors(self.validate(plugin, config))
+        if not errors:
+            return None
+        if all(e.is_connection_error for e in errors):
+            return "; ".join(f"{e.key}: {e.message}" for e in errors)
+        listed = "; ".join(f"{e.key}: {e.message}" for e in errors)
+        raise ConnectRestError(
+            error.status, f"the connector config is invalid: {listed}", error.url
+        ) from error
 
     def create(self, name: str, config: Mapping[str, str], initial_state: str = "RUNNING") -> dict[str, Any]:
         """``POST /connectors`` with ``initial_state`` (KIP-980): RUNNING, PAUSED or STOPPED."""
@@ -316,7 +339,7 @@ def validation_errors(answer: Mapping[str, Any]) -> list[FieldError]:
     """Every per-field error in a ``/config/validate`` answer, in the plugin's order."""
     found = []
     for item in answer.get("configs", []):
-        value = item.get("value", {})
+        value = item.get("value") or {}
         for message in value.get("errors", []):
             found.append(FieldError(str(value.get("name", "?")), str(message)))
     return found

@@ -30,6 +30,10 @@ from wms_connector.naming import CAPTURED_TABLES, SCHEMAS, StageNames, names_for
 from wms_connector.secrets import DbInfo
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
+# One definition of the client security settings, shared with the worker config. Debezium opens its
+# own clients (schema history, Kafka signals) that do not inherit the worker's: they are repeated.
+from wms_connector.worker_config import client_security_settings
+
 ORACLE_CONNECTOR_CLASS: Final = "io.debezium.connector.oracle.OracleConnector"
 POSTGRES_CONNECTOR_CLASS: Final = "io.debezium.connector.postgresql.PostgresConnector"
 JSON_CONVERTER: Final = "org.apache.kafka.connect.json.JsonConverter"
@@ -84,25 +88,6 @@ class SourceAdapter(Protocol):
     def secret_values(self) -> tuple[str, ...]:
         """Secret values known to the adapter, for plaintext scanning (never printed)."""
         ...
-
-
-def client_security_settings(auth: KafkaAuth) -> dict[str, str]:
-    """Kafka client security properties for ``auth`` (no prefix).
-
-    Debezium opens its own producer/consumer for schema history and for the Kafka signal channel;
-    they do not inherit the worker's settings, so these are repeated under each prefix.
-    """
-    if auth is KafkaAuth.PLAINTEXT:
-        return {"security.protocol": "PLAINTEXT"}
-    if auth is KafkaAuth.TLS:
-        # MSK's TLS listener presents certificates from a public CA found in the JVM trust store.
-        return {"security.protocol": "SSL"}
-    return {
-        "security.protocol": "SASL_SSL",
-        "sasl.mechanism": "AWS_MSK_IAM",
-        "sasl.jaas.config": "software.amazon.msk.auth.iam.IAMLoginModule required;",
-        "sasl.client.callback.handler.class": "software.amazon.msk.auth.iam.IAMClientCallbackHandler",
-    }
 
 
 def _prefixed(prefix: str, security: Mapping[str, str], reason: str) -> list[Setting]:

@@ -1,8 +1,11 @@
-"""Fixtures of the connector's tests against real processes.
+"""The real local cluster for the integration suite: up once per session, down at the end.
 
-The local cluster (broker + Connect workers) is the runtime's session fixture ``local_cluster``.
-The stand-in's password reaches the workers through their environment, as the Oracle password
-does in ECS: it is set here, before any worker starts, and never appears in a connector config.
+``local_cluster`` is a :class:`wms_connector.local.cluster.LocalCluster` with
+``.bootstrap`` ("127.0.0.1:PORT"), ``.rest_urls`` (one REST base URL per worker), ``.stage``
+(the ephemeral stage ``it-local``, so topic namespacing is exercised), ``.state_dir``, and
+``.stop_worker(i)`` / ``.kill_worker(i)`` / ``.start_worker(i)`` for failover tests. Two workers.
+Worker environment: the session's ``os.environ`` when the fixture starts (set ``WMS_STANDIN_*``
+before first use if a connector needs ``${env:...}``).
 """
 
 from __future__ import annotations
@@ -17,15 +20,53 @@ from pathlib import Path
 import pytest
 
 from wms_connector.connector_config import STANDIN_PASSWORD_ENV
+from wms_connector.local.cluster import LocalCluster
+from wms_connector.local.fetch import FetchResult, fetch
+from wms_connector.local.paths import cache_dir, pom_path
+from wms_connector.stages import Stage
+
+IT_STAGE = Stage("it-local")
+IT_WORKERS = 2
+
+
+@pytest.fixture(scope="session")
+def runtime_jars() -> FetchResult:
+    """The pinned jars (fetched by `make test`'s set-up; here only verified against the manifest)."""
+    return fetch(pom_path(), cache_dir())
+
+
+@pytest.fixture(scope="session")
+def local_cluster(
+    runtime_jars: FetchResult, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalCluster]:
+    cluster = LocalCluster(tmp_path_factory.mktemp("local-cluster"), runtime_jars.layout)
+    cluster.up(IT_STAGE, IT_WORKERS)
+    try:
+        yield cluster
+    finally:
+        cluster.down()
+
+
+@pytest.fixture
+def cluster_workers_restored(local_cluster: LocalCluster) -> Iterator[LocalCluster]:
+    """For tests that stop or kill workers: every worker runs again afterwards."""
+    yield local_cluster
+    for index in range(IT_WORKERS):
+        local_cluster.start_worker(index)
+
+
+# -- the connector's fixtures (issue 4) -------------------------------------------------------------
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Runs when this conftest is registered, i.e. before the session's workers are started.
+    # The stand-in's password reaches the workers through their environment, as the Oracle
+    # password does in ECS; it is set when this conftest registers, before any worker starts,
+    # and it never appears in a connector config.
     os.environ.setdefault(STANDIN_PASSWORD_ENV, "standin-" + secrets.token_urlsafe(16))
 
 
-def _state_dir() -> Path:
-    # pytest's tmp dirs are mode 700 under root, and the stand-in's server runs as another user then.
+def _standin_dir() -> Path:
+    # pytest's tmp dirs are mode 700 under root, and the stand-in's server then runs as another user.
     path = Path(tempfile.mkdtemp(prefix="wms-standin-"))
     path.chmod(0o755)
     return path
@@ -33,13 +74,13 @@ def _state_dir() -> Path:
 
 @pytest.fixture
 def standin_state_dir() -> Iterator[Path]:
-    path = _state_dir()
+    path = _standin_dir()
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def module_standin_state_dir() -> Iterator[Path]:
-    path = _state_dir()
+    path = _standin_dir()
     yield path
     shutil.rmtree(path, ignore_errors=True)

@@ -159,3 +159,41 @@ def test_validation_errors_parsed() -> None:
         ("topic.prefix", False),
         ("database.hostname", True),
     ]
+
+
+def test_500_from_connect_is_explained_through_validate() -> None:
+    """Connect 4.3 + Debezium 3.6.1 answer 500 (an NPE) instead of 400: the client asks validate."""
+    npe = (
+        'Cannot invoke "ConfigValueInfo.errors()" because the return value of '
+        '"ConfigInfo.configValue()" is null'
+    )
+    answer = {
+        "configs": [
+            {"definition": {"name": "database.out.server.name"}, "value": None},
+            {"value": {"name": "database.hostname", "errors": ["Unable to connect (primary): x"]}},
+        ]
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/config/validate"):
+            assert request.url.path == "/connector-plugins/OracleConnector/config/validate"
+            return httpx.Response(200, json=answer)
+        return httpx.Response(500, json={"error_code": 500, "message": npe})
+
+    api, slept = _api(handler, unreachable_backoff=BackOff(scale_ms=1, max_attempts=2))
+    with pytest.raises(DatabaseUnreachableError, match=r"database\.hostname"):
+        api.put_config("c", {"connector.class": "io.debezium.connector.oracle.OracleConnector"})
+    assert len(slept) == 1
+
+
+def test_500_with_other_validation_errors_lists_them() -> None:
+    answer = {"configs": [{"value": {"name": "topic.prefix", "errors": ["A value is required"]}}]}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/config/validate"):
+            return httpx.Response(200, json=answer)
+        return httpx.Response(500, json={"message": "boom"})
+
+    api, _ = _api(handler)
+    with pytest.raises(ConnectRestError, match=r"topic\.prefix: A value is required"):
+        api.put_config("c", {"connector.class": "x.OracleConnector"})

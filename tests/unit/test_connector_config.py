@@ -11,12 +11,12 @@ from wms_connector.connector_config import (
     PostgresStandIn,
     build_config,
     build_settings,
-    client_security_settings,
     explain,
 )
 from wms_connector.naming import CAPTURED_TABLES, names_for
 from wms_connector.secrets import DbInfo
 from wms_connector.stages import KafkaAuth, Stage, settings_for
+from wms_connector.worker_config import client_security_settings
 
 STAGES = [Stage("main"), Stage("val"), Stage("production"), Stage("feature-x")]
 PASSWORD = "s3cret-Pa55-never-shown"

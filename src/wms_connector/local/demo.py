@@ -122,7 +122,8 @@ def run_demo(
     console.print(f"connector [bold]{result.name}[/]: reconcile -> {result.action.value}")
     wait_running(api, result.name)
     console.print("connector and task RUNNING; change events (topic, operation, key, latency, what changed):")
-    tail = EventTail(bootstrap, names.data_topics.values())
+    # A fresh stand-in writes only after this point; a real Oracle snapshots at once: read it all.
+    tail = EventTail(bootstrap, list(names.data_topics.values()), from_now=standin is not None)
     stop = threading.Event()
     worker = None
     if standin is not None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -25,6 +25,11 @@ from wms_connector.naming import names_for
 from wms_connector.stages import KafkaAuth, Stage
 
 _MISSING_TOPIC: Final = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC)
+_NO_LEADER_YET: Final = (
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+)
 
 
 def ensure_local_topics(bootstrap: str, stage: Stage, partitions: int = 1) -> list[str]:
@@ -133,11 +138,14 @@ def wait_running(api: ConnectApi, name: str, timeout_s: float = 120.0, poll_s: f
 
 @dataclass
 class EventTail:
-    """Reads change events from the data topics, from the beginning, with a throw-away group."""
+    """Reads change events from the data topics (from the beginning, or ``from_now``), without
+    committing offsets."""
 
     bootstrap: str
-    topics: Iterable[str]
+    topics: Sequence[str]
     group_id: str = ""
+    #: Read only what arrives from now on (the topics must exist), not the topics' history.
+    from_now: bool = False
 
     def __post_init__(self) -> None:
         self._consumer = Consumer(
@@ -150,7 +158,36 @@ class EventTail:
                 "fetch.wait.max.ms": 50,
             }
         )
-        self._consumer.subscribe(list(self.topics))
+        if self.from_now:
+            self._consumer.assign(self._ends())
+        else:
+            self._consumer.subscribe(list(self.topics))
+
+    def _ends(self) -> list[TopicPartition]:
+        """Every partition of the (existing) topics at its current end."""
+        assignment = []
+        for topic in self.topics:
+            metadata = self._consumer.list_topics(topic, timeout=15).topics[topic]
+            if metadata.error is not None:
+                raise WmsError(f"topic {topic!r} is not readable: {metadata.error}")
+            for partition in metadata.partitions:
+                assignment.append(TopicPartition(topic, partition, self._end(topic, partition)))
+        return assignment
+
+    def _end(self, topic: str, partition: int, attempts: int = 30) -> int:
+        # A topic created a moment ago may not have a leader yet.
+        for _ in range(attempts - 1):
+            try:
+                _low, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=15
+                )
+                return int(high)
+            except KafkaException as error:
+                if error.args[0].code() not in _NO_LEADER_YET:
+                    raise
+                time.sleep(0.5)
+        _low, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
+        return int(high)
 
     def poll(self, timeout_s: float = 0.5, max_events: int = 500) -> list[ChangeEvent]:
         messages = self._consumer.consume(num_messages=max_events, timeout=timeout_s)

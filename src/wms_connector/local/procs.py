@@ -1,0 +1,108 @@
+"""Background processes of the local cluster: start, recognise, stop (only our own, by pid)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Final
+
+#: JVM system property that tags every process of one local cluster; a pid is only ever
+#: signalled when its command line carries the tag, so a recycled pid is never touched.
+TAG_PROPERTY: Final = "wms.local.cluster"
+
+
+def tag_arg(tag: str) -> str:
+    return f"-D{TAG_PROPERTY}={tag}"
+
+
+def spawn(command: Sequence[str], log: Path, *, cwd: Path, env: Mapping[str, str]) -> int:
+    """Start ``command`` detached (own session: Ctrl-C of the CLI does not reach it), output to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            list(command),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+            env=dict(env),
+            start_new_session=True,
+        )
+    return process.pid
+
+
+def _reap(pid: int) -> None:
+    # A child of this very process that exited stays a zombie (and "alive" to kill(0)) until reaped.
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def is_ours(pid: int, tag: str) -> bool:
+    """True while ``pid`` runs and its command line carries this cluster's tag."""
+    _reap(pid)
+    for _ in range(50):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        if cmdline:
+            break
+        # Right after exec the kernel briefly shows an empty command line: look again.
+        time.sleep(0.02)
+    state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
+    if state in {"Z", "X"}:
+        return False
+    return tag_arg(tag).encode() in cmdline.split(b"\0")
+
+
+def stop(pid: int, tag: str, *, grace_s: float = 15.0, hard: bool = False) -> bool:
+    """SIGTERM (or SIGKILL when ``hard``) ``pid`` if it is ours; wait until it is gone.
+
+    Returns whether a process was signalled."""
+    if not is_ours(pid, tag):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL if hard else signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if not is_ours(pid, tag):
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    while is_ours(pid, tag):
+        time.sleep(0.05)
+    return True
+
+
+def free_port() -> int:
+    """A port the OS says is free on 127.0.0.1 now (a race remains; start-up reports a clash)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def log_tail(log: Path, lines: int = 15) -> str:
+    """The last lines of a log, for error messages."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,197 @@
+"""Kafka Connect worker configuration for a stage (pure).
+
+The same function renders the properties of the production workers (``runtime/entrypoint.sh``
+calls ``wms-connector worker-config``) and of the local workers (``wms-connector local up``), so
+the local cluster runs the configuration production runs, with loopback addresses and plaintext.
+
+Choices, and why
+----------------
+* **Distributed mode**, group id and the three internal topics from :mod:`wms_connector.naming`
+  (namespaced for ephemeral stages). Connect creates the internal topics compacted; partitions and
+  replication factor come from :class:`~wms_connector.stages.StageSettings` (overridable for the
+  single-broker local cluster).
+* **JSON converters with schemas** (``org.apache.kafka.connect.json.JsonConverter``,
+  ``schemas.enable=true``) as the default for keys and values. No schema registry exists on the
+  BigMAC cluster, and JSON with embedded schemas is self-describing: any consumer can read a
+  record without a registry client, and Debezium's change-event envelope keeps its types. The cost
+  is size (the schema travels in every record); Avro would need a registry we do not run.
+* **Secrets** only through ``EnvVarConfigProvider``: the connector config holds ``${env:NAME}``
+  and Connect resolves it in memory, so no password reaches the config topic or the REST API.
+  ``allowlist.pattern`` restricts which variables a connector config may read, so a config cannot
+  pull e.g. the task's AWS credentials endpoint out of the environment.
+* ``connector.client.config.override.policy=None``: a connector config cannot change the
+  worker's Kafka client settings (security protocol, credentials).
+* **Rebalance delay** ``scheduled.rebalance.max.delay.ms`` = 15 s (Kafka's default is 5 min). When
+  a worker leaves, its connector and task stay unassigned for this long in case it comes back.
+  Failover time is about ``session.timeout.ms`` (10 s, detection of a crashed worker) + this delay
+  + task start, so ~25 s plus Debezium's start instead of ~5 min. The trade-off: a worker that is
+  only briefly away (a slow GC, a short network blip, an ECS replacement) loses its task to the
+  other worker, which costs one extra task move and restart, and Debezium resumes from the last
+  committed offset, so a few events may be delivered twice (at-least-once, as always).
+* ``plugin.discovery=service_load``: Connect finds plugins through their ServiceLoader manifests
+  instead of scanning every class of every jar, which halves worker start time and cuts idle
+  memory (measured: see the reference notes, section 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from wms_connector.naming import names_for
+from wms_connector.stages import KafkaAuth, Stage, StageSettings, settings_for
+
+JSON_CONVERTER: Final = "org.apache.kafka.connect.json.JsonConverter"
+ENV_CONFIG_PROVIDER: Final = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
+#: Environment variables a connector config may read through ``${env:NAME}``: the Oracle
+#: connector's credentials (``ORACLE_*``) and the local stand-in's (``WMS_STANDIN_*``).
+SECRET_ENV_ALLOWLIST_PATTERN: Final = r"^(ORACLE|WMS_STANDIN)_[A-Z0-9_]+$"
+#: See the module docstring for the trade-off. Must stay well under a minute with detection.
+REBALANCE_DELAY_MS: Final = 15_000
+SESSION_TIMEOUT_MS: Final = 10_000
+HEARTBEAT_INTERVAL_MS: Final = 3_000
+REST_PORT: Final = 8083
+#: The config topic must have exactly one partition (Connect refuses anything else).
+CONFIG_TOPIC_PARTITIONS: Final = 1
+STATUS_TOPIC_PARTITIONS: Final = 5
+#: Client prefixes whose settings Connect does not inherit from the worker's top level.
+CLIENT_PREFIXES: Final = ("producer.", "consumer.", "admin.")
+
+MSK_IAM_LOGIN_MODULE: Final = "software.amazon.msk.auth.iam.IAMLoginModule required;"
+MSK_IAM_CALLBACK_HANDLER: Final = "software.amazon.msk.auth.iam.IAMClientCallbackHandler"
+
+
+def client_security_settings(auth: KafkaAuth) -> dict[str, str]:
+    """Kafka client settings for ``auth``, unprefixed.
+
+    Repeat them under every prefix of a client that talks to the cluster (the worker does so for
+    ``producer.``/``consumer.``/``admin.``; Debezium's schema history needs
+    ``schema.history.internal.producer.``/``.consumer.``). TLS uses the JVM's default trust store,
+    which trusts the Amazon certificates MSK presents.
+    """
+    if auth is KafkaAuth.PLAINTEXT:
+        return {"security.protocol": "PLAINTEXT"}
+    if auth is KafkaAuth.TLS:
+        return {"security.protocol": "SSL"}
+    return {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "AWS_MSK_IAM",
+        "sasl.jaas.config": MSK_IAM_LOGIN_MODULE,
+        "sasl.client.callback.handler.class": MSK_IAM_CALLBACK_HANDLER,
+    }
+
+
+def prefixed(settings: Mapping[str, str], prefix: str) -> dict[str, str]:
+    return {f"{prefix}{key}": value for key, value in settings.items()}
+
+
+def jvm_heap_opts(settings: StageSettings) -> str:
+    """``KAFKA_HEAP_OPTS`` for the Connect container: a fixed heap sized from its memory."""
+    return f"-Xms{settings.heap_mib}m -Xmx{settings.heap_mib}m"
+
+
+@dataclass(frozen=True)
+class WorkerEndpoint:
+    """Where one worker listens and what it tells the others (its REST URL)."""
+
+    bootstrap_servers: str
+    advertised_host: str
+    rest_port: int = REST_PORT
+    listen_host: str = "0.0.0.0"  # noqa: S104 - inside the task; the security group limits who reaches it
+
+
+@dataclass(frozen=True)
+class TopicSizing:
+    """Replication factor and partitions of the internal topics (defaults: the stage's settings)."""
+
+    replication_factor: int
+    offsets_partitions: int
+    status_partitions: int = STATUS_TOPIC_PARTITIONS
+
+    @classmethod
+    def for_stage(cls, settings: StageSettings) -> TopicSizing:
+        return cls(settings.replication_factor, settings.offsets_topic_partitions)
+
+
+def worker_config(
+    stage: Stage,
+    endpoint: WorkerEndpoint,
+    plugin_path: tuple[str, ...],
+    *,
+    auth: KafkaAuth | None = None,
+    sizing: TopicSizing | None = None,
+    settings: StageSettings | None = None,
+    rebalance_delay_ms: int = REBALANCE_DELAY_MS,
+    session_timeout_ms: int = SESSION_TIMEOUT_MS,
+) -> dict[str, str]:
+    """The worker properties of ``stage``, in the order they are written to the file."""
+    settings = settings if settings is not None else settings_for(stage)
+    names = names_for(stage)
+    sizing = sizing if sizing is not None else TopicSizing.for_stage(settings)
+    security = client_security_settings(auth if auth is not None else settings.kafka_auth)
+    props: dict[str, str] = {
+        "bootstrap.servers": endpoint.bootstrap_servers,
+        "group.id": names.group_id,
+        "config.storage.topic": names.config_topic,
+        "config.storage.replication.factor": str(sizing.replication_factor),
+        "offset.storage.topic": names.offsets_topic,
+        "offset.storage.replication.factor": str(sizing.replication_factor),
+        "offset.storage.partitions": str(sizing.offsets_partitions),
+        "status.storage.topic": names.status_topic,
+        "status.storage.replication.factor": str(sizing.replication_factor),
+        "status.storage.partitions": str(sizing.status_partitions),
+        "key.converter": JSON_CONVERTER,
+        "key.converter.schemas.enable": "true",
+        "value.converter": JSON_CONVERTER,
+        "value.converter.schemas.enable": "true",
+        "config.providers": "env",
+        "config.providers.env.class": ENV_CONFIG_PROVIDER,
+        "config.providers.env.param.allowlist.pattern": SECRET_ENV_ALLOWLIST_PATTERN,
+        "connector.client.config.override.policy": "None",
+        "scheduled.rebalance.max.delay.ms": str(rebalance_delay_ms),
+        "session.timeout.ms": str(session_timeout_ms),
+        "heartbeat.interval.ms": str(min(HEARTBEAT_INTERVAL_MS, session_timeout_ms // 3)),
+        "plugin.discovery": "service_load",
+        "plugin.path": ",".join(plugin_path),
+        "listeners": f"http://{endpoint.listen_host}:{endpoint.rest_port}",
+        "rest.advertised.host.name": endpoint.advertised_host,
+        "rest.advertised.port": str(endpoint.rest_port),
+        "rest.advertised.listener": "http",
+        "offset.flush.interval.ms": "10000",
+        # Source connectors create their topics through Connect's admin client only when a
+        # connector asks for it (topic.creation.*); we create topics ourselves before that.
+        "topic.creation.enable": "true",
+    }
+    props.update(security)
+    for prefix in CLIENT_PREFIXES:
+        props.update(prefixed(security, prefix))
+    return props
+
+
+def render_properties(props: Mapping[str, str]) -> str:
+    """A Java properties file. Values are escaped the way ``java.util.Properties`` reads them."""
+    lines = [f"{_escape(key, is_key=True)}={_escape(value, is_key=False)}" for key, value in props.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str, *, is_key: bool) -> str:
+    out = []
+    for index, char in enumerate(text):
+        if char == "\\":
+            out.append("\\\\")
+        elif char in "\n":
+            out.append("\\n")
+        elif char in "=:#!" and is_key:
+            out.append("\\" + char)
+        elif char == " " and (is_key or index == 0):
+            out.append("\\ ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def topics_named(props: Mapping[str, str]) -> tuple[str, ...]:
+    """Every Kafka topic (and the group id) a worker config names: for namespace checks."""
+    keys = ("group.id", "config.storage.topic", "offset.storage.topic", "status.storage.topic")
+    return tuple(props[key] for key in keys)
