@@ -27,9 +27,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # One module per command group; each exposes register(app).
-    from wms_connector.commands import connector, foundation, local, local_run
+    from wms_connector.commands import connector, foundation, local, local_run, topics
 
-    for module in (foundation, local, connector, local_run):
+    for module in (foundation, local, topics, connector, local_run):
         module.register(app)
 
 

@@ -7,24 +7,20 @@ from typing import Any
 from wms_connector.naming import names_for
 from wms_connector.secrets import ALL_SECRETS
 from wms_connector.stages import Stage, settings_for
+from wms_connector.topics import topic_specs
 
 
 def topic_roles(stage: Stage) -> list[dict[str, str]]:
-    """Every topic the stage owns with its role, in the order of ``StageNames.all_topics``."""
-    names = names_for(stage)
-    rows = [
-        {"name": topic, "role": "data", "table": table.qualified}
-        for table, topic in names.data_topics.items()
-    ]
-    rows += [
-        {"name": names.schema_change_topic, "role": "schema-changes"},
-        {"name": names.schema_history_topic, "role": "schema-history"},
-        {"name": names.heartbeat_topic, "role": "heartbeat"},
-        {"name": names.signal_topic, "role": "signal"},
-        {"name": names.config_topic, "role": "connect-config"},
-        {"name": names.offsets_topic, "role": "connect-offsets"},
-        {"name": names.status_topic, "role": "connect-status"},
-    ]
+    """Every topic the stage owns with its role, in the order of ``StageNames.all_topics``.
+
+    Read from ``topics.topic_specs`` (the one derivation of topics); data topics also name their table.
+    """
+    rows = []
+    for spec in topic_specs(stage):
+        row = {"name": spec.name, "role": spec.role.value}
+        if spec.table is not None:
+            row["table"] = spec.table
+        rows.append(row)
     return rows
 
 

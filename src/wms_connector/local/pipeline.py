@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.cimpl import NewTopic
 
 from wms_connector.connect_api import ConnectApi, ConnectRestError, ReconcileResult, reconcile
 from wms_connector.connector_config import SourceAdapter, build_config
@@ -23,6 +21,9 @@ from wms_connector.errors import WmsError
 from wms_connector.local.events import ChangeEvent, parse_event
 from wms_connector.naming import names_for
 from wms_connector.stages import KafkaAuth, Stage
+from wms_connector.topic_admin import TopicAdmin, reconcile_topics
+from wms_connector.topic_reconcile import ActionKind
+from wms_connector.topics import TopicRole, topic_specs
 
 _MISSING_TOPIC: Final = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC)
 _NO_LEADER_YET: Final = (
@@ -32,38 +33,31 @@ _NO_LEADER_YET: Final = (
 )
 
 
-def ensure_local_topics(bootstrap: str, stage: Stage, partitions: int = 1) -> list[str]:
-    """Create the stage's data, history, heartbeat and signal topics on the LOCAL broker if missing.
-
-    Local only, replication factor 1. On MSK the topics module creates them with the stage's specs.
-    Returns the topics created.
-    """
-    names = names_for(stage)
-    wanted = {
-        **{topic: (partitions, {}) for topic in names.data_topics.values()},
-        names.schema_change_topic: (1, {}),
-        names.schema_history_topic: (1, {"retention.ms": "-1", "cleanup.policy": "delete"}),
-        names.heartbeat_topic: (1, {}),
-        names.signal_topic: (1, {}),
+#: The topics the connector writes; the Connect workers own (and create) their internal topics.
+DEBEZIUM_ROLES: Final = frozenset(
+    {
+        TopicRole.DATA,
+        TopicRole.SCHEMA_CHANGES,
+        TopicRole.SCHEMA_HISTORY,
+        TopicRole.HEARTBEAT,
+        TopicRole.SIGNAL,
     }
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    existing = set(admin.list_topics(timeout=15).topics)
-    new = [
-        NewTopic(topic, num_partitions=count, replication_factor=1, config=config)
-        for topic, (count, config) in wanted.items()
-        if topic not in existing
-    ]
-    if not new:
-        return []
-    for topic, future in admin.create_topics(new, operation_timeout=15).items():
-        try:
-            future.result()
-        except KafkaException as error:
-            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise WmsError(
-                    f"cannot create topic {topic!r} on the local broker {bootstrap}: {error}"
-                ) from error
-    return [t.topic for t in new]
+)
+
+
+def ensure_local_topics(bootstrap: str, stage: Stage) -> list[str]:
+    """Create the stage's Debezium topics (data, schema changes and history, heartbeat, signal) on
+    the LOCAL broker from the topics module's specs, replication factor 1 (one broker). The local
+    broker does not auto-create topics, as MSK does not. Returns the topics created."""
+    specs = [s for s in topic_specs(stage, replication_factor=1) if s.role in DEBEZIUM_ROLES]
+    admin = TopicAdmin.connect(bootstrap, KafkaAuth.PLAINTEXT)
+    result = reconcile_topics(admin, specs, dry_run=False)
+    if result.failed:
+        problems = "; ".join(f"{r.action.spec.name}: {r.error}" for r in result.failed)
+        raise WmsError(
+            f"cannot create the topics of stage {stage.name!r} on the local broker {bootstrap}: {problems}"
+        )
+    return [r.action.spec.name for r in result.results if r.action.kind is ActionKind.CREATE and r.applied]
 
 
 def register(

@@ -1,0 +1,198 @@
+"""``topics``: list a stage's topics, create/fix them on a broker, delete an ephemeral stage's."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from wms_connector.commands.common import JsonOption, parse_stage
+from wms_connector.errors import InputError, WmsError
+from wms_connector.kafka_client import default_auth
+from wms_connector.output import console, emit, err_console
+from wms_connector.stages import KafkaAuth, Stage, settings_for
+from wms_connector.topic_admin import (
+    DeleteResult,
+    ReconcileResult,
+    TopicAdmin,
+    delete_stage_topics,
+    reconcile_topics,
+)
+from wms_connector.topic_deletion import require_ephemeral
+from wms_connector.topics import topic_specs
+
+topics_app = typer.Typer(
+    help="A stage's topics: list them, create/fix them on a broker, delete an ephemeral stage's.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+OptionalStage = Annotated[
+    str | None, typer.Option("--stage", "-s", help="stage: main, val, production or a branch stage")
+]
+BootstrapOption = Annotated[
+    str, typer.Option("--bootstrap", "-b", help="Kafka bootstrap servers host:port[,...]")
+]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")]
+AuthOption = Annotated[
+    KafkaAuth | None,
+    typer.Option("--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"),
+]
+RegionOption = Annotated[
+    str | None, typer.Option("--region", help="AWS region of the MSK cluster (IAM auth; default AWS_REGION)")
+]
+ReplicationOption = Annotated[
+    int | None,
+    typer.Option("--replication-factor", min=1, help="override the stage's replication factor (local: 1)"),
+]
+
+
+def _stage(value: str | None) -> Stage:
+    if value is None:
+        raise InputError("missing --stage: give main, val, production or a branch stage")
+    return parse_stage(value)
+
+
+def _auth(stage: Stage, auth: KafkaAuth | None, bootstrap: str) -> KafkaAuth:
+    return auth if auth is not None else default_auth(settings_for(stage).kafka_auth, bootstrap)
+
+
+def _region(region: str | None) -> str | None:
+    return region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+def _render_specs(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Topics", show_header=True)
+    for column in ("topic", "role", "partitions", "RF", "config"):
+        table.add_column(column, no_wrap=column != "config")
+    for row in rows:
+        config = "\n".join(f"{k}={v}" for k, v in row["config"].items())
+        table.add_row(
+            row["name"], row["role"], str(row["partitions"]), str(row["replication_factor"]), config
+        )
+    console.print(table)
+
+
+@topics_app.callback()
+def topics_command(
+    ctx: typer.Context,
+    stage: OptionalStage = None,
+    replication_factor: ReplicationOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List every topic the stage owns, with partitions, replication factor and config."""
+    if ctx.invoked_subcommand is not None:
+        return
+    specs = topic_specs(_stage(stage), replication_factor=replication_factor)
+    emit([spec.to_json() for spec in specs], as_json, _render_specs)
+
+
+_ACTION_STYLE = {"create": "green", "ok": "dim", "alter-config": "yellow", "report": "red"}
+
+
+def _render_reconcile(data: dict[str, Any]) -> None:
+    verb = "would" if data["dry_run"] else "did"
+    table = Table(title=f"Topic plan ({'dry run' if data['dry_run'] else 'applied'})", show_header=True)
+    table.add_column("topic", no_wrap=True)
+    table.add_column("action")
+    table.add_column("detail")
+    for row in data["actions"]:
+        detail = "; ".join(
+            [f"set {k}={v}" for k, v in row["changes"].items()]
+            + row["problems"]
+            + ([row["error"]] if row["error"] else [])
+        )
+        style = _ACTION_STYLE[row["action"]]
+        table.add_row(row["topic"], f"[{style}]{row['action']}[/]", detail)
+    console.print(table)
+    counts: dict[str, int] = {}
+    for row in data["actions"]:
+        counts[row["action"]] = counts.get(row["action"], 0) + 1
+    console.print(f"{verb}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+
+
+@topics_app.command("create")
+def create_command(
+    *,
+    stage: OptionalStage = None,
+    bootstrap: BootstrapOption = "",
+    dry_run: DryRunOption = False,
+    auth: AuthOption = None,
+    region: RegionOption = None,
+    replication_factor: ReplicationOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create the stage's missing topics, fix safe configs, report (and leave) what is unsafe to fix."""
+    parsed = _stage(stage)
+    if not bootstrap:
+        raise InputError("missing --bootstrap: give the Kafka bootstrap servers, host:port[,...]")
+    specs = topic_specs(parsed, replication_factor=replication_factor)
+    admin = TopicAdmin.connect(bootstrap, _auth(parsed, auth, bootstrap), region=_region(region))
+    result: ReconcileResult = reconcile_topics(admin, specs, dry_run=dry_run)
+    emit(result.to_json(), as_json, _render_reconcile)
+    if result.failed:
+        raise WmsError(
+            "the broker refused: " + "; ".join(f"{r.action.spec.name}: {r.error}" for r in result.failed)
+        )
+    if result.unfixable and not dry_run:
+        raise WmsError(
+            f"{len(result.unfixable)} topic(s) differ in ways this tool does not fix (see 'report' above); "
+            "fix them deliberately, then run again"
+        )
+
+
+def _render_delete(data: dict[str, Any]) -> None:
+    title = (
+        f"Topics of stage {data['stage']} to delete" if data["dry_run"] or not data["deleted"] else "Deleted"
+    )
+    table = Table(title=title, show_header=True)
+    table.add_column("topic", no_wrap=True)
+    table.add_column("status")
+    for topic in data["delete"]:
+        if topic in data["errors"]:
+            status = f"[red]{data['errors'][topic]}[/]"
+        elif topic in data["still_listed"]:
+            status = "[yellow]still listed[/]"
+        elif topic in data["deleted"]:
+            status = "[green]deleted[/]"
+        else:
+            status = "to delete"
+        table.add_row(topic, status)
+    console.print(table)
+    for row in data["spared"]:
+        console.print(f"[yellow]spared[/] {row['topic']}: {row['reason']}")
+    if not data["delete"]:
+        console.print("nothing to delete")
+
+
+@topics_app.command("delete")
+def delete_command(
+    *,
+    stage: OptionalStage = None,
+    bootstrap: BootstrapOption = "",
+    dry_run: DryRunOption = False,
+    yes: Annotated[bool, typer.Option("--yes", help="really delete (without it: plan only)")] = False,
+    auth: AuthOption = None,
+    region: RegionOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete an ephemeral stage's own topics (named stages: always refused). Needs --yes to act."""
+    parsed = _stage(stage)
+    require_ephemeral(parsed)  # refused before any flag or broker matters
+    if not bootstrap:
+        raise InputError("missing --bootstrap: give the Kafka bootstrap servers, host:port[,...]")
+    admin = TopicAdmin.connect(bootstrap, _auth(parsed, auth, bootstrap), region=_region(region))
+    plan_only = dry_run or not yes
+    result: DeleteResult = delete_stage_topics(admin, parsed, dry_run=plan_only)
+    emit(result.to_json(), as_json, _render_delete)
+    if plan_only and not dry_run and result.selection.selected:
+        err_console.print("nothing deleted: pass --yes to delete these topics")
+        raise typer.Exit(2)
+    if not result.ok:
+        raise WmsError(f"stage {parsed.name!r}: some topics were not deleted (see above)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(topics_app, name="topics")

@@ -1,0 +1,102 @@
+"""librdkafka (confluent-kafka) client settings for a stage's Kafka auth.
+
+* ``tls``: ``security.protocol=SSL`` against MSK's TLS listener (port 9094); the broker
+  certificate is checked against the system CA store (``ssl.ca.location=probe``).
+* ``iam``: ``SASL_SSL`` with ``OAUTHBEARER`` against MSK's IAM listener (port 9098). The token is
+  a SigV4-signed URL made by AWS's ``aws-msk-iam-sasl-signer-python`` from the default credential
+  chain (the Lambda's or task's role); librdkafka asks for a fresh one before it expires.
+* ``plaintext``: the local runtime only. Refused unless every bootstrap host is a loopback
+  address, so a mis-set auth can never send unencrypted traffic to a real cluster. It is also
+  the default (:func:`default_auth`) when every bootstrap host is a loopback address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import Any, Final
+
+from wms_connector.errors import InputError
+from wms_connector.stages import KafkaAuth
+
+#: librdkafka's client id for everything this repository's admin code opens.
+CLIENT_ID: Final = "wms-connector-topics"
+_LOCAL_HOSTS: Final = frozenset({"localhost"})
+
+
+def bootstrap_hosts(bootstrap: str) -> list[str]:
+    """The host part of every ``host:port`` in a comma-separated bootstrap string."""
+    hosts = []
+    for raw in bootstrap.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        if entry.startswith("["):  # [::1]:9092
+            hosts.append(entry[1 : entry.find("]")])
+        else:
+            hosts.append(entry.rsplit(":", 1)[0] if ":" in entry else entry)
+    if not hosts:
+        raise InputError(f"bootstrap {bootstrap!r} names no broker; give host:port[,host:port...]")
+    return hosts
+
+
+def is_loopback(host: str) -> bool:
+    if host in _LOCAL_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def default_auth(configured: KafkaAuth, bootstrap: str) -> KafkaAuth:
+    """The auth to use when none is given: plaintext when every broker is on loopback (the local
+    runtime), else the stage's configured auth."""
+    if all(is_loopback(host) for host in bootstrap_hosts(bootstrap)):
+        return KafkaAuth.PLAINTEXT
+    return configured
+
+
+def msk_iam_token(region: str) -> tuple[str, float]:
+    """A fresh MSK IAM auth token and its expiry (seconds since the epoch), as librdkafka wants."""
+    from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
+
+    token, expiry_ms = MSKAuthTokenProvider.generate_auth_token(region)
+    return str(token), float(expiry_ms) / 1000.0
+
+
+def client_config(
+    bootstrap: str,
+    auth: KafkaAuth,
+    *,
+    region: str | None = None,
+    token_source: Callable[[str], tuple[str, float]] = msk_iam_token,
+) -> dict[str, Any]:
+    """The confluent-kafka config for an admin client of ``bootstrap`` with ``auth``."""
+    hosts = bootstrap_hosts(bootstrap)
+    config: dict[str, Any] = {"bootstrap.servers": bootstrap, "client.id": CLIENT_ID}
+    if auth is KafkaAuth.PLAINTEXT:
+        remote = [host for host in hosts if not is_loopback(host)]
+        if remote:
+            raise InputError(
+                f"plaintext Kafka auth is for the local runtime only, but the bootstrap names "
+                f"{', '.join(remote)}; use --auth tls or --auth iam for MSK"
+            )
+        config["security.protocol"] = "PLAINTEXT"
+    elif auth is KafkaAuth.TLS:
+        config |= {"security.protocol": "SSL", "ssl.ca.location": "probe"}
+    else:
+        if not region:
+            raise InputError("MSK IAM auth needs the cluster's AWS region: pass --region or set AWS_REGION")
+        iam_region = region
+
+        def oauth_cb(_config: str) -> tuple[str, float]:
+            return token_source(iam_region)
+
+        config |= {
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanisms": "OAUTHBEARER",
+            "ssl.ca.location": "probe",
+            "oauth_cb": oauth_cb,
+        }
+    return config

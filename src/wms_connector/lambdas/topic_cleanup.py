@@ -1,0 +1,266 @@
+"""CloudFormation custom resource that deletes an ephemeral stage's topics on stack destroy.
+
+Entry point: ``wms_connector.lambdas.topic_cleanup.handler`` (**contract** with the CDK stack).
+
+Environment: ``STAGE`` (an ephemeral stage), ``BOOTSTRAP`` (MSK bootstrap servers),
+``ALERTS_TOPIC_ARN`` (the stage's SNS alerts topic), optional ``KAFKA_AUTH`` (``tls``/``iam``;
+default: the stage's setting) and ``AWS_REGION`` (set by Lambda).
+
+* **Create / Update**: no Kafka call. The topics are created by ``wms-connector topics create``
+  (CLI or agent) before the connector starts, so that a broker problem never blocks a deploy
+  here. The environment is validated, and a bad one (no stage, a *named* stage, no bootstrap,
+  an unknown auth) answers FAILED: a misconfiguration is caught at deploy, not at destroy.
+* **Delete**: runs the same deletion code as ``wms-connector topics delete --yes``
+  (``topic_admin.delete_stage_topics``: the rules live in ``topic_deletion``). The stack must
+  make this resource depend on the Connect service, so that it runs after the service is gone
+  (deletion is refused while the stage's Connect group still has members).
+
+Wiring (for the CDK stack): a plain Lambda-backed custom resource whose service token is this
+function's ARN. Not ``custom_resources.Provider``: this handler answers the ``ResponseURL``
+itself. The function needs network access to the brokers, ``sns:Publish`` on the alerts topic,
+and with IAM auth ``kafka-cluster:Connect``, ``DescribeTopic``, ``DeleteTopic`` on the stage's
+``--wms--S--*`` topics and ``DescribeGroup`` on its Connect group.
+
+Whatever happens on Delete, the handler answers the ``ResponseURL`` with **SUCCESS**: a
+cleanup failure is published to the alerts topic (with the command to finish by hand) and the
+destroy goes on; a custom resource that fails or never answers would block the stack for an
+hour or forever. The deletion gets the Lambda's remaining time minus a reserve for the alert
+and the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from wms_connector.errors import WmsError
+from wms_connector.naming import names_for
+from wms_connector.stages import KafkaAuth, Stage, settings_for
+from wms_connector.topic_admin import DeleteResult, TopicAdmin, delete_stage_topics
+from wms_connector.topic_deletion import require_ephemeral
+
+log = logging.getLogger(__name__)
+log.setLevel(logging.INFO)
+
+#: Kept back from the Lambda's remaining time for the alert and the answer to CloudFormation.
+RESERVE_MS: Final = 15_000
+#: Below this much time for the deletion itself it is not attempted (and an alert says so).
+MIN_WORK_MS: Final = 2_000
+#: CloudFormation rejects a response body above 4096 bytes; the reason is cut to fit.
+MAX_REASON: Final = 1_500
+PUT_ATTEMPTS: Final = 3
+
+
+class CfnEvent(BaseModel):
+    """The fields of a CloudFormation custom-resource request that we use."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    request_type: Literal["Create", "Update", "Delete"] = Field(alias="RequestType")
+    response_url: str = Field(alias="ResponseURL")
+    stack_id: str = Field(alias="StackId")
+    request_id: str = Field(alias="RequestId")
+    logical_resource_id: str = Field(alias="LogicalResourceId")
+    physical_resource_id: str | None = Field(default=None, alias="PhysicalResourceId")
+
+
+class CleanupEnv(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stage: str
+    bootstrap: str = Field(min_length=1)
+    alerts_topic_arn: str = Field(min_length=1)
+    kafka_auth: KafkaAuth | None = None
+    region: str | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> CleanupEnv:
+        return cls(
+            stage=environ.get("STAGE", ""),
+            bootstrap=environ.get("BOOTSTRAP", ""),
+            alerts_topic_arn=environ.get("ALERTS_TOPIC_ARN", ""),
+            kafka_auth=environ.get("KAFKA_AUTH") or None,
+            region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
+        )
+
+    def checked_stage(self) -> Stage:
+        """The stage, which must be valid and ephemeral (raises ``InputError`` otherwise)."""
+        stage = Stage.parse(self.stage)
+        require_ephemeral(stage)
+        return stage
+
+    def auth(self, stage: Stage) -> KafkaAuth:
+        return self.kafka_auth if self.kafka_auth is not None else settings_for(stage).kafka_auth
+
+
+class Publisher(Protocol):
+    """The one SNS call we make (``boto3.client("sns")`` satisfies it)."""
+
+    def publish(self, *, TopicArn: str, Subject: str, Message: str) -> Any: ...  # noqa: N803
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: Literal["SUCCESS", "FAILED"]
+    reason: str
+    physical_resource_id: str
+    data: Mapping[str, str]
+
+
+def response_body(event: CfnEvent, answer: Answer) -> bytes:
+    reason = answer.reason if len(answer.reason) <= MAX_REASON else answer.reason[: MAX_REASON - 3] + "..."
+    body = {
+        "Status": answer.status,
+        "Reason": reason,
+        "PhysicalResourceId": answer.physical_resource_id,
+        "StackId": event.stack_id,
+        "RequestId": event.request_id,
+        "LogicalResourceId": event.logical_resource_id,
+        "NoEcho": False,
+        "Data": dict(answer.data),
+    }
+    return json.dumps(body).encode("utf-8")
+
+
+def put_response(url: str, body: bytes, timeout_s: float) -> int:
+    """PUT the answer to the pre-signed S3 URL. Content-Type must be empty: it is part of the signature."""
+    request = urllib.request.Request(  # noqa: S310 - the URL is CloudFormation's pre-signed https URL
+        url, data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
+    )
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+        return int(response.status)
+
+
+def _physical_id(event: CfnEvent, stage: Stage | None) -> str:
+    if event.physical_resource_id:
+        return event.physical_resource_id
+    if stage is not None:
+        # Stable across updates: CloudFormation never sees a "replacement" of this resource.
+        return f"{names_for(stage).topic_cleanup_function}/topics"
+    return f"{event.logical_resource_id}-{event.request_id}"
+
+
+def _alert(sns: Publisher, topic_arn: str, subject: str, message: str) -> None:
+    try:
+        sns.publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
+    except Exception:  # the alert is best effort: the answer to CloudFormation must still go out
+        log.exception("could not publish the alert %r", subject)
+
+
+def _finish_by_hand(env: CleanupEnv) -> str:
+    return (
+        f"Finish by hand: wms-connector topics delete --stage {env.stage} --bootstrap {env.bootstrap} --yes"
+    )
+
+
+def _delete(
+    env: CleanupEnv,
+    stage: Stage,
+    remaining_ms: Callable[[], int],
+    sns: Publisher,
+    connect: Callable[..., TopicAdmin],
+) -> str:
+    """Delete the topics; return the reason text. Never raises: failures become an alert."""
+    budget_ms = remaining_ms() - RESERVE_MS
+    subject = f"wms-connector {stage.name}: topic cleanup failed"
+    if budget_ms < MIN_WORK_MS:
+        message = f"Stage {stage.name}: not enough Lambda time left to delete topics. {_finish_by_hand(env)}"
+        _alert(sns, env.alerts_topic_arn, subject, message)
+        return message
+    deadline = time.monotonic() + budget_ms / 1000
+    try:
+        admin = connect(env.bootstrap, env.auth(stage), region=env.region, deadline=deadline)
+        result: DeleteResult = delete_stage_topics(admin, stage, dry_run=False)
+    except Exception as error:  # any failure: alert, then let the destroy go on
+        log.exception("topic cleanup of stage %s failed", stage.name)
+        message = f"Stage {stage.name}: topic cleanup failed: {error}. {_finish_by_hand(env)}"
+        _alert(sns, env.alerts_topic_arn, subject, message)
+        return message
+    log.info("topic cleanup of stage %s: %s", stage.name, json.dumps(result.to_json()))
+    if not result.ok:
+        problems = [f"{t}: {e}" for t, e in result.errors.items()] + [
+            f"{t}: still listed" for t in result.still_listed
+        ]
+        message = (
+            f"Stage {stage.name}: some topics were not deleted: {'; '.join(problems)}. {_finish_by_hand(env)}"
+        )
+        _alert(sns, env.alerts_topic_arn, subject, message)
+        return message
+    return f"deleted {len(result.deleted)} topic(s) of stage {stage.name}"
+
+
+def handle(
+    raw_event: Mapping[str, Any],
+    environ: Mapping[str, str],
+    remaining_ms: Callable[[], int],
+    sns: Publisher,
+    *,
+    connect: Callable[..., TopicAdmin] = TopicAdmin.connect,
+    put: Callable[[str, bytes, float], int] = put_response,
+) -> Answer | None:
+    """The whole handler, with its dependencies passed in. Returns what was answered."""
+    try:
+        event = CfnEvent.model_validate(raw_event)
+    except ValidationError as error:
+        # Without a well-formed event there is nobody to answer; log it for the operator.
+        log.error("not a CloudFormation custom-resource event: %s", error)
+        return None
+    env: CleanupEnv | None = None
+    stage: Stage | None = None
+    problem: str | None = None
+    try:
+        env = CleanupEnv.from_environ(environ)
+        stage = env.checked_stage()
+    except (ValidationError, WmsError) as error:
+        problem = f"topic cleanup is misconfigured: {error}"
+
+    if event.request_type in ("Create", "Update"):
+        if problem is not None:
+            answer = Answer("FAILED", problem, _physical_id(event, stage), {})
+        else:
+            answer = Answer(
+                "SUCCESS",
+                "topics are created by `wms-connector topics create`",
+                _physical_id(event, stage),
+                {},
+            )
+    elif problem is not None or env is None or stage is None:
+        reason = problem or "topic cleanup is misconfigured"
+        alerts_arn = environ.get("ALERTS_TOPIC_ARN", "")
+        if alerts_arn:
+            _alert(
+                sns, alerts_arn, "wms-connector: topic cleanup skipped", f"{reason}. No topic was deleted."
+            )
+        answer = Answer("SUCCESS", f"{reason}; no topic deleted", _physical_id(event, stage), {})
+    else:
+        reason = _delete(env, stage, remaining_ms, sns, connect)
+        answer = Answer("SUCCESS", reason, _physical_id(event, stage), {})
+
+    body = response_body(event, answer)
+    for attempt in range(1, PUT_ATTEMPTS + 1):
+        timeout_s = max(1.0, min(10.0, remaining_ms() / 1000 - 1))
+        try:
+            put(event.response_url, body, timeout_s)
+            break
+        except Exception:
+            log.exception("answering CloudFormation failed (attempt %d of %d)", attempt, PUT_ATTEMPTS)
+    return answer
+
+
+def handler(event: Mapping[str, Any], context: Any) -> None:
+    """Lambda entry point."""
+    import os
+
+    import boto3
+    from botocore.config import Config
+
+    # Short timeouts: the alert must not eat the time reserved for answering CloudFormation.
+    sns = boto3.client("sns", config=Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 2}))
+    handle(event, os.environ, context.get_remaining_time_in_millis, sns)

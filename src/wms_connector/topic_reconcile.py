@@ -1,0 +1,156 @@
+"""Desired topics vs the broker's actual topics -> a plan of actions (pure).
+
+Desired comes from ``topics.topic_specs``; actual is what the broker describes. The plan says,
+for every spec, one of:
+
+* ``create``: the topic is missing; create it exactly as specified.
+* ``ok``: partitions, replication factor and every key we set are as specified. Keys we do not
+  set (broker defaults, anything an operator added) are never looked at.
+* ``alter-config``: some configs differ and changing them is *safe*: it cannot delete a record
+  that the specified config would keep. ``changes`` holds the keys to set.
+* ``report``: something differs that we must not fix ourselves; ``problems`` says what and why.
+  A topic can have both an ``alter-config`` and a ``report`` action.
+
+What is safe to fix (the table below is the whole policy):
+
+==================== ==========================================================================
+difference           decision
+==================== ==========================================================================
+partitions           report: adding partitions re-maps keys (breaks per-key order), removing
+                     is impossible; the schema history topic must stay at exactly 1
+replication factor   report: a reassignment is an operator's job (MSK, throttles)
+retention.ms/.bytes  fix when the specified value keeps at least as much (``-1`` is infinite);
+                     report when it would shorten retention (that deletes data)
+cleanup.policy       fix when the specified policy is ``compact`` (Connect refuses internal
+                     topics that are not compacted, and reads only the latest value per key) or
+                     when the specified retention is infinite (``delete`` with ``-1`` deletes
+                     nothing, e.g. schema history); report otherwise
+min.insync.replicas  fix (durability only; no record is deleted)
+==================== ==========================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+from wms_connector.topics import INFINITE, TopicSpec
+
+
+class ActionKind(StrEnum):
+    CREATE = "create"
+    OK = "ok"
+    ALTER_CONFIG = "alter-config"
+    REPORT = "report"
+
+
+@dataclass(frozen=True)
+class TopicState:
+    """What the broker says about one topic. ``config`` may hold every key the broker reports."""
+
+    partitions: int
+    replication_factor: int
+    config: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: ActionKind
+    spec: TopicSpec
+    #: ``alter-config``: key -> the value to set.
+    changes: Mapping[str, str] = field(default_factory=dict)
+    #: ``report``: one sentence per difference left alone.
+    problems: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "action": self.kind.value,
+            "topic": self.spec.name,
+            "role": self.spec.role.value,
+            "changes": dict(sorted(self.changes.items())),
+            "problems": list(self.problems),
+        }
+
+
+_RETENTION_KEYS: Final = ("retention.ms", "retention.bytes")
+
+
+def _policy(value: str) -> frozenset[str]:
+    """``cleanup.policy`` as a set: the broker may echo ``compact,delete`` in either order."""
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+def _keeps_at_least(desired: str, actual: str) -> bool:
+    """Whether retention ``desired`` keeps every record ``actual`` keeps (``-1`` = forever)."""
+    try:
+        want, have = int(desired), int(actual)
+    except ValueError:
+        return False
+    if want < 0:
+        return True
+    return have >= 0 and want >= have
+
+
+def _same(key: str, desired: str, actual: str | None) -> bool:
+    if actual is None:
+        return False
+    if key == "cleanup.policy":
+        return _policy(desired) == _policy(actual)
+    return desired == actual
+
+
+def _config_decision(spec: TopicSpec, key: str, desired: str, actual: str | None) -> str | None:
+    """``None`` when fixing ``key`` is safe, else the reason it is left alone."""
+    if key in _RETENTION_KEYS:
+        if actual is None or _keeps_at_least(desired, actual):
+            return None
+        return f"{key} is {actual}, specified {desired}: shortening retention deletes data; change it by hand"
+    if key == "cleanup.policy":
+        infinite = spec.config.get("retention.ms") == INFINITE
+        if _policy(desired) == {"compact"} or infinite:
+            return None
+        return (
+            f"cleanup.policy is {actual}, specified {desired}: with a finite retention the change "
+            "deletes data; change it by hand"
+        )
+    return None
+
+
+def plan_topics(specs: Sequence[TopicSpec], actual: Mapping[str, TopicState]) -> list[Action]:
+    """The actions that bring the broker to ``specs``; topics not in ``specs`` are ignored."""
+    actions: list[Action] = []
+    for spec in specs:
+        state = actual.get(spec.name)
+        if state is None:
+            actions.append(Action(ActionKind.CREATE, spec))
+            continue
+        problems: list[str] = []
+        if state.partitions != spec.partitions:
+            problems.append(
+                f"has {state.partitions} partitions, specified {spec.partitions}: "
+                "left alone (changing partitions breaks ordering); recreate it deliberately if needed"
+            )
+        if state.replication_factor != spec.replication_factor:
+            problems.append(
+                f"has replication factor {state.replication_factor}, specified {spec.replication_factor}: "
+                "left alone (reassign partitions with the MSK/Kafka tools)"
+            )
+        changes: dict[str, str] = {}
+        for key, desired in spec.config.items():
+            have = state.config.get(key)
+            if _same(key, desired, have):
+                continue
+            reason = _config_decision(spec, key, desired, have)
+            if reason is None:
+                changes[key] = desired
+            else:
+                problems.append(reason)
+        if changes:
+            actions.append(Action(ActionKind.ALTER_CONFIG, spec, changes=changes))
+        if problems:
+            actions.append(Action(ActionKind.REPORT, spec, problems=tuple(problems)))
+        if not changes and not problems:
+            actions.append(Action(ActionKind.OK, spec))
+    return actions

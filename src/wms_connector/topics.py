@@ -1,0 +1,146 @@
+"""Every topic a stage owns, with the shape it must have on the broker (pure).
+
+MSK does not auto-create topics, and Debezium's or Connect's auto-creation would pick broker
+defaults that are wrong for us (a time-based retention on the schema history topic breaks a
+connector restart weeks later). So every topic is created explicitly, before the connector
+starts, from the specs below. ``plan.topic_roles`` and ``wms-connector topics`` read them too:
+this is the one place a topic's partitions and configs come from.
+
+The rules, per role (``S`` = the stage's settings, ``stages.settings_for``):
+
+============== ============================ ============================================
+role           partitions                   config
+============== ============================ ============================================
+data           ``S.data_topic_partitions``  ``cleanup.policy=delete``,
+                                            ``retention.ms=S.data_retention_ms``
+schema-changes 1 (DDL events keep their     ``cleanup.policy=delete``,
+               global order)                ``retention.ms=S.data_retention_ms`` (they
+                                            describe the data beside them; no longer)
+schema-history 1 (Debezium needs the global ``cleanup.policy=delete``, ``retention.ms=-1``,
+               order; it warns otherwise)   ``retention.bytes=-1`` (infinite: the
+                                            connector replays it all on every start)
+heartbeat      1                            ``cleanup.policy=delete``,
+                                            ``retention.ms`` 1 day (only the latest
+                                            beat matters)
+signal         1 (Debezium reads only       ``cleanup.policy=delete``
+               partition 0)
+connect-config 1 (Connect requires it)      ``cleanup.policy=compact``
+connect-offsets ``S.offsets_topic_partitions`` ``cleanup.policy=compact``
+connect-status 5 (Connect's default)        ``cleanup.policy=compact``
+============== ============================ ============================================
+
+Every topic gets the stage's replication factor (``S.replication_factor``; the local
+single-broker runtime overrides it with 1). When that factor is 3 or more, every topic also gets
+``min.insync.replicas=2``: an ``acks=all`` write is then on two brokers before it is
+acknowledged, and one broker may be down (MSK patching) without stopping writes. Below 3 the
+broker default stays, since 2 in-sync replicas out of 2 would stop every write during a broker
+restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+from wms_connector.naming import names_for
+from wms_connector.stages import Stage, settings_for
+from wms_connector.worker_config import STATUS_TOPIC_PARTITIONS
+
+#: Replication factor from which ``min.insync.replicas`` is set, and the value it is set to.
+MIN_ISR_FROM_RF: Final = 3
+MIN_INSYNC_REPLICAS: Final = 2
+HEARTBEAT_RETENTION_MS: Final = 24 * 3600 * 1000
+#: Kafka's spelling of "forever" for ``retention.ms`` and ``retention.bytes``.
+INFINITE: Final = "-1"
+
+
+class TopicRole(StrEnum):
+    DATA = "data"
+    SCHEMA_CHANGES = "schema-changes"
+    SCHEMA_HISTORY = "schema-history"
+    HEARTBEAT = "heartbeat"
+    SIGNAL = "signal"
+    CONNECT_CONFIG = "connect-config"
+    CONNECT_OFFSETS = "connect-offsets"
+    CONNECT_STATUS = "connect-status"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic as it must exist on the broker. ``config`` holds only the keys we set."""
+
+    name: str
+    role: TopicRole
+    partitions: int
+    replication_factor: int
+    config: dict[str, str] = field(default_factory=dict)
+    #: The captured table (``SCHEMA.TABLE``) of a data topic, ``None`` for every other role.
+    table: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """The stable JSON form (``wms-connector topics --json``)."""
+        return {
+            "name": self.name,
+            "role": self.role.value,
+            "partitions": self.partitions,
+            "replication_factor": self.replication_factor,
+            "config": dict(sorted(self.config.items())),
+        }
+
+
+def _delete_policy(
+    retention_ms: int | str | None = None, retention_bytes: str | None = None
+) -> dict[str, str]:
+    config = {"cleanup.policy": "delete"}
+    if retention_ms is not None:
+        config["retention.ms"] = str(retention_ms)
+    if retention_bytes is not None:
+        config["retention.bytes"] = retention_bytes
+    return config
+
+
+_COMPACT: Final = {"cleanup.policy": "compact"}
+
+
+def topic_specs(stage: Stage, *, replication_factor: int | None = None) -> list[TopicSpec]:
+    """Every topic ``stage`` owns, in the order of ``StageNames.all_topics``.
+
+    ``replication_factor`` overrides the stage's (the local runtime has one broker).
+    """
+    if replication_factor is not None and replication_factor < 1:
+        raise ValueError(f"replication_factor must be at least 1, got {replication_factor}")
+    names = names_for(stage)
+    settings = settings_for(stage)
+    rf = settings.replication_factor if replication_factor is None else replication_factor
+    durability = {"min.insync.replicas": str(MIN_INSYNC_REPLICAS)} if rf >= MIN_ISR_FROM_RF else {}
+
+    def spec(
+        name: str, role: TopicRole, partitions: int, config: dict[str, str], table: str | None = None
+    ) -> TopicSpec:
+        return TopicSpec(name, role, partitions, rf, {**config, **durability}, table)
+
+    specs = [
+        spec(
+            topic,
+            TopicRole.DATA,
+            settings.data_topic_partitions,
+            _delete_policy(settings.data_retention_ms),
+            table.qualified,
+        )
+        for table, topic in names.data_topics.items()
+    ]
+    specs += [
+        spec(
+            names.schema_change_topic, TopicRole.SCHEMA_CHANGES, 1, _delete_policy(settings.data_retention_ms)
+        ),
+        spec(names.schema_history_topic, TopicRole.SCHEMA_HISTORY, 1, _delete_policy(INFINITE, INFINITE)),
+        spec(names.heartbeat_topic, TopicRole.HEARTBEAT, 1, _delete_policy(HEARTBEAT_RETENTION_MS)),
+        spec(names.signal_topic, TopicRole.SIGNAL, 1, _delete_policy()),
+        spec(names.config_topic, TopicRole.CONNECT_CONFIG, 1, _COMPACT),
+        spec(names.offsets_topic, TopicRole.CONNECT_OFFSETS, settings.offsets_topic_partitions, _COMPACT),
+        spec(names.status_topic, TopicRole.CONNECT_STATUS, STATUS_TOPIC_PARTITIONS, _COMPACT),
+    ]
+    # One derivation: the specs cover exactly the names naming.py gives, in the same order.
+    assert tuple(s.name for s in specs) == names.all_topics
+    return specs

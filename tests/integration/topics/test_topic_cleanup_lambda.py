@@ -1,0 +1,195 @@
+"""The topic-cleanup custom resource, driven with CloudFormation's event shapes.
+
+Real pieces: the local broker, moto's server for SNS (an SQS queue subscribed to read alerts),
+and an HTTP server on loopback as the pre-signed response URL. The event shapes are those of
+the AWS CloudFormation documentation ("Custom resource request objects").
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from wms_connector.lambdas.topic_cleanup import handler
+from wms_connector.naming import names_for
+from wms_connector.stages import Stage
+from wms_connector.topic_admin import TopicAdmin, delete_stage_topics, reconcile_topics
+from wms_connector.topics import topic_specs
+
+from .conftest import Alerts, CfnResponses
+
+pytestmark = pytest.mark.integration
+
+STAGE = Stage("cleanup-me")
+NEIGHBOUR = Stage("cleanup-me-2")
+MAIN = Stage("main")
+ACCOUNT = "123456789012"
+
+
+class LambdaContext:
+    """The one method of the Lambda context object the handler uses, over a real clock."""
+
+    def __init__(self, seconds: float) -> None:
+        self._end = time.monotonic() + seconds
+        self.function_name = names_for(STAGE).topic_cleanup_function
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._end - time.monotonic()) * 1000))
+
+
+def _event(
+    request_type: str, response_url: str, stage: Stage = STAGE, physical_id: str | None = None
+) -> dict[str, Any]:
+    stack = names_for(stage).connector_stack
+    token = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{names_for(stage).topic_cleanup_function}"
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": token,
+        "ResponseURL": response_url,
+        "StackId": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{stack}/{uuid.uuid4()}",
+        "RequestId": str(uuid.uuid4()),
+        "ResourceType": "Custom::TopicCleanup",
+        "LogicalResourceId": "TopicCleanup",
+        "ResourceProperties": {
+            "ServiceToken": token,
+            "Stage": stage.name,
+        },
+    }
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    if request_type == "Update":
+        event["OldResourceProperties"] = dict(event["ResourceProperties"])
+    return event
+
+
+@pytest.fixture
+def lambda_env(monkeypatch: pytest.MonkeyPatch, topics_bootstrap: str, alerts: Alerts) -> None:
+    monkeypatch.setenv("STAGE", STAGE.name)
+    monkeypatch.setenv("BOOTSTRAP", topics_bootstrap)
+    monkeypatch.setenv("ALERTS_TOPIC_ARN", alerts.topic_arn)
+    monkeypatch.setenv("KAFKA_AUTH", "plaintext")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+
+@pytest.fixture
+def stage_topics(admin: TopicAdmin) -> set[str]:
+    """The stage's topics, a confusable neighbour's and main's, all present on the broker."""
+    for stage in (STAGE, NEIGHBOUR, MAIN):
+        assert not reconcile_topics(admin, topic_specs(stage, replication_factor=1), dry_run=False).failed
+    return set(names_for(STAGE).all_topics)
+
+
+def _answer(cfn: CfnResponses, event: dict[str, Any]) -> dict[str, Any]:
+    (body,) = cfn.received
+    assert cfn.content_types == [""]  # part of the pre-signed URL's signature
+    assert body["RequestId"] == event["RequestId"]
+    assert body["StackId"] == event["StackId"]
+    assert body["LogicalResourceId"] == event["LogicalResourceId"]
+    assert body["PhysicalResourceId"]
+    return body
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_create_succeeds_and_touches_no_topic(
+    cfn_responses: CfnResponses, admin: TopicAdmin, stage_topics: set[str], alerts: Alerts
+) -> None:
+    event = _event("Create", cfn_responses.url)
+    handler(event, LambdaContext(60))
+    body = _answer(cfn_responses, event)
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == f"{names_for(STAGE).topic_cleanup_function}/topics"
+    assert stage_topics <= admin.topic_names()
+    assert alerts.messages() == []
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_update_succeeds_and_keeps_the_physical_id(
+    cfn_responses: CfnResponses, admin: TopicAdmin, stage_topics: set[str]
+) -> None:
+    event = _event("Update", cfn_responses.url, physical_id="kept-id")
+    handler(event, LambdaContext(60))
+    body = _answer(cfn_responses, event)
+    assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", "kept-id")
+    assert stage_topics <= admin.topic_names()
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_delete_removes_exactly_the_stage_topics(
+    cfn_responses: CfnResponses, admin: TopicAdmin, stage_topics: set[str], alerts: Alerts
+) -> None:
+    before = admin.topic_names()
+    event = _event("Delete", cfn_responses.url, physical_id="the-id")
+    handler(event, LambdaContext(120))
+    body = _answer(cfn_responses, event)
+    assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", "the-id")
+    assert f"deleted {len(stage_topics)} topic(s)" in body["Reason"]
+    assert admin.topic_names() == before - stage_topics
+    assert set(names_for(NEIGHBOUR).all_topics) | set(names_for(MAIN).all_topics) <= admin.topic_names()
+    assert alerts.messages() == []
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_delete_with_unreachable_broker_alerts_and_still_succeeds(
+    cfn_responses: CfnResponses, alerts: Alerts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("BOOTSTRAP", dead)
+    event = _event("Delete", cfn_responses.url, physical_id="the-id")
+    handler(event, LambdaContext(19))  # 15 s reserved for alert + answer: 4 s for Kafka
+    body = _answer(cfn_responses, event)
+    assert body["Status"] == "SUCCESS"
+    assert "topic cleanup failed" in body["Reason"]
+    (alert,) = alerts.messages()
+    assert alert["Subject"] == f"wms-connector {STAGE.name}: topic cleanup failed"
+    assert f"wms-connector topics delete --stage {STAGE.name} --bootstrap {dead} --yes" in alert["Message"]
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_delete_without_enough_time_alerts_deletes_nothing_and_succeeds(
+    cfn_responses: CfnResponses, admin: TopicAdmin, stage_topics: set[str], alerts: Alerts
+) -> None:
+    event = _event("Delete", cfn_responses.url, physical_id="the-id")
+    handler(event, LambdaContext(10))
+    assert _answer(cfn_responses, event)["Status"] == "SUCCESS"
+    assert stage_topics <= admin.topic_names()
+    (alert,) = alerts.messages()
+    assert "not enough Lambda time" in alert["Message"]
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_named_stage_create_fails_and_delete_deletes_nothing(
+    cfn_responses: CfnResponses,
+    admin: TopicAdmin,
+    stage_topics: set[str],
+    alerts: Alerts,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STAGE", "main")
+    create = _event("Create", cfn_responses.url, stage=MAIN)
+    handler(create, LambdaContext(60))
+    body = _answer(cfn_responses, create)
+    assert body["Status"] == "FAILED"
+    assert "named stage" in body["Reason"]
+
+    cfn_responses.received.clear()
+    cfn_responses.content_types.clear()
+    before = admin.topic_names()
+    delete = _event("Delete", cfn_responses.url, stage=MAIN, physical_id="the-id")
+    handler(delete, LambdaContext(60))
+    assert _answer(cfn_responses, delete)["Status"] == "SUCCESS"
+    assert admin.topic_names() == before
+    (alert,) = alerts.messages()
+    assert "named stage" in alert["Message"]
+
+
+def test_cleanup(admin: TopicAdmin) -> None:
+    """Leave the broker as found (the neighbour's topics)."""
+    for stage in (STAGE, NEIGHBOUR):
+        assert delete_stage_topics(admin, stage, dry_run=False).ok

@@ -1,0 +1,136 @@
+"""The reconcile planner: desired specs vs broker state -> actions (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from wms_connector.stages import Stage
+from wms_connector.topic_reconcile import Action, ActionKind, TopicState, plan_topics
+from wms_connector.topics import TopicRole, TopicSpec, topic_specs
+
+SPECS = topic_specs(Stage("feature-x"), replication_factor=3)
+
+
+def _by_role(role: TopicRole) -> TopicSpec:
+    return next(s for s in SPECS if s.role is role)
+
+
+def _state(
+    spec: TopicSpec,
+    *,
+    partitions: int | None = None,
+    rf: int | None = None,
+    config: dict[str, str] | None = None,
+) -> TopicState:
+    # The broker reports every config, defaults included; extras must not matter.
+    return TopicState(
+        partitions=spec.partitions if partitions is None else partitions,
+        replication_factor=spec.replication_factor if rf is None else rf,
+        config={
+            "segment.bytes": "1073741824",
+            "compression.type": "producer",
+            **spec.config,
+            **(config or {}),
+        },
+    )
+
+
+def _plan_one(spec: TopicSpec, state: TopicState) -> dict[ActionKind, Action]:
+    actions = plan_topics([spec], {spec.name: state})
+    assert all(a.spec == spec for a in actions)
+    return {a.kind: a for a in actions}
+
+
+def test_missing_topics_are_created() -> None:
+    actions = plan_topics(SPECS, {})
+    assert [(a.kind, a.spec) for a in actions] == [(ActionKind.CREATE, s) for s in SPECS]
+
+
+def test_matching_topics_are_ok_and_unknown_topics_ignored() -> None:
+    actual = {s.name: _state(s) for s in SPECS} | {"someone-else": TopicState(7, 1, {})}
+    actions = plan_topics(SPECS, actual)
+    assert [(a.kind, a.spec.name) for a in actions] == [(ActionKind.OK, s.name) for s in SPECS]
+
+
+def test_schema_history_with_time_retention_is_fixed() -> None:
+    history = _by_role(TopicRole.SCHEMA_HISTORY)
+    plan = _plan_one(
+        history, _state(history, config={"retention.ms": "604800000", "retention.bytes": "1000"})
+    )
+    assert set(plan) == {ActionKind.ALTER_CONFIG}
+    assert plan[ActionKind.ALTER_CONFIG].changes == {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
+def test_schema_history_compacted_is_fixed_to_delete() -> None:
+    history = _by_role(TopicRole.SCHEMA_HISTORY)
+    plan = _plan_one(history, _state(history, config={"cleanup.policy": "compact"}))
+    assert plan[ActionKind.ALTER_CONFIG].changes == {"cleanup.policy": "delete"}
+
+
+def test_connect_topic_not_compacted_is_fixed() -> None:
+    offsets = _by_role(TopicRole.CONNECT_OFFSETS)
+    plan = _plan_one(offsets, _state(offsets, config={"cleanup.policy": "delete"}))
+    assert plan[ActionKind.ALTER_CONFIG].changes == {"cleanup.policy": "compact"}
+
+
+def test_cleanup_policy_order_does_not_matter() -> None:
+    spec = TopicSpec("t", TopicRole.DATA, 1, 1, {"cleanup.policy": "compact,delete"})
+    state = TopicState(1, 1, {"cleanup.policy": "delete, compact"})
+    assert [a.kind for a in plan_topics([spec], {"t": state})] == [ActionKind.OK]
+
+
+def test_data_topic_retention_longer_than_specified_is_reported_not_shortened() -> None:
+    data = _by_role(TopicRole.DATA)
+    plan = _plan_one(data, _state(data, config={"retention.ms": "-1"}))
+    assert set(plan) == {ActionKind.REPORT}
+    assert "shortening retention deletes data" in plan[ActionKind.REPORT].problems[0]
+
+
+def test_data_topic_retention_shorter_than_specified_is_lengthened() -> None:
+    data = _by_role(TopicRole.DATA)
+    plan = _plan_one(data, _state(data, config={"retention.ms": "1000"}))
+    assert plan[ActionKind.ALTER_CONFIG].changes == {"retention.ms": data.config["retention.ms"]}
+
+
+def test_data_topic_compacted_is_reported_not_switched_to_finite_delete() -> None:
+    data = _by_role(TopicRole.DATA)
+    plan = _plan_one(data, _state(data, config={"cleanup.policy": "compact"}))
+    assert set(plan) == {ActionKind.REPORT}
+
+
+def test_min_insync_replicas_is_fixed() -> None:
+    data = _by_role(TopicRole.DATA)
+    plan = _plan_one(data, _state(data, config={"min.insync.replicas": "1"}))
+    assert plan[ActionKind.ALTER_CONFIG].changes == {"min.insync.replicas": "2"}
+
+
+def test_missing_config_key_is_set() -> None:
+    history = _by_role(TopicRole.SCHEMA_HISTORY)
+    state = TopicState(1, 3, {"cleanup.policy": "delete"})
+    plan = _plan_one(history, state)
+    assert plan[ActionKind.ALTER_CONFIG].changes == {
+        "retention.ms": "-1",
+        "retention.bytes": "-1",
+        "min.insync.replicas": "2",
+    }
+
+
+@pytest.mark.parametrize("partitions", [2, 6])
+def test_wrong_partition_count_is_reported_and_left_alone(partitions: int) -> None:
+    history = _by_role(TopicRole.SCHEMA_HISTORY)
+    plan = _plan_one(history, _state(history, partitions=partitions))
+    assert set(plan) == {ActionKind.REPORT}
+    assert f"has {partitions} partitions, specified 1" in plan[ActionKind.REPORT].problems[0]
+
+
+def test_wrong_replication_factor_is_reported() -> None:
+    data = _by_role(TopicRole.DATA)
+    plan = _plan_one(data, _state(data, rf=1))
+    assert "replication factor 1, specified 3" in plan[ActionKind.REPORT].problems[0]
+
+
+def test_fixable_and_unfixable_on_one_topic_give_both_actions() -> None:
+    history = _by_role(TopicRole.SCHEMA_HISTORY)
+    plan = _plan_one(history, _state(history, partitions=3, config={"retention.ms": "1000"}))
+    assert set(plan) == {ActionKind.ALTER_CONFIG, ActionKind.REPORT}
+    assert plan[ActionKind.ALTER_CONFIG].changes == {"retention.ms": "-1"}
