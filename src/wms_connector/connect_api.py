@@ -110,6 +110,12 @@ def _message(response: httpx.Response) -> str:
     return str(body)[:500]
 
 
+def _is_rebalance(response: httpx.Response) -> bool:
+    """Connect also answers 500 "Request cannot be completed because a rebalance is expected" (seen
+    right after a create/delete on Kafka 4.3): as retriable as a 409."""
+    return response.status_code == 500 and "rebalance" in _message(response).lower()
+
+
 @dataclass
 class HttpConnectApi:
     """The real client. ``sleep`` is injected so tests and callers control waiting."""
@@ -153,7 +159,9 @@ class HttpConnectApi:
                 ) from error
             if response.is_success or response.status_code in ok:
                 return response
-            if response.status_code in retriable and attempt + 1 < self.backoff.max_attempts:
+            if (
+                response.status_code in retriable or _is_rebalance(response)
+            ) and attempt + 1 < self.backoff.max_attempts:
                 self.sleep(self.backoff.delay_ms(attempt) / 1000)
                 attempt += 1
                 continue

@@ -197,3 +197,17 @@ def test_500_with_other_validation_errors_lists_them() -> None:
     api, _ = _api(handler)
     with pytest.raises(ConnectRestError, match=r"topic\.prefix: A value is required"):
         api.put_config("c", {"connector.class": "x.OracleConnector"})
+
+
+def test_500_rebalance_expected_is_retried() -> None:
+    answers = iter(
+        [
+            httpx.Response(
+                500, json={"message": "Request cannot be completed because a rebalance is expected"}
+            ),
+            httpx.Response(200, json={"a": "1"}),
+        ]
+    )
+    api, slept = _api(lambda r: next(answers), backoff=BackOff(scale_ms=10, max_attempts=3))
+    assert api.get_config("c") == {"a": "1"}
+    assert slept == [0.01]
