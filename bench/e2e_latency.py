@@ -143,8 +143,10 @@ def main() -> None:
         if args.bootstrap and args.connect_url:
             bootstrap, url = args.bootstrap, args.connect_url
         else:
+            cluster_dir = Path(tempfile.mkdtemp(prefix="wms-bench-cluster-"))
+            stack.callback(shutil.rmtree, cluster_dir, ignore_errors=True)  # runs last (LIFO)
             cluster = LocalCluster(
-                Path(tempfile.mkdtemp(prefix="wms-bench-cluster-")),
+                cluster_dir,
                 fetch(pom_path(), cache_dir()).layout,
                 find_java(),
             )
