@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck unit fmt clean runtime-jars
+.PHONY: setup run test lint typecheck unit fmt clean runtime-jars standin-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -17,9 +17,23 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-## make run: the main job (for now the plan of stage main, offline)
-run: setup
-	$(BIN)/wms-connector plan --stage main
+## make run: the local pipeline for 60 s: broker + Connect workers + the STAND-IN PostgreSQL source,
+## a demo workload, change events shown live (`wms-connector local run --help` for more)
+run: setup runtime-jars standin-deps
+	$(BIN)/wms-connector local run --for 60
+
+## PostgreSQL server binaries for the STAND-IN source (Debian packages, only when missing). The
+## package's own system cluster is not created: our code runs its server in .state/ on demand.
+standin-deps:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing PostgreSQL server binaries (Debian package postgresql) for the STAND-IN source"; \
+	  mkdir -p /etc/postgresql-common && \
+	  ( [ -f /etc/postgresql-common/createcluster.conf ] || echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf ) && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	else \
+	  echo "PostgreSQL server binaries (initdb, pg_ctl) are missing for the STAND-IN source: install Debian's 'postgresql' package (sudo apt-get install postgresql) or run make as root"; exit 1; \
+	fi
 
 lint: setup
 	$(BIN)/ruff check .

@@ -10,10 +10,16 @@ before first use if a connector needs ``${env:...}``).
 
 from __future__ import annotations
 
+import os
+import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from wms_connector.connector_config import STANDIN_PASSWORD_ENV
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.fetch import FetchResult, fetch
 from wms_connector.local.paths import cache_dir, pom_path
@@ -47,3 +53,34 @@ def cluster_workers_restored(local_cluster: LocalCluster) -> Iterator[LocalClust
     yield local_cluster
     for index in range(IT_WORKERS):
         local_cluster.start_worker(index)
+
+
+# -- the connector's fixtures (issue 4) -------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The stand-in's password reaches the workers through their environment, as the Oracle
+    # password does in ECS; it is set when this conftest registers, before any worker starts,
+    # and it never appears in a connector config.
+    os.environ.setdefault(STANDIN_PASSWORD_ENV, "standin-" + secrets.token_urlsafe(16))
+
+
+def _standin_dir() -> Path:
+    # pytest's tmp dirs are mode 700 under root, and the stand-in's server then runs as another user.
+    path = Path(tempfile.mkdtemp(prefix="wms-standin-"))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def standin_state_dir() -> Iterator[Path]:
+    path = _standin_dir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def module_standin_state_dir() -> Iterator[Path]:
+    path = _standin_dir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

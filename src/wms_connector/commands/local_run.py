@@ -1,0 +1,124 @@
+"""``wms-connector local run``: the whole pipeline on this machine, shown live (``make run``)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from wms_connector.commands.common import JsonOption, OfflineOption, SecretsFileOption, secrets_backend
+from wms_connector.commands.connector import SourceKind
+from wms_connector.commands.local import DEFAULT_LOCAL_STAGE, local_app
+from wms_connector.connect_api import BackOff, HttpConnectApi
+from wms_connector.connector_config import (
+    ORACLE_PASSWORD_ENV,
+    STANDIN_PASSWORD_ENV,
+    OracleSource,
+    PostgresStandIn,
+    SourceAdapter,
+)
+from wms_connector.errors import InputError
+from wms_connector.local import paths
+from wms_connector.local.cluster import LocalCluster
+from wms_connector.local.demo import run_demo
+from wms_connector.local.fetch import fetch
+from wms_connector.local.java import find_java
+from wms_connector.local.standin import LABEL, StandInPostgres
+from wms_connector.output import console, emit, err_console
+from wms_connector.secrets import resolve_stage
+from wms_connector.stages import Stage
+
+
+def _render_summary(data: dict[str, Any]) -> None:
+    table = Table(title=f"change events read ({data['connector']})", show_header=True)
+    table.add_column("topic")
+    table.add_column("op")
+    table.add_column("count", justify="right")
+    for row in data["events"]:
+        table.add_row(row["topic"], row["op"], str(row["count"]))
+    console.print(table)
+    if data["latency"]:
+        console.print(
+            f"commit -> Kafka latency: p50 {data['latency']['p50_ms']} ms, p99 {data['latency']['p99_ms']} ms"
+        )
+
+
+def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
+    seconds: Annotated[
+        float, typer.Option("--for", help="stop after this many seconds (Ctrl-C stops earlier)")
+    ] = 60.0,
+    source: Annotated[SourceKind, typer.Option("--source", help="standin (local PostgreSQL) or oracle")] = (
+        SourceKind.STANDIN
+    ),
+    stage: Annotated[
+        str, typer.Option("--stage", "-s", help="stage the local workers run as")
+    ] = DEFAULT_LOCAL_STAGE,
+    workers: Annotated[int, typer.Option("--workers", "-n", help="Connect workers to start")] = 1,
+    secrets_file: SecretsFileOption = None,
+    offline: OfflineOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Cluster + source + connector; shows change events live until --for or Ctrl-C, then stops it all."""
+    if seconds <= 0:
+        raise InputError(f"--for must be positive seconds (got {seconds:g})")
+    the_stage = Stage.parse(stage)
+    env = dict(os.environ)
+    standin: StandInPostgres | None = None
+    adapter: SourceAdapter
+    if source is SourceKind.ORACLE:
+        db = resolve_stage(the_stage, secrets_backend(secrets_file, offline)).db_info.value
+        env[ORACLE_PASSWORD_ENV] = db.password.get_secret_value()
+        adapter = OracleSource(db)
+    else:
+        env.setdefault(STANDIN_PASSWORD_ENV, secrets.token_urlsafe(18))
+    with err_console.status("fetching the pinned jars (runtime/pom.xml)..."):
+        jars = fetch(paths.pom_path(), paths.cache_dir())
+    cluster = LocalCluster(paths.state_dir(), jars.layout, find_java(), env=env)
+    standin_dir = paths.state_dir().parent / "standin"
+    started_cluster = False
+    try:
+        with err_console.status("starting the local cluster...") as status:
+            state, started_cluster = cluster.up(the_stage, workers, progress=status.update)
+            if not started_cluster:
+                # Workers started earlier lack this run's password in their environment.
+                status.update("restarting the running workers with this run's environment...")
+                for worker in state.workers:
+                    cluster.stop_worker(worker.index)
+                    cluster.start_worker(worker.index)
+        if source is SourceKind.STANDIN:
+            standin_dir.mkdir(parents=True, exist_ok=True)
+            standin_dir.chmod(0o755)
+            with err_console.status(f"starting the {LABEL}..."):
+                standin = StandInPostgres(standin_dir, password=env[STANDIN_PASSWORD_ENV]).start()
+            adapter = PostgresStandIn(
+                standin.host, standin.port, standin.dbname, standin.user, password=standin.password
+            )
+        api = HttpConnectApi(state.rest_urls[0], backoff=BackOff(scale_ms=500, max_attempts=12))
+        try:
+            summary = run_demo(
+                stage=the_stage,
+                bootstrap=state.bootstrap,
+                api=api,
+                source=adapter,
+                duration_s=seconds,
+                console=console,
+                standin=standin,
+            )
+        finally:
+            api.close()
+        emit(summary.as_dict(), as_json, _render_summary)
+    finally:
+        if standin is not None:
+            standin.stop()
+            shutil.rmtree(standin_dir, ignore_errors=True)
+        if started_cluster:
+            with err_console.status("stopping the local cluster..."):
+                cluster.down()
+
+
+def register(app: typer.Typer) -> None:
+    local_app.command("run")(run_command)
