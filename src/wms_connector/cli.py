@@ -27,9 +27,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # One module per command group; each exposes register(app).
-    from wms_connector.commands import foundation
+    from wms_connector.commands import foundation, preflight
 
-    for module in (foundation,):
+    for module in (foundation, preflight):
         module.register(app)
 
 
