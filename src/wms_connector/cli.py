@@ -27,9 +27,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # One module per command group; each exposes register(app).
-    from wms_connector.commands import foundation, preflight
+    from wms_connector.commands import connector, foundation, preflight
 
-    for module in (foundation, preflight):
+    for module in (foundation, connector, preflight):
         module.register(app)
 
 

@@ -229,6 +229,22 @@ class StageNames:
         return f"{self.topic_prefix}.signal"
 
     @property
+    def signal_consumer_group(self) -> str:
+        """Consumer group of Debezium's Kafka signal channel (namespaced like the Connect group)."""
+        return f"{self.group_id}.signal"
+
+    # -- the local stand-in source (PostgreSQL) ------------------------------------------------
+    @property
+    def standin_slot(self) -> str:
+        """Logical replication slot of the stand-in connector. PostgreSQL allows ``[a-z0-9_]``
+        (max 63); a stage holds no ``_``, so mapping ``-`` to ``_`` stays one-to-one."""
+        return f"wms_standin_{self.stage.name.replace('-', '_')}"
+
+    @property
+    def standin_publication(self) -> str:
+        return f"wms_standin_{self.stage.name.replace('-', '_')}_pub"
+
+    @property
     def all_topics(self) -> tuple[str, ...]:
         """Every topic the stage owns, data topics first."""
         return (
@@ -288,5 +304,6 @@ BOUNDED_NAMES: Final = (
     BoundedName("EC2 security group", 255, lambda n: (n.security_group,)),
     BoundedName("Kafka topic", 249, lambda n: n.all_topics),
     BoundedName("Kafka Connect connector", 255, lambda n: (n.connector, n.standin_connector)),
+    BoundedName("PostgreSQL identifier", 63, lambda n: (n.standin_slot, n.standin_publication)),
     BoundedName("Secrets Manager secret", 512, lambda n: n.secret_paths("permissionsBoundary")),
 )

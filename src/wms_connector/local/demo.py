@@ -1,0 +1,139 @@
+"""``wms-connector local run``: the pipeline end to end on this machine, shown live.
+
+Given a running local cluster (broker + Connect workers), this starts the STAND-IN PostgreSQL,
+creates the topics, registers the stand-in connector through ``connect_api.reconcile``, runs the
+demo workload in a background thread and prints each change event as it arrives in Kafka
+(operation, key, what changed, commit-to-Kafka latency) until the time is up or Ctrl-C. It then
+deletes the connector and stops the stand-in (the caller stops the cluster it started).
+
+With ``--source oracle`` the real Oracle connector is registered instead (password through
+``${env:ORACLE_PASSWORD}`` in the workers' environment), and no workload runs: the changes are the
+database's own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+
+from wms_connector.connect_api import ConnectApi, ConnectRestError
+from wms_connector.connector_config import SourceAdapter
+from wms_connector.local.events import ChangeEvent, percentile
+from wms_connector.local.pipeline import EventTail, ensure_local_topics, register, wait_running
+from wms_connector.local.standin import LABEL, StandInPostgres
+from wms_connector.local.workload import apply, demo_steps
+from wms_connector.naming import names_for
+from wms_connector.stages import Stage
+
+#: Seconds between two demo changes: slow enough to follow on screen.
+DEMO_PAUSE_S = 0.25
+#: A new round of demo changes (fresh keys) starts this often while the run lasts.
+ROUND_EVERY_S = 15.0
+
+
+@dataclass
+class DemoSummary:
+    events: Counter[tuple[str, str]] = field(default_factory=Counter)
+    latencies_ms: list[float] = field(default_factory=list)
+    changes_applied: int = 0
+    connector: str = ""
+    action: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        latency = (
+            {"p50_ms": percentile(self.latencies_ms, 0.5), "p99_ms": percentile(self.latencies_ms, 0.99)}
+            if self.latencies_ms
+            else {}
+        )
+        return {
+            "connector": self.connector,
+            "registration": self.action,
+            "changes_applied": self.changes_applied,
+            "events": [{"topic": t, "op": o, "count": n} for (t, o), n in sorted(self.events.items())],
+            "latency": latency,
+        }
+
+
+def _workload(standin: StandInPostgres, stop: threading.Event, summary: DemoSummary) -> None:
+    first_key = 1
+    with standin.connect() as conn:
+        while not stop.is_set():
+            started = time.monotonic()
+            for change in demo_steps(rows_per_table=3, first_key=first_key):
+                if stop.is_set():
+                    return
+                apply(conn, change)
+                summary.changes_applied += 1
+                stop.wait(DEMO_PAUSE_S)
+            first_key += 100
+            stop.wait(max(0.0, ROUND_EVERY_S - (time.monotonic() - started)))
+
+
+def print_event(console: Console, event: ChangeEvent, *, standin: bool) -> None:
+    latency = f"{event.latency_ms} ms" if event.latency_ms is not None else ""
+    tag = "[dim]stand-in[/] " if standin else ""
+    op = "tombstone" if event.op == "tombstone" else event.op_name
+    colour = {"insert": "green", "update": "yellow", "delete": "red", "snapshot": "cyan"}.get(op, "dim")
+    console.print(
+        f"{tag}[bold]{event.topic}[/] [{colour}]{op:9}[/] {event.key_text:24} {latency:>8}  "
+        f"{event.summary()}",
+        soft_wrap=True,
+    )
+
+
+def run_demo(
+    *,
+    stage: Stage,
+    bootstrap: str,
+    api: ConnectApi,
+    source: SourceAdapter,
+    duration_s: float,
+    console: Console,
+    standin: StandInPostgres | None = None,
+    keep_connector: bool = False,
+    clock: Callable[[], float] = time.monotonic,
+) -> DemoSummary:
+    """Register ``source``'s connector, drive the demo workload (stand-in only), show events."""
+    names = names_for(stage)
+    summary = DemoSummary(connector=source.connector_name(names))
+    if standin is not None:
+        console.print(f"[bold magenta]{LABEL}[/] on 127.0.0.1:{standin.port}")
+    created = ensure_local_topics(bootstrap, stage)
+    if created:
+        console.print(f"created {len(created)} topic(s) on the local broker")
+    result = register(api, stage, source, bootstrap)
+    summary.action = result.action.value
+    console.print(f"connector [bold]{result.name}[/]: {result.action.value}")
+    wait_running(api, result.name)
+    console.print("connector and task RUNNING; change events (topic, operation, key, latency, what changed):")
+    tail = EventTail(bootstrap, names.data_topics.values())
+    stop = threading.Event()
+    worker = None
+    if standin is not None:
+        worker = threading.Thread(target=_workload, args=(standin, stop, summary), daemon=True)
+        worker.start()
+    deadline = clock() + duration_s
+    try:
+        while clock() < deadline:
+            for event in tail.poll(timeout_s=0.5):
+                summary.events[event.topic, event.op] += 1
+                if event.latency_ms is not None and event.op in ("c", "u", "d"):
+                    summary.latencies_ms.append(event.latency_ms)
+                print_event(console, event, standin=standin is not None)
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
+        tail.close()
+        if not keep_connector:
+            try:
+                api.delete(result.name)
+            except ConnectRestError as error:
+                console.print(f"[yellow]could not delete connector {result.name}: {error}[/]")
+    return summary
