@@ -29,7 +29,7 @@ def oracle_error(code: int, message: str) -> oracledb.Error:
     return error.exc_type(error)
 
 
-def _decode(value: Any) -> Any:
+def decode(value: Any) -> Any:
     if isinstance(value, dict) and "$datetime" in value:
         return datetime.fromisoformat(value["$datetime"])
     if isinstance(value, dict) and "$decimal" in value:
@@ -68,7 +68,7 @@ class RecordedCursor:
         self.description = [
             (c, getattr(oracledb, t), None, None, None, None, True) for c, t in answer["columns"]
         ]
-        self._rows = [tuple(_decode(v) for v in row) for row in answer["rows"]]
+        self._rows = [tuple(decode(v) for v in row) for row in answer["rows"]]
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         return list(self._rows)

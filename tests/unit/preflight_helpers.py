@@ -12,6 +12,26 @@ from wms_connector.preflight.target import expectations
 
 _UNSET: Any = object()
 
+#: Every check, in the order the report lists them.
+ALL_CHECKS = [
+    "connection",
+    "cdb",
+    "log_mode",
+    "db_supplemental_logging",
+    "table_supplemental_logging",
+    "system_privileges",
+    "roles",
+    "object_privileges",
+    "table_access",
+    "long_names",
+    "primary_keys",
+    "redo_logs",
+    "archive_destination",
+    "archive_retention",
+    "undo_retention",
+    "heartbeat_signal_tables",
+]
+
 
 def run(
     recording: Recording, *, user: str | None = None, pdb: Any = _UNSET, **options: Any

@@ -8,29 +8,10 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.oracle_recorded import Recording
-from tests.unit.preflight_helpers import result, run
+from tests.unit.preflight_helpers import ALL_CHECKS, result, run
 from wms_connector.naming import CAPTURED_TABLES
 from wms_connector.preflight.model import Status
 from wms_connector.preflight.queries import ensure_read_only
-
-ALL_CHECKS = [
-    "connection",
-    "cdb",
-    "log_mode",
-    "db_supplemental_logging",
-    "table_supplemental_logging",
-    "system_privileges",
-    "roles",
-    "object_privileges",
-    "table_access",
-    "long_names",
-    "primary_keys",
-    "redo_logs",
-    "archive_destination",
-    "archive_retention",
-    "undo_retention",
-    "heartbeat_signal_tables",
-]
 
 
 @pytest.fixture
@@ -191,16 +172,28 @@ def test_non_cdb_with_pdb_in_db_info_fails(non_cdb: Recording) -> None:
 
 
 def test_cdb_pdb_not_found_fails(cdb: Recording) -> None:
-    cdb.set_rows("pdbs", [["PDB$SEED", "READ ONLY"], ["OTHERPDB", "READ WRITE"]])
+    cdb.answers["set_container"] = {
+        "error": {"code": 65011, "message": "ORA-65011: Pluggable database WMSPDB does not exist."}
+    }
     report, _ = run(cdb)
     check = result(report, "cdb")
     assert check.status is Status.FAIL
-    assert "no PDB named WMSPDB" in check.detail
-    assert "OTHERPDB" in check.detail
+    assert check.detail.startswith("PDB WMSPDB (dbInfo.pdb_name): ")
+    assert "ORA-65011" in check.detail
+    assert check.fix is None
+
+
+def test_cdb_without_set_container_fails_with_its_grant(cdb: Recording) -> None:
+    cdb.answers["set_container"] = {"error": {"code": 1031, "message": "ORA-01031: insufficient privileges"}}
+    report, _ = run(cdb)
+    check = result(report, "cdb")
+    assert check.status is Status.FAIL
+    assert check.fix is not None
+    assert check.fix.sql == "GRANT SET CONTAINER TO C##WMS_CDC CONTAINER=ALL;"
 
 
 def test_cdb_pdb_mounted_fails(cdb: Recording) -> None:
-    cdb.set_rows("pdbs", [["PDB$SEED", "READ ONLY"], ["WMSPDB", "MOUNTED"]])
+    cdb.set_rows("pdbs", [["WMSPDB", "MOUNTED"]])
     report, _ = run(cdb)
     assert result(report, "cdb").status is Status.FAIL
     assert "MOUNTED" in result(report, "cdb").detail

@@ -86,7 +86,7 @@ def check_connection(session: Answer, target: str, expect: Expectations) -> Chec
         "connection",
         title,
         Status.PASS,
-        f"connected as {row.get('SESSION_USER')} to container {row.get('CON_NAME')}",
+        f"connected as {row.get('SESSION_USER_NAME')} to container {row.get('CON_NAME')}",
     )
 
 
@@ -174,14 +174,24 @@ def check_cdb(database: Answer, session: Answer, pdbs: Answer | None, expect: Ex
         )
     pdb = (expect.pdb_name or "").upper()
     if isinstance(pdbs, QueryFailed):
-        return unreadable("cdb", title, "V$PDBS", pdbs, expect, needs="SELECT_CATALOG_ROLE")
+        # Usually the switch into the PDB failed: ORA-65011 (no such PDB) or ORA-01031 (no SET CONTAINER).
+        return CheckResult(
+            "cdb",
+            title,
+            Status.FAIL,
+            f"PDB {pdb} (dbInfo.pdb_name): {pdbs}",
+            grants_fix(variant(expect), {"SET CONTAINER"}, values(expect))
+            if "ORA-01031" in str(pdbs)
+            else None,
+        )
     known = {str(r["NAME"]).upper(): str(r["OPEN_MODE"]) for r in pdbs or []}
     if pdb not in known:
         return CheckResult(
             "cdb",
             title,
             Status.FAIL,
-            f"no PDB named {pdb} (V$PDBS has {', '.join(sorted(known)) or 'none'}): fix pdb_name in dbInfo",
+            f"no PDB named {pdb} (inside it, V$PDBS shows {', '.join(sorted(known)) or 'nothing'}): "
+            "fix pdb_name in dbInfo",
         )
     if known[pdb] != "READ WRITE":
         return CheckResult(

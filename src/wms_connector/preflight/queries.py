@@ -105,9 +105,9 @@ def catalog(expect: Expectations) -> dict[str, Query]:
     queries = [
         Query(
             "session",
-            "SELECT SYS_CONTEXT('USERENV', 'SESSION_USER') AS SESSION_USER, "
+            "SELECT SYS_CONTEXT('USERENV', 'SESSION_USER') AS SESSION_USER_NAME, "
             "SYS_CONTEXT('USERENV', 'CON_NAME') AS CON_NAME FROM DUAL",
-            ("SESSION_USER", "CON_NAME"),
+            ("SESSION_USER_NAME", "CON_NAME"),
             {},
         ),
         Query(
@@ -125,11 +125,14 @@ def catalog(expect: Expectations) -> dict[str, Query]:
             {},
             needs="SELECT ON SYS.V_$DATABASE",
         ),
+        # Asked from inside the PDB, where a PDB always sees its own row: from the root, V$PDBS shows a
+        # common user only the containers its CONTAINER_DATA attribute lists.
         Query(
             "pdbs",
             "SELECT NAME, OPEN_MODE FROM V$PDBS",
             ("NAME", "OPEN_MODE"),
             {},
+            in_pdb=True,
             needs="SELECT_CATALOG_ROLE",
         ),
         Query("session_privs", "SELECT PRIVILEGE FROM SESSION_PRIVS", ("PRIVILEGE",), {}),
@@ -154,9 +157,9 @@ def catalog(expect: Expectations) -> dict[str, Query]:
         ),
         Query(
             "log_switches",
-            "SELECT TRUNC(FIRST_TIME, 'HH24') AS HOUR, COUNT(*) AS SWITCHES FROM V$LOG_HISTORY "
+            "SELECT TRUNC(FIRST_TIME, 'HH24') AS SWITCH_HOUR, COUNT(*) AS SWITCHES FROM V$LOG_HISTORY "
             "WHERE FIRST_TIME > SYSDATE - 1 GROUP BY TRUNC(FIRST_TIME, 'HH24')",
-            ("HOUR", "SWITCHES"),
+            ("SWITCH_HOUR", "SWITCHES"),
             {},
             needs="SELECT ON SYS.V_$LOG_HISTORY",
         ),
