@@ -45,6 +45,7 @@ LOGMINER_PACKAGES: Final = ("DBMS_LOGMNR", "DBMS_LOGMNR_D")
 
 _IDENTIFIER: Final = re.compile(r"^[A-Z][A-Z0-9_$#]{0,127}$")
 _READ_ONLY: Final = re.compile(r"^(SELECT|WITH)\b", re.IGNORECASE)
+_FOR_UPDATE: Final = re.compile(r"\bFOR\s+UPDATE\b", re.IGNORECASE)
 _SET_CONTAINER: Final = re.compile(r"^ALTER SESSION SET CONTAINER = [A-Z][A-Z0-9_$#]{0,127}$")
 
 
@@ -54,7 +55,9 @@ class NotReadOnlyError(ValueError):
 
 def ensure_read_only(sql: str) -> None:
     text = " ".join(sql.split())
-    if _READ_ONLY.match(text) or _SET_CONTAINER.match(text):
+    # One statement only (python-oracledb sends one anyway), and no row locks.
+    single = ";" not in text and not _FOR_UPDATE.search(text)
+    if single and (_READ_ONLY.match(text) or _SET_CONTAINER.match(text)):
         return
     raise NotReadOnlyError(f"the preflight only reads; refusing to send: {text[:80]!r}")
 
