@@ -140,3 +140,14 @@ def test_doc_links_to_every_script() -> None:
     doc = DOC.read_text()
     for path in SQL_FILES:
         assert str(path.relative_to(SQL_DIR.parent)) in doc, path
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_heartbeat_and_signal_scripts_create_the_named_tables(variant: str) -> None:
+    from wms_connector.naming import HEARTBEAT_TABLE, SIGNAL_TABLE
+
+    sql = "\n".join(blocks_for(variant)["heartbeat_signal_tables"].lines)
+    created = re.findall(r"^CREATE TABLE &&CDC_USER\.\.(\w+) ", sql, re.MULTILINE)
+    assert created == [HEARTBEAT_TABLE, SIGNAL_TABLE]
+    for table in (HEARTBEAT_TABLE, SIGNAL_TABLE):
+        assert f"ALTER TABLE &&CDC_USER..{table} ADD SUPPLEMENTAL LOG DATA (ALL) COLUMNS;" in sql

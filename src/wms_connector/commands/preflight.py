@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -41,15 +42,20 @@ def render(report: Report) -> None:
         style = _STYLE[result.status]
         table.add_row(result.title, f"[{style}]{result.status.value}[/]", result.detail)
     console.print(table)
-    for result in report.results:
-        if result.status is Status.FAIL and result.fix is not None:
-            console.print(
-                Panel(
-                    Syntax(result.fix.sql, "sql", word_wrap=True, theme="ansi_dark"),
-                    title=f"fix for {result.id}: {result.fix.file} [{result.fix.block}]",
-                    title_align="left",
+    # FAILs first: they block the deployment. WARN fixes follow for the DBA's convenience.
+    for status in (Status.FAIL, Status.WARN):
+        for result in report.results:
+            if result.status is status and result.fix is not None:
+                console.print(
+                    Panel(
+                        Syntax(result.fix.sql, "sql", word_wrap=True, theme="ansi_dark"),
+                        title=escape(
+                            f"{status.value} {result.id}: fix from {result.fix.file} [{result.fix.block}]"
+                        ),
+                        title_align="left",
+                        border_style=_STYLE[status],
+                    )
                 )
-            )
     summary = ", ".join(f"{report.count(s)} {s.value}" for s in Status)
     verdict = "[green]ready[/]" if report.ok else "[bold red]not ready[/]"
     console.print(f"{summary}: {verdict}")

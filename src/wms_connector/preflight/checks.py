@@ -17,10 +17,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from wms_connector.naming import TableId
+from wms_connector.naming import HEARTBEAT_TABLE, SIGNAL_TABLE, TableId
 from wms_connector.preflight.fixes import grants_fix, make_fix
 from wms_connector.preflight.model import Answer, CheckResult, Expectations, Fix, QueryFailed, Status
-from wms_connector.preflight.queries import HEARTBEAT_TABLE, LOGMINER_PACKAGES, LOGMINER_VIEWS, SIGNAL_TABLE
+from wms_connector.preflight.queries import LOGMINER_PACKAGES, LOGMINER_VIEWS
 
 #: LogMiner stops capturing a table or column whose name is longer than this (Debezium only warns).
 MAX_NAME_LENGTH: Final = 30

@@ -19,12 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from wms_connector.naming import TableId
+from wms_connector.naming import HEARTBEAT_TABLE, SIGNAL_TABLE, TableId
 from wms_connector.preflight.model import Expectations
-
-#: Heartbeat and signal tables (optional), created by the DBA in the CDC user's own schema.
-HEARTBEAT_TABLE: Final = "WMS_CDC_HEARTBEAT"
-SIGNAL_TABLE: Final = "WMS_CDC_SIGNAL"
 
 #: Dictionary objects the CDC user reads or runs, owned by SYS (Debezium's documented list).
 LOGMINER_VIEWS: Final = (
