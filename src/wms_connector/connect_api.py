@@ -86,6 +86,9 @@ class ConnectApi(Protocol):
     def list_connectors(self) -> dict[str, Any]: ...
     def get_config(self, name: str) -> dict[str, str]: ...
     def put_config(self, name: str, config: Mapping[str, str]) -> dict[str, Any]: ...
+    def create(
+        self, name: str, config: Mapping[str, str], initial_state: str = "RUNNING"
+    ) -> dict[str, Any]: ...
     def status(self, name: str) -> dict[str, Any]: ...
     def restart(self, name: str, include_tasks: bool = False, only_failed: bool = False) -> None: ...
     def restart_task(self, name: str, task: int) -> None: ...
@@ -94,6 +97,7 @@ class ConnectApi(Protocol):
     def stop(self, name: str) -> None: ...
     def delete(self, name: str) -> None: ...
     def offsets(self, name: str) -> dict[str, Any]: ...
+    def delete_offsets(self, name: str) -> None: ...
 
 
 def _message(response: httpx.Response) -> str:
@@ -210,6 +214,12 @@ class HttpConnectApi:
                 self.sleep(self.unreachable_backoff.delay_ms(attempt) / 1000)
                 attempt += 1
 
+    def create(self, name: str, config: Mapping[str, str], initial_state: str = "RUNNING") -> dict[str, Any]:
+        """``POST /connectors`` with ``initial_state`` (KIP-980): RUNNING, PAUSED or STOPPED."""
+        body = {"name": name, "config": {**config, "name": name}, "initial_state": initial_state}
+        result: dict[str, Any] = self._call("POST", "/connectors", json=body).json()
+        return result
+
     def status(self, name: str) -> dict[str, Any]:
         # 404 just after a create: the status is written asynchronously.
         result: dict[str, Any] = self._call("GET", f"{self._c(name)}/status", retry_404=True).json()
@@ -237,6 +247,10 @@ class HttpConnectApi:
     def offsets(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"{self._c(name)}/offsets").json()
         return result
+
+    def delete_offsets(self, name: str) -> None:
+        """``DELETE /connectors/{n}/offsets`` (KIP-875): the connector must be STOPPED."""
+        self._call("DELETE", f"{self._c(name)}/offsets")
 
 
 # -- reconcile -------------------------------------------------------------------------------------

@@ -25,7 +25,13 @@ from rich.console import Console
 from wms_connector.connect_api import ConnectApi, ConnectRestError
 from wms_connector.connector_config import SourceAdapter
 from wms_connector.local.events import ChangeEvent, percentile
-from wms_connector.local.pipeline import EventTail, ensure_local_topics, register, wait_running
+from wms_connector.local.pipeline import (
+    EventTail,
+    ensure_local_topics,
+    register,
+    register_fresh,
+    wait_running,
+)
 from wms_connector.local.standin import LABEL, StandInPostgres
 from wms_connector.local.workload import apply, demo_steps
 from wms_connector.naming import names_for
@@ -107,9 +113,13 @@ def run_demo(
     created = ensure_local_topics(bootstrap, stage)
     if created:
         console.print(f"created {len(created)} topic(s) on the local broker")
+    if standin is not None:
+        # A fresh stand-in database: forget the offsets an earlier run left under this name.
+        register_fresh(api, stage, source, bootstrap)
+        console.print(f"connector [bold]{summary.connector}[/]: created (offsets of earlier runs reset)")
     result = register(api, stage, source, bootstrap)
     summary.action = result.action.value
-    console.print(f"connector [bold]{result.name}[/]: {result.action.value}")
+    console.print(f"connector [bold]{result.name}[/]: reconcile -> {result.action.value}")
     wait_running(api, result.name)
     console.print("connector and task RUNNING; change events (topic, operation, key, latency, what changed):")
     tail = EventTail(bootstrap, names.data_topics.values())

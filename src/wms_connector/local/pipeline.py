@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from wms_connector.connect_api import ConnectApi, ReconcileResult, reconcile
+from wms_connector.connect_api import ConnectApi, ConnectRestError, ReconcileResult, reconcile
 from wms_connector.connector_config import SourceAdapter, build_config
 from wms_connector.errors import WmsError
 from wms_connector.local.events import ChangeEvent, parse_event
@@ -72,6 +72,42 @@ def register(
     names = names_for(stage)
     config = build_config(stage, source, bootstrap, auth)
     return reconcile(api, source.connector_name(names), config)
+
+
+def register_fresh(
+    api: ConnectApi,
+    stage: Stage,
+    source: SourceAdapter,
+    bootstrap: str,
+    auth: KafkaAuth = KafkaAuth.PLAINTEXT,
+) -> str:
+    """Register the connector for a *new* source database, forgetting offsets of earlier runs.
+
+    Connect keeps source offsets by connector name in its offsets topic, beyond a delete. A fresh
+    stand-in has none of the old positions (Debezium would refuse to start), so the connector is
+    created STOPPED (KIP-980), its offsets are deleted (KIP-875), then it is resumed.
+    """
+    names = names_for(stage)
+    name = source.connector_name(names)
+    try:
+        api.delete(name)
+    except ConnectRestError as error:
+        if error.status != 404:
+            raise
+    api.create(name, build_config(stage, source, bootstrap, auth), initial_state="STOPPED")
+    _wait_state(api, name, "STOPPED")
+    api.delete_offsets(name)
+    api.resume(name)
+    return name
+
+
+def _wait_state(api: ConnectApi, name: str, state: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if api.status(name).get("connector", {}).get("state") == state:
+            return
+        time.sleep(0.3)
+    raise WmsError(f"connector {name!r} did not reach {state} within {timeout_s:.0f} s")
 
 
 def wait_running(api: ConnectApi, name: str, timeout_s: float = 120.0, poll_s: float = 0.5) -> dict[str, Any]:

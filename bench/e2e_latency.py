@@ -1,0 +1,143 @@
+"""End-to-end change latency on the STAND-IN source: commit in PostgreSQL -> record in Kafka.
+
+A steady workload (``--rate`` changes/s for ``--seconds``: inserts, then updates and deletes of the
+rows inserted, round-robin over the four tables, one change per transaction) runs against the
+stand-in PostgreSQL while the stand-in Debezium connector streams into the local broker through
+real Connect workers. For every change event, latency = Kafka record timestamp (set when the
+Connect producer sends it) - ``source.ts_ms`` (the commit time PostgreSQL reports). Both clocks are
+this machine's.
+
+Usage::
+
+    .venv/bin/python bench/e2e_latency.py [--rate 100] [--seconds 60] [--workers 1]
+    .venv/bin/python bench/e2e_latency.py --bootstrap H:P --connect-url URL   # an existing cluster
+
+Prints p50 and p99 last. Goal: p50 <= 300 ms, p99 <= 1 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from wms_connector.connect_api import BackOff, HttpConnectApi
+from wms_connector.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
+from wms_connector.local.events import ChangeEvent, percentile
+from wms_connector.local.pipeline import EventTail, ensure_local_topics, register_fresh, wait_running
+from wms_connector.local.standin import StandInPostgres
+from wms_connector.local.workload import Change, Op, apply, waiver_row
+from wms_connector.naming import CAPTURED_TABLES, names_for
+from wms_connector.stages import Stage
+
+
+def steady_changes(total: int, first_key: int) -> list[Change]:
+    """``total`` changes: per key an insert, an update, then (every third key) a delete."""
+    changes: list[Change] = []
+    key = first_key
+    while len(changes) < total:
+        for table in CAPTURED_TABLES:
+            changes.append(Change(table, Op.CREATE, key, waiver_row(table, key)))
+            changes.append(Change(table, Op.UPDATE, key, waiver_row(table, key, 1)))
+            if key % 3 == 0:
+                changes.append(Change(table, Op.DELETE, key, {}))
+        key += 1
+    return changes[:total]
+
+
+def drive(standin: StandInPostgres, changes: list[Change], rate: float, done: threading.Event) -> None:
+    interval = 1.0 / rate
+    with standin.connect() as conn:
+        start = time.monotonic()
+        for index, change in enumerate(changes):
+            delay = start + index * interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            apply(conn, change)
+    done.set()
+
+
+def measure(bootstrap: str, connect_url: str, stage: Stage, rate: float, seconds: float) -> list[float]:
+    state = Path(tempfile.mkdtemp(prefix="wms-bench-standin-"))
+    state.chmod(0o755)
+    standin = StandInPostgres(state, password=os.environ[STANDIN_PASSWORD_ENV]).start()
+    api = HttpConnectApi(connect_url, backoff=BackOff(scale_ms=500, max_attempts=12))
+    names = names_for(stage)
+    source = PostgresStandIn(
+        standin.host, standin.port, standin.dbname, standin.user, password=standin.password
+    )
+    try:
+        ensure_local_topics(bootstrap, stage)
+        name = register_fresh(api, stage, source, bootstrap)
+        wait_running(api, name)
+        tail = EventTail(bootstrap, names.data_topics.values())
+        # Keys unique to this run (the topics may hold earlier runs), small enough for NUMERIC(14,2).
+        first_key = 10_000_000 + (int(time.time()) % 100_000) * 10_000
+        changes = steady_changes(int(rate * seconds), first_key)
+        done = threading.Event()
+        driver = threading.Thread(target=drive, args=(standin, changes, rate, done), daemon=True)
+        events: list[ChangeEvent] = []
+        driver.start()
+
+        def ours(es: list[ChangeEvent]) -> list[ChangeEvent]:
+            return [
+                e for e in es if e.op in ("c", "u", "d") and int(next(iter(e.key.values()), 0)) >= first_key
+            ]
+
+        def streamed(es: list[ChangeEvent]) -> bool:
+            return done.is_set() and len(ours(es)) >= len(changes)
+
+        tail.collect(streamed, timeout_s=seconds + 120, into=events)
+        tail.close()
+        api.delete(name)
+        latencies = [float(e.latency_ms) for e in ours(events) if e.latency_ms is not None]
+        print(f"changes committed: {len(changes)}, change events read: {len(latencies)}")
+        return latencies
+    finally:
+        api.close()
+        standin.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=float, default=100.0, help="changes per second")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--stage", default="bench-latency")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--bootstrap", help="use this running broker (with --connect-url)")
+    parser.add_argument("--connect-url")
+    args = parser.parse_args()
+    os.environ.setdefault(STANDIN_PASSWORD_ENV, "bench-" + secrets.token_urlsafe(12))
+    stage = Stage(args.stage)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}")
+    print(f"workload: {args.rate:g} changes/s for {args.seconds:g} s, STAND-IN PostgreSQL source")
+    with ExitStack() as stack:
+        if args.bootstrap and args.connect_url:
+            bootstrap, url = args.bootstrap, args.connect_url
+        else:
+            from wms_connector.local.testing import started_cluster  # the runtime's helper
+
+            cluster = stack.enter_context(started_cluster(stage, workers=args.workers))
+            bootstrap, url = cluster.bootstrap, cluster.rest_urls[0]
+        latencies = measure(bootstrap, url, stage, args.rate, args.seconds)
+    if not latencies:
+        raise SystemExit("no change event was read: nothing to measure")
+    mean = sum(latencies) / len(latencies)
+    print(f"mean {mean:.0f} ms, max {max(latencies):.0f} ms over {len(latencies)} events")
+    print(
+        f"p50 {percentile(latencies, 0.5):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms (commit -> Kafka)"
+    )
+
+
+if __name__ == "__main__":
+    main()
