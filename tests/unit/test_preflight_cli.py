@@ -161,3 +161,10 @@ def test_failing_database_prints_the_fix_and_exits_1(
     assert "ALTER DATABASE ARCHIVELOG;" in out
     assert "docs/sql/common/01_archivelog.sql" in out
     assert "not ready" in out
+
+
+def test_offline_uses_the_fake_example_and_never_resolves_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preflight", "--stage", "feature-x", "--offline", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["target"].startswith("c##dbzuser@oracle.fake-wms.example.invalid:1521/")
+    assert "is a placeholder (.invalid)" in report["results"][0]["detail"]

@@ -156,6 +156,12 @@ def preflight(
 ) -> Report:
     """Connect (bounded), run every check (bounded), close. Never raises for a database problem."""
     deadline = clock() + timeout_s
+    if spec.host.lower().endswith(".invalid"):
+        # RFC 6761: never resolvable. The checked-in example secrets (--offline) use such hosts.
+        failed = QueryFailed(
+            "INPUT", f"host {spec.host} is a placeholder (.invalid): put the real host in dbInfo"
+        )
+        return Report(spec.shown, (checks.check_connection(failed, spec.shown, expect),))
     try:
         db = open_database(
             spec,
