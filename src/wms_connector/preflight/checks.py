@@ -327,7 +327,8 @@ def check_table_supplemental_logging(
             title,
             Status.FAIL,
             f"no ALL COLUMNS logging on {', '.join(t.qualified for t in missing)}: Debezium only warns, then "
-            "emits updates that lack the unchanged columns",
+            "emits updates that lack the unchanged columns (ALL_LOG_GROUPS shows only tables the CDC user "
+            "can read: if table access FAILs too, fix that first)",
             fix(expect, "table_supplemental_logging", _table_keep(missing)),
         )
     return CheckResult(
