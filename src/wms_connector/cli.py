@@ -27,10 +27,19 @@ app = typer.Typer(
 
 def _register() -> None:
     # One module per command group; each exposes register(app).
-    from wms_connector.commands import connector, foundation, infra, local, local_run, runtime, topics
+    from wms_connector.commands import (
+        connector,
+        foundation,
+        infra,
+        local,
+        local_run,
+        preflight,
+        runtime,
+        topics,
+    )
 
     # local_run adds to the group that local creates, so it comes after it.
-    for module in (foundation, local, local_run, runtime, topics, connector, infra):
+    for module in (foundation, local, local_run, runtime, topics, connector, preflight, infra):
         module.register(app)
 
 

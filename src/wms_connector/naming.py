@@ -23,6 +23,10 @@ from wms_connector.stages import Stage
 TOPIC_PREFIX_BASE: Final = "wms"
 SCHEMAS: Final = ("MMDL", "WMS")
 TABLES: Final = ("PLAN_BASE_WVR_TBL", "PLAN_WVR_RVSN_TBL")
+#: Optional heartbeat and signal tables, created by the DBA in the CDC user's own schema (in the PDB
+#: for a CDB) by docs/sql/*/07_heartbeat_signal_tables.sql; the owner is ``dbInfo.user``.
+HEARTBEAT_TABLE: Final = "WMS_CDC_HEARTBEAT"
+SIGNAL_TABLE: Final = "WMS_CDC_SIGNAL"
 NAMESPACE_MARK: Final = "--wms--"
 SECRET_ROOT: Final = "wms"
 DEFAULT_SECRET_SCOPE: Final = "default"
