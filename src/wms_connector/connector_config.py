@@ -26,7 +26,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from wms_connector.naming import CAPTURED_TABLES, SCHEMAS, StageNames, names_for
+from wms_connector.naming import (
+    CAPTURED_TABLES,
+    HEARTBEAT_TABLE,
+    SCHEMAS,
+    SIGNAL_TABLE,
+    StageNames,
+    names_for,
+)
 from wms_connector.secrets import DbInfo
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
@@ -358,13 +365,13 @@ def explain(
 OPTIONAL_SETTINGS: Final = (
     Setting(
         "heartbeat.action.query",
-        "UPDATE DBZ.HEARTBEAT SET TS = SYSTIMESTAMP",
+        f"UPDATE <dbInfo.user>.{HEARTBEAT_TABLE} SET TS = SYSTIMESTAMP WHERE ID = 1",  # noqa: S608 - shown to the DBA, never run
         "CDB deployments with quiet tables: PDB-local DML so the offset SCN advances; the table must be "
         "captured and writable by the connector user (the DBA creates it)",
     ),
     Setting(
         "signal.data.collection",
-        "<CDB>.DBZ.SIGNAL",
+        f"<dbInfo.db>.<dbInfo.user>.{SIGNAL_TABLE}",
         "a source signal table (id VARCHAR2(42) PK, type VARCHAR2(32), data VARCHAR2(2048)); Oracle "
         "incremental snapshots need it for watermarks even when triggered through Kafka",
     ),

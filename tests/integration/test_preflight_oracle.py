@@ -10,9 +10,9 @@ import os
 from typing import Any
 
 import pytest
+
 from tests.unit.oracle_recorded import decode, load
 from tests.unit.preflight_helpers import ALL_CHECKS
-
 from wms_connector.preflight.database import RefusedError, open_database
 from wms_connector.preflight.queries import catalog, set_container
 from wms_connector.preflight.runner import preflight
