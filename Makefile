@@ -47,7 +47,7 @@ runtime-jars: setup
 	$(BIN)/wms-connector local fetch
 
 ## make test: set-up, lint, type check, the whole suite
-test: lint typecheck runtime-jars
+test: lint typecheck runtime-jars standin-deps
 	$(BIN)/pytest
 
 fmt: setup
