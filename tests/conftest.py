@@ -30,18 +30,13 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """moto's real HTTP server on loopback, shared by the whole session."""
+    """moto's real HTTP server on loopback, shared by the whole session (every AWS API: Secrets
+    Manager, SNS, SQS, ...; tests name what they create uniquely)."""
     from moto.server import ThreadedMotoServer
+
+    from wms_connector.local.procs import free_port
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -10,6 +10,7 @@ import oracledb
 import pytest
 
 from tests.unit.oracle_recorded import oracle_error
+from wms_connector.local.procs import free_port
 from wms_connector.preflight.database import ConnectSpec, describe_error
 from wms_connector.preflight.model import Status
 from wms_connector.preflight.runner import preflight
@@ -19,10 +20,8 @@ EXPECT = expectations("C##WMS_CDC", "WMSPDB", stage=None)
 
 
 def closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port nobody listens on (free now: bound, then released)."""
+    return free_port()
 
 
 def spec(port: int) -> ConnectSpec:

@@ -11,9 +11,10 @@ import typer
 from wms_connector.secrets import EXAMPLE_SECRETS_FILE, AwsSecretsBackend, FileSecretsBackend, SecretsBackend
 from wms_connector.stages import Stage
 
-StageOption = Annotated[
-    str, typer.Option("--stage", "-s", help="stage: main, val, production or a branch stage")
-]
+_STAGE_HELP = "stage: main, val, production or a branch stage"
+StageOption = Annotated[str, typer.Option("--stage", "-s", help=_STAGE_HELP)]
+#: For commands that check the stage themselves (e.g. a group callback that runs without one).
+OptionalStageOption = Annotated[str | None, typer.Option("--stage", "-s", help=_STAGE_HELP)]
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output (stable, documented)")]
 SecretsFileOption = Annotated[
     Path | None,
@@ -34,6 +35,11 @@ def parse_stage(value: str) -> Stage:
     return Stage.parse(value)
 
 
+def default_region(region: str | None) -> str | None:
+    """``region`` if given, else the environment's (``AWS_REGION``, then ``AWS_DEFAULT_REGION``)."""
+    return region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
 def secrets_backend(secrets_file: Path | None, offline: bool, region: str | None = None) -> SecretsBackend:
     """The file backend when a file is given or ``--offline``; AWS Secrets Manager otherwise."""
     if secrets_file is not None:
@@ -44,7 +50,7 @@ def secrets_backend(secrets_file: Path | None, offline: bool, region: str | None
 
     client = boto3.client(
         "secretsmanager",
-        region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        region_name=default_region(region),
         endpoint_url=os.environ.get(ENDPOINT_ENV) or None,
     )
     return AwsSecretsBackend(client)

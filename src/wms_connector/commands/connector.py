@@ -24,6 +24,7 @@ from wms_connector.connector_config import (
     OPTIONAL_SETTINGS,
     OracleSource,
     PostgresStandIn,
+    Setting,
     SourceAdapter,
     build_settings,
 )
@@ -93,24 +94,27 @@ def source_for(
     return OracleSource(resolved.db_info.value), str(resolved.broker_string.value)
 
 
+def _setting_row(setting: Setting) -> dict[str, str]:
+    return {"key": setting.key, "value": setting.value, "reason": setting.reason}
+
+
 def _render(data: dict[str, Any]) -> None:
     label = " (STAND-IN source: local PostgreSQL)" if data["source"] == "standin" else ""
     console.print(f"[bold]Connector[/] {data['config']['name']} for stage {data['stage']}{label}")
-    table = Table(show_header=True)
-    table.add_column("key")
-    table.add_column("value", overflow="fold")
-    table.add_column("why", overflow="fold")
-    for row in data["settings"]:
-        table.add_row(row["key"], row["value"], row["reason"])
-    console.print(table)
-    optional = Table(title="Optional, not set", show_header=True)
-    optional.add_column("key")
-    optional.add_column("example", overflow="fold")
-    optional.add_column("when", overflow="fold")
-    for row in data["optional"]:
-        optional.add_row(row["key"], row["value"], row["reason"])
-    console.print(optional)
+    console.print(_settings_table(data["settings"], None, "value", "why"))
+    console.print(_settings_table(data["optional"], "Optional, not set", "example", "when"))
     _render_checks(data)
+
+
+def _settings_table(rows: list[dict[str, str]], title: str | None, value: str, reason: str) -> Table:
+    """Key, value and reason of each setting, under the given column headings."""
+    table = Table(title=title, show_header=True)
+    table.add_column("key")
+    table.add_column(value, overflow="fold")
+    table.add_column(reason, overflow="fold")
+    for row in rows:
+        table.add_row(row["key"], row["value"], row["reason"])
+    return table
 
 
 def _render_checks(data: dict[str, Any]) -> None:
@@ -158,8 +162,8 @@ def config_command(  # noqa: PLR0917 - typer maps each parameter to an option
         "stage": the_stage.name,
         "source": adapter.kind,
         "config": config,
-        "settings": [{"key": s.key, "value": s.value, "reason": s.reason} for s in settings],
-        "optional": [{"key": s.key, "value": s.value, "reason": s.reason} for s in OPTIONAL_SETTINGS],
+        "settings": [_setting_row(s) for s in settings],
+        "optional": [_setting_row(s) for s in OPTIONAL_SETTINGS],
     }
     failed = False
     if check or validate:

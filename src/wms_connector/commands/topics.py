@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from wms_connector.commands.common import JsonOption, parse_stage
+from wms_connector.commands.common import JsonOption, OptionalStageOption, default_region, parse_stage
 from wms_connector.errors import InputError, WmsError
 from wms_connector.kafka_client import default_auth
 from wms_connector.output import console, emit, err_console
@@ -29,9 +28,6 @@ topics_app = typer.Typer(
     no_args_is_help=False,
 )
 
-OptionalStage = Annotated[
-    str | None, typer.Option("--stage", "-s", help="stage: main, val, production or a branch stage")
-]
 BootstrapOption = Annotated[
     str, typer.Option("--bootstrap", "-b", help="Kafka bootstrap servers host:port[,...]")
 ]
@@ -55,12 +51,13 @@ def _stage(value: str | None) -> Stage:
     return parse_stage(value)
 
 
-def _auth(stage: Stage, auth: KafkaAuth | None, bootstrap: str) -> KafkaAuth:
-    return auth if auth is not None else default_auth(settings_for(stage).kafka_auth, bootstrap)
-
-
-def _region(region: str | None) -> str | None:
-    return region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+def _admin(stage: Stage, bootstrap: str, auth: KafkaAuth | None, region: str | None) -> TopicAdmin:
+    """An admin client of ``bootstrap``; without ``--auth``, the stage's (plaintext on loopback)."""
+    if not bootstrap:
+        raise InputError("missing --bootstrap: give the Kafka bootstrap servers, host:port[,...]")
+    if auth is None:
+        auth = default_auth(settings_for(stage).kafka_auth, bootstrap)
+    return TopicAdmin.connect(bootstrap, auth, region=default_region(region))
 
 
 def _render_specs(rows: list[dict[str, Any]]) -> None:
@@ -78,7 +75,7 @@ def _render_specs(rows: list[dict[str, Any]]) -> None:
 @topics_app.callback()
 def topics_command(
     ctx: typer.Context,
-    stage: OptionalStage = None,
+    stage: OptionalStageOption = None,
     replication_factor: ReplicationOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -116,7 +113,7 @@ def _render_reconcile(data: dict[str, Any]) -> None:
 @topics_app.command("create")
 def create_command(
     *,
-    stage: OptionalStage = None,
+    stage: OptionalStageOption = None,
     bootstrap: BootstrapOption = "",
     dry_run: DryRunOption = False,
     auth: AuthOption = None,
@@ -126,10 +123,8 @@ def create_command(
 ) -> None:
     """Create the stage's missing topics, fix safe configs, report (and leave) what is unsafe to fix."""
     parsed = _stage(stage)
-    if not bootstrap:
-        raise InputError("missing --bootstrap: give the Kafka bootstrap servers, host:port[,...]")
     specs = topic_specs(parsed, replication_factor=replication_factor)
-    admin = TopicAdmin.connect(bootstrap, _auth(parsed, auth, bootstrap), region=_region(region))
+    admin = _admin(parsed, bootstrap, auth, region)
     result: ReconcileResult = reconcile_topics(admin, specs, dry_run=dry_run)
     emit(result.to_json(), as_json, _render_reconcile)
     if result.failed:
@@ -170,7 +165,7 @@ def _render_delete(data: dict[str, Any]) -> None:
 @topics_app.command("delete")
 def delete_command(
     *,
-    stage: OptionalStage = None,
+    stage: OptionalStageOption = None,
     bootstrap: BootstrapOption = "",
     dry_run: DryRunOption = False,
     yes: Annotated[bool, typer.Option("--yes", help="really delete (without it: plan only)")] = False,
@@ -181,9 +176,7 @@ def delete_command(
     """Delete an ephemeral stage's own topics (named stages: always refused). Needs --yes to act."""
     parsed = _stage(stage)
     require_ephemeral(parsed)  # refused before any flag or broker matters
-    if not bootstrap:
-        raise InputError("missing --bootstrap: give the Kafka bootstrap servers, host:port[,...]")
-    admin = TopicAdmin.connect(bootstrap, _auth(parsed, auth, bootstrap), region=_region(region))
+    admin = _admin(parsed, bootstrap, auth, region)
     plan_only = dry_run or not yes
     result: DeleteResult = delete_stage_topics(admin, parsed, dry_run=plan_only)
     emit(result.to_json(), as_json, _render_delete)

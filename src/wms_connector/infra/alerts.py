@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
+
+from wms_connector.infra.keys import customer_key
 
 #: AWS services that publish to the topic on the stage's behalf (ECS events, CloudWatch alarms).
 PUBLISHING_SERVICES = ("events.amazonaws.com", "cloudwatch.amazonaws.com")
@@ -33,13 +34,8 @@ class AlertsTopic(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id_)
-        self.key = kms.Key(
-            self,
-            "Key",
-            description=f"encrypts SNS topic {topic_name}",
-            enable_key_rotation=True,
-            removal_policy=removal_policy,
-            pending_window=Duration.days(7),
+        self.key = customer_key(
+            self, description=f"encrypts SNS topic {topic_name}", removal_policy=removal_policy
         )
         # No source condition on the key: SNS uses the key on the publisher's behalf and the AWS
         # guides for EventBridge and CloudWatch publish to encrypted topics give none; the topic

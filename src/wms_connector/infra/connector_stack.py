@@ -12,7 +12,7 @@ from constructs import Construct
 from wms_connector.infra.connect_service import ConnectSecrets, ConnectService
 from wms_connector.infra.events import ServiceEvents
 from wms_connector.infra.inputs import StageInputs
-from wms_connector.infra.kafka_iam import acknowledge_msk_resources, msk_iam_statements
+from wms_connector.infra.kafka_iam import grant_stage_msk_access
 from wms_connector.infra.logging import LogsKey
 from wms_connector.infra.monitoring import ServiceAlarms
 from wms_connector.infra.network import ConnectSecurityGroup, import_vpc
@@ -57,11 +57,7 @@ class ConnectorStack(Stack):
             iam_path=inputs.iam_path,
         )
         if settings.kafka_auth is KafkaAuth.IAM:
-            for statement in msk_iam_statements(
-                names, partition=self.partition, region=self.region, account=self.account
-            ):
-                self.connect.task_role.add_to_policy(statement)
-            acknowledge_msk_resources(self.connect.task_role, names, region=self.region, account=self.account)
+            grant_stage_msk_access(self.connect.task_role, names)
         self.events = ServiceEvents(
             self,
             "Events",

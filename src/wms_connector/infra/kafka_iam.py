@@ -3,13 +3,16 @@
 The MSK cluster's name and UUID are not in ``brokerString``, so the cluster part of each ARN is
 ``*/*``; the topic and group parts are the stage's own names, so a stage can only touch its own
 topics and groups. cdk-nag reports each of these ARNs (IAM5, wildcard); each is acknowledged
-one by one with that reason (:func:`acknowledge_msk_resources`).
+one by one with that reason, by the same call that grants it (:func:`grant_stage_msk_access`,
+:func:`grant_cleanup_msk_access`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
-from constructs import Construct
 
 from wms_connector.infra.nag import acknowledge
 from wms_connector.naming import StageNames
@@ -30,10 +33,30 @@ _TOPIC_ACTIONS = (
 )
 _GROUP_ACTIONS = ("kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup")
 
+#: Statement id -> actions, for the workers (:func:`msk_resources`) and the cleanup Lambda.
+_MSK_ACTIONS = {
+    "MskConnect": _CLUSTER_ACTIONS,
+    "MskStageTopics": _TOPIC_ACTIONS,
+    "MskStageGroups": _GROUP_ACTIONS,
+}
+_CLEANUP_ACTIONS = {
+    "MskConnect": ("kafka-cluster:Connect", "kafka-cluster:DescribeCluster"),
+    "MskDeleteStageTopics": ("kafka-cluster:DescribeTopic", "kafka-cluster:DeleteTopic"),
+    "MskDescribeStageGroup": ("kafka-cluster:DescribeGroup",),
+}
+_WILDCARD_CLUSTER = (
+    "MSK IAM ARNs need the cluster name and UUID, which brokerString does not carry; the "
+    "topic/group part is this stage's own name, so the {who} cannot reach another stage"
+)
+
+
+def _arn_base(partition: str, region: str, account: str) -> str:
+    return f"arn:{partition}:kafka:{region}:{account}"
+
 
 def msk_resources(names: StageNames, *, partition: str, region: str, account: str) -> dict[str, list[str]]:
-    """Statement id -> resource ARNs (pure)."""
-    base = f"arn:{partition}:kafka:{region}:{account}"
+    """Statement id -> resource ARNs of the workers' grant (pure)."""
+    base = _arn_base(partition, region, account)
     return {
         "MskConnect": [f"{base}:cluster/*/*"],
         "MskStageTopics": [f"{base}:topic/*/*/{topic}" for topic in sorted(names.all_topics)],
@@ -42,37 +65,11 @@ def msk_resources(names: StageNames, *, partition: str, region: str, account: st
     }
 
 
-def msk_iam_statements(
-    names: StageNames, *, partition: str, region: str, account: str
-) -> list[iam.PolicyStatement]:
-    resources = msk_resources(names, partition=partition, region=region, account=account)
-    actions = {
-        "MskConnect": _CLUSTER_ACTIONS,
-        "MskStageTopics": _TOPIC_ACTIONS,
-        "MskStageGroups": _GROUP_ACTIONS,
-    }
-    return [
-        iam.PolicyStatement(sid=sid, actions=list(actions[sid]), resources=arns)
-        for sid, arns in resources.items()
-    ]
-
-
-def acknowledge_msk_resources(role: Construct, names: StageNames, *, region: str, account: str) -> None:
-    for arns in msk_resources(names, partition=NAG_PARTITION, region=region, account=account).values():
-        for arn in arns:
-            acknowledge(
-                role,
-                f"AwsSolutions-IAM5[Resource::{arn}]",
-                "MSK IAM ARNs need the cluster name and UUID, which brokerString does not carry; the "
-                "topic/group part is this stage's own name, so the grant cannot reach another stage",
-            )
-
-
 def cleanup_resources(
     names: StageNames, *, partition: str, region: str, account: str
 ) -> dict[str, list[str]]:
     """What the topic-cleanup Lambda touches: the stage's topics (delete) and Connect group (describe)."""
-    base = f"arn:{partition}:kafka:{region}:{account}"
+    base = _arn_base(partition, region, account)
     return {
         "MskConnect": [f"{base}:cluster/*/*"],
         "MskDeleteStageTopics": [f"{base}:topic/*/*/{topic}" for topic in sorted(names.all_topics)],
@@ -80,27 +77,30 @@ def cleanup_resources(
     }
 
 
-def cleanup_iam_statements(
-    names: StageNames, *, partition: str, region: str, account: str
-) -> list[iam.PolicyStatement]:
-    resources = cleanup_resources(names, partition=partition, region=region, account=account)
-    actions = {
-        "MskConnect": ("kafka-cluster:Connect", "kafka-cluster:DescribeCluster"),
-        "MskDeleteStageTopics": ("kafka-cluster:DescribeTopic", "kafka-cluster:DeleteTopic"),
-        "MskDescribeStageGroup": ("kafka-cluster:DescribeGroup",),
-    }
-    return [
-        iam.PolicyStatement(sid=sid, actions=list(actions[sid]), resources=arns)
-        for sid, arns in resources.items()
-    ]
+def grant_stage_msk_access(role: iam.Role, names: StageNames) -> None:
+    """The workers' access to the stage's topics and groups (stages with ``kafka_auth = iam``)."""
+    _grant(role, names, msk_resources, _MSK_ACTIONS, who="grant")
 
 
-def acknowledge_cleanup_resources(role: Construct, names: StageNames, *, region: str, account: str) -> None:
-    for arns in cleanup_resources(names, partition=NAG_PARTITION, region=region, account=account).values():
+def grant_cleanup_msk_access(role: iam.Role, names: StageNames) -> None:
+    """The topic-cleanup Lambda's access: delete the stage's topics, describe its Connect group."""
+    _grant(role, names, cleanup_resources, _CLEANUP_ACTIONS, who="cleanup")
+
+
+_Resources = Callable[..., dict[str, list[str]]]
+
+
+def _grant(
+    role: iam.Role, names: StageNames, resources: _Resources, actions: dict[str, tuple[str, ...]], *, who: str
+) -> None:
+    """One statement per id, then cdk-nag's IAM5 acknowledged ARN by ARN (a blanket
+    acknowledgement would also hide an ARN added later)."""
+    stack = Stack.of(role)
+    granted = resources(names, partition=stack.partition, region=stack.region, account=stack.account)
+    for sid, arns in granted.items():
+        role.add_to_policy(iam.PolicyStatement(sid=sid, actions=list(actions[sid]), resources=arns))
+    # cdk-nag prints the partition pseudo-parameter as NAG_PARTITION inside the ARNs it reports.
+    reported = resources(names, partition=NAG_PARTITION, region=stack.region, account=stack.account)
+    for arns in reported.values():
         for arn in arns:
-            acknowledge(
-                role,
-                f"AwsSolutions-IAM5[Resource::{arn}]",
-                "MSK IAM ARNs need the cluster name and UUID, which brokerString does not carry; the "
-                "topic/group part is this stage's own name, so the cleanup cannot reach another stage",
-            )
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{arn}]", _WILDCARD_CLUSTER.format(who=who))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from wms_connector.infra.keys import customer_key
 
 
 class LogsKey(Construct):
@@ -19,13 +21,8 @@ class LogsKey(Construct):
     def __init__(self, scope: Construct, id_: str, *, log_group_root: str, removal_policy: RemovalPolicy):
         super().__init__(scope, id_)
         stack = Stack.of(self)
-        self.key = kms.Key(
-            self,
-            "Key",
-            description=f"encrypts the log groups under {log_group_root}",
-            enable_key_rotation=True,
-            removal_policy=removal_policy,
-            pending_window=Duration.days(7),
+        self.key = customer_key(
+            self, description=f"encrypts the log groups under {log_group_root}", removal_policy=removal_policy
         )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(

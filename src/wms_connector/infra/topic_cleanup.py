@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -23,7 +23,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from wms_connector.infra.iam import service_role
-from wms_connector.infra.kafka_iam import acknowledge_cleanup_resources, cleanup_iam_statements
+from wms_connector.infra.kafka_iam import grant_cleanup_msk_access
 from wms_connector.infra.logging import log_group
 from wms_connector.infra.nag import acknowledge
 from wms_connector.infra.network import kafka_client_group
@@ -98,12 +98,7 @@ class TopicCleanup(Construct):
             )
         )
         if settings.kafka_auth is KafkaAuth.IAM:
-            stack = Stack.of(self)
-            for statement in cleanup_iam_statements(
-                names, partition=stack.partition, region=stack.region, account=stack.account
-            ):
-                self.role.add_to_policy(statement)
-            acknowledge_cleanup_resources(self.role, names, region=stack.region, account=stack.account)
+            grant_cleanup_msk_access(self.role, names)
         self.log_group = log_group(
             self,
             "Logs",

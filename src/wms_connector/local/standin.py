@@ -22,7 +22,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from typing import Final
 import psycopg
 
 from wms_connector.errors import WmsError
+from wms_connector.local.procs import free_port
 from wms_connector.naming import CAPTURED_TABLES, SCHEMAS, TableId
 
 LABEL: Final = "STAND-IN (local PostgreSQL, not Oracle)"
@@ -103,13 +103,6 @@ def find_bindir(root: Path = PG_ROOT) -> Path:
         "PostgreSQL server binaries (initdb, pg_ctl) not found for the STAND-IN source: run `make setup` "
         "as root (it runs `apt-get install postgresql`), or install Debian's `postgresql` package yourself"
     )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def server_user() -> str | None:

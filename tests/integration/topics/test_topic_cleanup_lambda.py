@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from wms_connector.lambdas.topic_cleanup import handler
+from wms_connector.local.procs import free_port
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage
 from wms_connector.topic_admin import TopicAdmin, delete_stage_topics, reconcile_topics
@@ -135,11 +136,7 @@ def test_delete_removes_exactly_the_stage_topics(
 def test_delete_with_unreachable_broker_alerts_and_still_succeeds(
     cfn_responses: CfnResponses, alerts: Alerts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import socket
-
-    with socket.socket() as sock:  # a loopback port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        dead = f"127.0.0.1:{sock.getsockname()[1]}"
+    dead = f"127.0.0.1:{free_port()}"  # a loopback port nobody listens on
     monkeypatch.setenv("BOOTSTRAP", dead)
     event = _event("Delete", cfn_responses.url, physical_id="the-id")
     handler(event, LambdaContext(19))  # 15 s reserved for alert + answer: 4 s for Kafka
