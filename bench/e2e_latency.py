@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import secrets
 import shutil
 import tempfile
@@ -28,13 +27,10 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from _common import machine, start_cluster
 from wms_connector.connect_api import BackOff, HttpConnectApi
 from wms_connector.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
-from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.events import ChangeEvent, percentile
-from wms_connector.local.fetch import fetch
-from wms_connector.local.java import find_java
-from wms_connector.local.paths import cache_dir, pom_path
 from wms_connector.local.pipeline import EventTail, ensure_local_topics, register_fresh, wait_running
 from wms_connector.local.standin import StandInPostgres
 from wms_connector.local.workload import Change, Op, apply, waiver_row
@@ -137,22 +133,14 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault(STANDIN_PASSWORD_ENV, "bench-" + secrets.token_urlsafe(12))
     stage = Stage(args.stage)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}")
+    print(machine())
     print(f"workload: {args.rate:g} changes/s for {args.seconds:g} s, STAND-IN PostgreSQL source")
     with ExitStack() as stack:
         if args.bootstrap and args.connect_url:
             bootstrap, url = args.bootstrap, args.connect_url
         else:
-            cluster_dir = Path(tempfile.mkdtemp(prefix="wms-bench-cluster-"))
-            stack.callback(shutil.rmtree, cluster_dir, ignore_errors=True)  # runs last (LIFO)
-            cluster = LocalCluster(
-                cluster_dir,
-                fetch(pom_path(), cache_dir()).layout,
-                find_java(),
-            )
-            state, _ = cluster.up(stage, args.workers)
-            stack.callback(cluster.down, wipe=True)
-            bootstrap, url = state.bootstrap, state.rest_urls[0]
+            cluster = start_cluster(stack, stage, args.workers)
+            bootstrap, url = cluster.bootstrap, cluster.rest_urls[0]
         latencies = measure(bootstrap, url, stage, args.rate, args.seconds)
     if not latencies:
         raise SystemExit("no change event was read: nothing to measure")
