@@ -54,10 +54,18 @@ IMAGE_CONTEXT_FILES = (
 )
 PASSWORD_ENV = "ORACLE_PASSWORD"
 USER_ENV = "ORACLE_USER"
-#: Exit 0 once the worker's REST root answers (urlopen raises on a refused connection or an HTTP error).
-HEALTH_PROBE = (
-    f"import urllib.request; urllib.request.urlopen('http://localhost:{CONNECT_REST_PORT}/', timeout=4)"
-)
+#: The image (runtime/Dockerfile) is ``python:*-slim``: it has ``python3`` on PATH and no curl or wget.
+
+
+def health_check_command(port: int = CONNECT_REST_PORT) -> list[str]:
+    """The container health check (exec form): exit 0 once the worker's REST root answers.
+
+    ``urlopen`` raises (exit 1) on a refused connection, a timeout or an HTTP error status.
+    """
+    probe = f"import urllib.request; urllib.request.urlopen('http://localhost:{port}/', timeout=4)"
+    return ["CMD", "python3", "-c", probe]
+
+
 #: Seconds a new worker gets to join the group before failed health checks count.
 HEALTH_START_PERIOD_S = 120
 #: Keep idle Oracle sessions alive through firewalls (see reference §7.2; applies to the whole task).
@@ -203,10 +211,7 @@ class ConnectService(Construct):
             health_check=ecs.HealthCheck(
                 # The worker's root resource answers once it has joined the group; connector state is
                 # the agent's business, never a reason for ECS to kill a worker.
-                command=[
-                    "CMD-SHELL",
-                    f"curl -fsS http://localhost:{CONNECT_REST_PORT}/ >/dev/null || exit 1",
-                ],
+                command=health_check_command(),
                 interval=Duration.seconds(30),
                 timeout=Duration.seconds(5),
                 retries=3,
