@@ -247,12 +247,14 @@ class LocalCluster:
         try:
             self._wait_broker(state)
             old_ports = [w.port for w in previous.workers] if previous else []
-            entries = []
+            entries: list[WorkerEntry] = []
             for index in range(workers):
                 port = self._pick_port(old_ports[index] if index < len(old_ports) else None, taken)
                 entries.append(self._spawn_worker(state, stage, index, port, self._pick_port(None, taken)))
-            state = state.model_copy(update={"workers": tuple(entries)})
-            save_state(self.state_dir, state)
+                # Recorded at once: if a later spawn fails, the clean-up below (or `local down`)
+                # still knows this worker, instead of leaving it running unrecorded.
+                state = state.model_copy(update={"workers": tuple(entries)})
+                save_state(self.state_dir, state)
             progress(f"starting {workers} Connect worker(s) (group {names_for(stage).group_id})")
             for entry in entries:
                 self._wait_worker(state, entry)
