@@ -2,7 +2,8 @@
 and a Strimzi-style reconcile.
 
 Retries live inside the client: a 409 (the group is rebalancing) on any call and a 404 just after
-a create are retried with a :class:`BackOff`, so callers never see them. An Oracle connector cannot
+a create are retried with a :class:`BackOff`, so callers never see them (a 409 "already exists"
+is final and raised at once). An Oracle connector cannot
 be created or changed while Oracle is unreachable: Connect validates before storing and answers
 HTTP 400 with the connection error; that becomes :class:`DatabaseUnreachableError` (a ``WmsError``)
 after the back-off is spent, never a crash.
@@ -110,6 +111,15 @@ def _message(response: httpx.Response) -> str:
     return str(body)[:500]
 
 
+def _is_conflict_that_stays(response: httpx.Response) -> bool:
+    """A 409 that no retry can change: ``POST /connectors`` for a name that already exists.
+
+    Connect's other 409s (a rebalance or a concurrent config change) mean the request was not
+    carried out and may be retried.
+    """
+    return response.status_code == 409 and "already exists" in _message(response).lower()
+
+
 def _is_rebalance(response: httpx.Response) -> bool:
     """Connect also answers 500 "Request cannot be completed because a rebalance is expected" (seen
     right after a create/delete on Kafka 4.3): as retriable as a 409."""
@@ -160,7 +170,8 @@ class HttpConnectApi:
             if response.is_success or response.status_code in ok:
                 return response
             if (
-                response.status_code in retriable or _is_rebalance(response)
+                (response.status_code in retriable and not _is_conflict_that_stays(response))
+                or _is_rebalance(response)
             ) and attempt + 1 < self.backoff.max_attempts:
                 self.sleep(self.backoff.delay_ms(attempt) / 1000)
                 attempt += 1

@@ -211,3 +211,21 @@ def test_500_rebalance_expected_is_retried() -> None:
     api, slept = _api(lambda r: next(answers), backoff=BackOff(scale_ms=10, max_attempts=3))
     assert api.get_config("c") == {"a": "1"}
     assert slept == [0.01]
+
+
+def test_create_of_an_existing_connector_fails_at_once_but_a_rebalance_409_is_retried() -> None:
+    rebalance = "Cannot complete request because of a conflicting operation (e.g. worker rebalance)"
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(f"{request.method} {request.url.path}")
+        message = rebalance if len(calls) == 1 else "Connector c already exists"
+        return httpx.Response(409, json={"error_code": 409, "message": message})
+
+    # A long back-off (as `local run` uses): retrying "already exists" would wait ~17 minutes.
+    api, slept = _api(handler, backoff=BackOff(scale_ms=500, max_attempts=12))
+    with pytest.raises(ConnectRestError, match="already exists") as raised:
+        api.create("c", {"connector.class": "x.Y"})
+    assert raised.value.status == 409
+    assert calls == ["POST /connectors", "POST /connectors"]
+    assert slept == [0.5]
