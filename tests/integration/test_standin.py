@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import psycopg
 import pytest
 
+from wms_connector.local import standin as standin_module
+from wms_connector.local.procs import port_is_free
 from wms_connector.local.standin import StandInPostgres
 from wms_connector.local.workload import apply, demo_steps
 
@@ -52,3 +57,19 @@ def test_stop_removes_data(standin_state_dir) -> None:  # type: ignore[no-untype
     assert db.data_dir.exists()
     db.stop()
     assert not db.data_dir.exists()
+
+
+def test_a_failed_start_leaves_no_server_running(
+    standin_state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure after the server started (here: bad DDL) stops it; the caller has nothing to stop."""
+    monkeypatch.setattr(standin_module, "schema_sql", lambda: ["CREATE TABLE broken ("])
+    db = StandInPostgres(standin_state_dir)
+    try:
+        with pytest.raises(psycopg.Error):
+            db.start()
+        assert db.port
+        assert port_is_free(db.port), f"the STAND-IN server still listens on {db.port} after a failed start"
+        assert not db.data_dir.exists()
+    finally:
+        db.stop()  # a no-op once start() cleaned up after itself

@@ -232,31 +232,51 @@ class StandInPostgres:
         with (self.data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
             conf.write("\n# wms-connector STAND-IN settings\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
-        self._run(
-            [
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.log_file),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-            f"start on 127.0.0.1:{self.port} (log: {self.log_file})",
-        )
-        self._started = True
         self._bindir = bindir
-        with psycopg.connect(
-            f"host={self.host} port={self.port} dbname=postgres user={DB_USER} password={self.password}",
-            autocommit=True,
-        ) as conn:
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
-        with self.connect() as conn:
-            for statement in schema_sql():
-                conn.execute(statement)
+        try:
+            self._run(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                f"start on 127.0.0.1:{self.port} (log: {self.log_file})",
+            )
+            self._started = True
+            with psycopg.connect(
+                f"host={self.host} port={self.port} dbname=postgres user={DB_USER} password={self.password}",
+                autocommit=True,
+            ) as conn:
+                conn.execute(f"CREATE DATABASE {DB_NAME}")
+            with self.connect() as conn:
+                for statement in schema_sql():
+                    conn.execute(statement)
+        except BaseException:
+            # The caller gets no object to stop: never leave the server running behind the error
+            # (a pg_ctl start that timed out may still have a postmaster starting).
+            self._abandon()
+            raise
         return self
+
+    def _abandon(self) -> None:
+        """Stop the server at once if it runs, ignoring errors; then drop the data as stop() does."""
+        subprocess.run(
+            _as_user(
+                self._user,
+                [str(self._bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
+            ),
+            capture_output=True,
+            check=False,
+        )
+        self._started = False
+        if not self.keep_data:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def stop(self) -> None:
         if self._started:
