@@ -168,3 +168,14 @@ def test_offline_uses_the_fake_example_and_never_resolves_it(capsys: pytest.Capt
     report = json.loads(capsys.readouterr().out)
     assert report["target"].startswith("c##dbzuser@oracle.fake-wms.example.invalid:1521/")
     assert "is a placeholder (.invalid)" in report["results"][0]["detail"]
+
+
+@pytest.mark.parametrize("dsn", [f"wms_cdc/{PASSWORD}", f"wms_cdc/{PASSWORD}:1521/WMSDB"])
+def test_a_dsn_without_at_never_echoes_its_password(dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Without '@' the whole DSN is the "address": the error must name the user, never the password.
+    assert main(["preflight", "--dsn", dsn]) == 2
+    out, err = capsys.readouterr()
+    assert "wms_cdc/***" in err
+    assert "has no '@'" in err
+    assert PASSWORD not in out + err
+    assert "Traceback" not in out + err
