@@ -54,3 +54,16 @@ def test_broker_errors_are_shown_verbatim(capsys: pytest.CaptureFixture[str]) ->
         }
     )
     assert capsys.readouterr().out.count(BROKER_TEXT) == 2
+
+
+def test_local_demo_prints_column_values_verbatim(capsys: pytest.CaptureFixture[str]) -> None:
+    from rich.console import Console
+
+    from wms_connector.local.demo import print_event
+    from wms_connector.local.events import ChangeEvent
+
+    before = {"ID": 1, "NOTE": "old"}
+    after = {"ID": 1, "NOTE": "[/x] [urgent]"}
+    event = ChangeEvent("t", "u", {"ID": 1}, before, after, commit_ms=None, kafka_ms=None)
+    print_event(Console(highlight=False), event, standin=True)
+    assert "NOTE: old -> [/x] [urgent]" in capsys.readouterr().out
