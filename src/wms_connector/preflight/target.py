@@ -42,9 +42,13 @@ def parse_dsn(dsn: str, environ: Mapping[str, str]) -> ConnectSpec:
     match = _ADDRESS.match(address)
     shown = f"{user or '?'}@{address}"
     if not user or match is None:
+        if slash and match is None:
+            # A password may hold '@': then what follows its last '@' is part of the password
+            # (e.g. 'u/p@ss' with the host forgotten), so the address is not echoed.
+            shown = f"{user or '?'}/***@..."
         raise InputError(
-            f"--dsn {shown!r} is not user[/password]@host:port/service "
-            "(e.g. c##dbzuser@db.example.com:1521/ORCLCDB)"
+            f"--dsn {shown!r} is not user[/password]@host:port/service: the part after the last '@' "
+            "must be host:port/service (e.g. c##dbzuser@db.example.com:1521/ORCLCDB)"
         )
     if not slash:
         password = environ.get(PASSWORD_ENV, "")
