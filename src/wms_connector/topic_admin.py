@@ -57,10 +57,18 @@ class TopicAdmin:
     def connect(
         cls, bootstrap: str, auth: KafkaAuth, *, region: str | None = None, deadline: float | None = None
     ) -> TopicAdmin:
-        admin = AdminClient(client_config(bootstrap, auth, region=region))
-        if auth is KafkaAuth.IAM:
-            # librdkafka asks for the first OAUTHBEARER token from poll(); serve it now.
-            admin.poll(1.0)
+        config = client_config(bootstrap, auth, region=region)
+        try:
+            admin = AdminClient(config)
+            if auth is KafkaAuth.IAM:
+                # librdkafka asks for the first OAUTHBEARER token from poll(); serve it now.
+                admin.poll(1.0)
+        except KafkaException as error:
+            # E.g. IAM auth without AWS credentials: the client cannot get its first token.
+            hint = "; check the AWS credentials and --region" if auth is KafkaAuth.IAM else ""
+            raise KafkaUnavailableError(
+                f"cannot open a Kafka client for {bootstrap} ({auth.value} auth): {error}{hint}"
+            ) from error
         return cls(admin, deadline=deadline)
 
     def timeout(self) -> float:

@@ -25,7 +25,9 @@ cleanup.policy       fix when the specified policy is ``compact`` (Connect refus
                      topics that are not compacted, and reads only the latest value per key) or
                      when the specified retention is infinite (``delete`` with ``-1`` deletes
                      nothing, e.g. schema history); report otherwise
-min.insync.replicas  fix (durability only; no record is deleted)
+min.insync.replicas  fix (durability only; no record is deleted), except above the topic's actual
+                     replication factor: then every ``acks=all`` write (Connect's, Debezium's)
+                     would fail, so report
 ==================== ==========================================================================
 """
 
@@ -101,8 +103,15 @@ def _same(key: str, desired: str, actual: str | None) -> bool:
     return desired == actual
 
 
-def _config_decision(spec: TopicSpec, key: str, desired: str, actual: str | None) -> str | None:
+def _config_decision(
+    spec: TopicSpec, key: str, desired: str, actual: str | None, replication_factor: int
+) -> str | None:
     """``None`` when fixing ``key`` is safe, else the reason it is left alone."""
+    if key == "min.insync.replicas" and not (desired.isdigit() and int(desired) <= replication_factor):
+        return (
+            f"min.insync.replicas is {actual}, specified {desired}, but the topic has only "
+            f"{replication_factor} replica(s): acks=all writes would fail; fix the replication factor first"
+        )
     if key in _RETENTION_KEYS:
         if actual is None or _keeps_at_least(desired, actual):
             return None
@@ -142,7 +151,7 @@ def plan_topics(specs: Sequence[TopicSpec], actual: Mapping[str, TopicState]) ->
             have = state.config.get(key)
             if _same(key, desired, have):
                 continue
-            reason = _config_decision(spec, key, desired, have)
+            reason = _config_decision(spec, key, desired, have, state.replication_factor)
             if reason is None:
                 changes[key] = desired
             else:

@@ -168,3 +168,34 @@ def test_offline_uses_the_fake_example_and_never_resolves_it(capsys: pytest.Capt
     report = json.loads(capsys.readouterr().out)
     assert report["target"].startswith("c##dbzuser@oracle.fake-wms.example.invalid:1521/")
     assert "is a placeholder (.invalid)" in report["results"][0]["detail"]
+
+
+@pytest.mark.parametrize(
+    "dsn", [f"wms_cdc/{PASSWORD}", f"wms_cdc/{PASSWORD}:1521/WMSDB", f"wms_cdc/{PASSWORD}@notahost"]
+)
+def test_a_dsn_without_at_never_echoes_its_password(dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Without '@' the whole DSN is the "address": the error must name the user, never the password.
+    assert main(["preflight", "--dsn", dsn]) == 2
+    out, err = capsys.readouterr()
+    assert "wms_cdc/***" in err
+    assert PASSWORD not in out + err
+    assert "Traceback" not in out + err
+
+
+def test_a_dsn_whose_password_holds_at_never_echoes_a_piece_of_it(capsys: pytest.CaptureFixture[str]) -> None:
+    # 'p@ss' with the host forgotten: what follows the last '@' is the password's tail.
+    assert main(["preflight", "--dsn", "wms_cdc/s3cret@tail-of-PW"]) == 2
+    out, err = capsys.readouterr()
+    assert "wms_cdc/***@..." in err
+    assert "tail-of-PW" not in out + err
+    assert "s3cret" not in out + err
+
+
+def test_a_bad_address_without_inline_password_is_named(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    assert main(["preflight", "--dsn", "wms_cdc@db.example.com/WMSDB"]) == 2
+    err = capsys.readouterr().err
+    assert "'wms_cdc@db.example.com/WMSDB'" in err
+    assert PASSWORD not in err

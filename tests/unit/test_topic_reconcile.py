@@ -134,3 +134,13 @@ def test_fixable_and_unfixable_on_one_topic_give_both_actions() -> None:
     plan = _plan_one(history, _state(history, partitions=3, config={"retention.ms": "1000"}))
     assert set(plan) == {ActionKind.ALTER_CONFIG, ActionKind.REPORT}
     assert plan[ActionKind.ALTER_CONFIG].changes == {"retention.ms": "-1"}
+
+
+def test_min_insync_replicas_above_the_actual_replication_factor_is_reported_not_set() -> None:
+    # RF 1 on the broker (a mistake to report), min.insync.replicas 1: raising it to 2 would make
+    # every acks=all write to the topic fail, i.e. stop the stage. Leave it, and say why.
+    data = _by_role(TopicRole.DATA)
+    plan = _plan_one(data, _state(data, rf=1, config={"min.insync.replicas": "1"}))
+    assert set(plan) == {ActionKind.REPORT}
+    problems = plan[ActionKind.REPORT].problems
+    assert any("min.insync.replicas is 1, specified 2" in p and "1 replica(s)" in p for p in problems)

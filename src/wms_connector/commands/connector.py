@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from wms_connector.commands.common import (
@@ -123,12 +124,13 @@ def _render_checks(data: dict[str, Any]) -> None:
             console.print("[green]our checks: pass[/]")
         for p in data["problems"]:
             colour = "red" if p["severity"] == "error" else "yellow"
-            console.print(f"[{colour}]{p['severity']}[/] {p['key']}: {p['message']}")
+            console.print(f"[{colour}]{p['severity']}[/] {escape(p['key'])}: {escape(p['message'])}")
     if "validation" in data:
         report = data["validation"]
         for e in report["errors"]:
             tag = "connection" if e["connection"] else "[red]error[/]"
-            console.print(f"plugin {tag} {e['key']}: {e['message']}")
+            # The plugin's text may hold "[a, b]" (Java lists) or "[/...]": never rich markup.
+            console.print(f"plugin {tag} {escape(e['key'])}: {escape(e['message'])}")
         colour = "green" if report["ok"] else "red"
         console.print(f"[{colour}]{report['summary']}[/]")
 

@@ -34,13 +34,14 @@ _STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
 
 
 def render(report: Report) -> None:
-    table = Table(title=f"Oracle preflight: {report.target}", show_lines=False)
+    # Details carry Oracle's own text ("arguments: [kcbz...]"): escaped, so rich shows it as is.
+    table = Table(title=escape(f"Oracle preflight: {report.target}"), show_lines=False)
     table.add_column("check", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("detail")
     for result in report.results:
         style = _STYLE[result.status]
-        table.add_row(result.title, f"[{style}]{result.status.value}[/]", result.detail)
+        table.add_row(escape(result.title), f"[{style}]{result.status.value}[/]", escape(result.detail))
     console.print(table)
     # FAILs first: they block the deployment. WARN fixes follow for the DBA's convenience.
     for status in (Status.FAIL, Status.WARN):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from wms_connector.commands.common import JsonOption, OptionalStageOption, default_region, parse_stage
@@ -102,7 +103,7 @@ def _render_reconcile(data: dict[str, Any]) -> None:
             + ([row["error"]] if row["error"] else [])
         )
         style = _ACTION_STYLE[row["action"]]
-        table.add_row(row["topic"], f"[{style}]{row['action']}[/]", detail)
+        table.add_row(row["topic"], f"[{style}]{row['action']}[/]", escape(detail))
     console.print(table)
     counts: dict[str, int] = {}
     for row in data["actions"]:
@@ -147,7 +148,7 @@ def _render_delete(data: dict[str, Any]) -> None:
     table.add_column("status")
     for topic in data["delete"]:
         if topic in data["errors"]:
-            status = f"[red]{data['errors'][topic]}[/]"
+            status = f"[red]{escape(data['errors'][topic])}[/]"
         elif topic in data["still_listed"]:
             status = "[yellow]still listed[/]"
         elif topic in data["deleted"]:
@@ -157,7 +158,7 @@ def _render_delete(data: dict[str, Any]) -> None:
         table.add_row(topic, status)
     console.print(table)
     for row in data["spared"]:
-        console.print(f"[yellow]spared[/] {row['topic']}: {row['reason']}")
+        console.print(f"[yellow]spared[/] {row['topic']}: {escape(row['reason'])}")
     if not data["delete"]:
         console.print("nothing to delete")
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from wms_connector.connect_api import ConnectApi, ConnectRestError
 from wms_connector.connector_config import SourceAdapter
@@ -86,9 +87,10 @@ def print_event(console: Console, event: ChangeEvent, *, standin: bool) -> None:
     tag = "[dim]stand-in[/] " if standin else ""
     op = "tombstone" if event.op == "tombstone" else event.op_name
     colour = {"insert": "green", "update": "yellow", "delete": "red", "snapshot": "cyan"}.get(op, "dim")
+    # Keys and values are the database's data: "[/x]" in a column must print, not raise MarkupError.
     console.print(
-        f"{tag}[bold]{event.topic}[/] [{colour}]{op:9}[/] {event.key_text:24} {latency:>8}  "
-        f"{event.summary()}",
+        f"{tag}[bold]{event.topic}[/] [{colour}]{op:9}[/] {escape(f'{event.key_text:24}')} {latency:>8}  "
+        f"{escape(event.summary())}",
         soft_wrap=True,
     )
 
@@ -146,5 +148,5 @@ def run_demo(
             try:
                 api.delete(result.name)
             except ConnectRestError as error:
-                console.print(f"[yellow]could not delete connector {result.name}: {error}[/]")
+                console.print(f"[yellow]could not delete connector {result.name}: {escape(str(error))}[/]")
     return summary

@@ -29,13 +29,26 @@ _ADDRESS: Final = re.compile(
 def parse_dsn(dsn: str, environ: Mapping[str, str]) -> ConnectSpec:
     """``user/password@host:port/service`` or ``user@host:port/service`` with the password in the env."""
     credentials, at, address = dsn.rpartition("@")
+    if not at:
+        # No '@': rpartition put the whole DSN, password included, in ``address``. Show only
+        # what lies before the first '/', which is the user when a password follows it.
+        user, slash, _ = dsn.partition("/")
+        shown = f"{user}/***" if slash else user
+        raise InputError(
+            f"--dsn {shown!r} is not user[/password]@host:port/service: it has no '@' "
+            "(e.g. c##dbzuser@db.example.com:1521/ORCLCDB)"
+        )
     user, slash, password = credentials.partition("/")
     match = _ADDRESS.match(address)
     shown = f"{user or '?'}@{address}"
-    if not at or not user or match is None:
+    if not user or match is None:
+        if slash and match is None:
+            # A password may hold '@': then what follows its last '@' is part of the password
+            # (e.g. 'u/p@ss' with the host forgotten), so the address is not echoed.
+            shown = f"{user or '?'}/***@..."
         raise InputError(
-            f"--dsn {shown!r} is not user[/password]@host:port/service "
-            "(e.g. c##dbzuser@db.example.com:1521/ORCLCDB)"
+            f"--dsn {shown!r} is not user[/password]@host:port/service: the part after the last '@' "
+            "must be host:port/service (e.g. c##dbzuser@db.example.com:1521/ORCLCDB)"
         )
     if not slash:
         password = environ.get(PASSWORD_ENV, "")
