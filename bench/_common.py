@@ -13,7 +13,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from wms_connector.connector_config import STANDIN_PASSWORD_ENV
+from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.fetch import fetch
 from wms_connector.local.java import find_java

@@ -28,8 +28,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from _common import machine, start_cluster
-from wms_connector.connect_api import BackOff, HttpConnectApi
-from wms_connector.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
+from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
+from wms_connector.connect.rest import BackOff, HttpConnectApi
 from wms_connector.local.events import ChangeEvent, percentile
 from wms_connector.local.pipeline import EventTail, ensure_local_topics, register_fresh, wait_running
 from wms_connector.local.standin import StandInPostgres

@@ -41,8 +41,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _common import machine, start_cluster, start_standin
-from wms_connector.connect_api import BackOff, HttpConnectApi
-from wms_connector.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
+from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
+from wms_connector.connect.rest import BackOff, HttpConnectApi
+from wms_connector.connect.worker_config import REBALANCE_DELAY_MS, SESSION_TIMEOUT_MS
 from wms_connector.local.cluster import LocalCluster, group_members
 from wms_connector.local.events import ChangeEvent
 from wms_connector.local.failover import (
@@ -60,7 +61,6 @@ from wms_connector.local.failover import (
 from wms_connector.local.pipeline import EventTail, ensure_local_topics, register_fresh, wait_running
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage
-from wms_connector.worker_config import REBALANCE_DELAY_MS, SESSION_TIMEOUT_MS
 
 WARM_S = 5.0  # steady flow before the kill
 AFTER_S = 5.0  # inserts keep coming after the task runs again

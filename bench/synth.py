@@ -35,7 +35,7 @@ def main() -> None:
     start = time.perf_counter()
     from wms_connector.infra.inputs import Target, load_inputs
     from wms_connector.infra.synth import synth
-    from wms_connector.secrets import EXAMPLE_SECRETS_FILE, FileSecretsBackend
+    from wms_connector.secrets.store import EXAMPLE_SECRETS_FILE, FileSecretsBackend
     from wms_connector.stages import Stage
 
     with tempfile.TemporaryDirectory(prefix="wms-bench-synth-") as tmp:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from wms_connector.kafka.topics import topic_specs
 from wms_connector.naming import names_for
-from wms_connector.secrets import ALL_SECRETS
+from wms_connector.secrets.shapes import ALL_SECRETS
 from wms_connector.stages import Stage, settings_for
-from wms_connector.topics import topic_specs
 
 
 def topic_roles(stage: Stage) -> list[dict[str, str]]:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from wms_connector.infra.inputs import DEFAULT_IMAGE_CONTEXT, DOCKERFILE, StageInputs, Target, load_inputs
-from wms_connector.secrets import EXAMPLE_SECRETS_FILE, FileSecretsBackend
+from wms_connector.secrets.store import EXAMPLE_SECRETS_FILE, FileSecretsBackend
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 TARGET = Target("123456789012", "us-east-1")

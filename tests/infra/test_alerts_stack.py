@@ -51,7 +51,8 @@ def test_one_email_subscription_per_address(synthesized: Synthesized, stage: str
 
 def test_production_mails_its_own_recipients() -> None:
     # The example file overrides alertEmails for production: the stage path wins over the default.
-    from wms_connector.secrets import ALERT_EMAILS, EXAMPLE_SECRETS_FILE, FileSecretsBackend, resolve
+    from wms_connector.secrets.shapes import ALERT_EMAILS
+    from wms_connector.secrets.store import EXAMPLE_SECRETS_FILE, FileSecretsBackend, resolve
 
     resolved = resolve(Stage("production"), ALERT_EMAILS, FileSecretsBackend(EXAMPLE_SECRETS_FILE))
     assert resolved.path == "wms/production/alertEmails"

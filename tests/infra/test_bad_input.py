@@ -17,7 +17,7 @@ from wms_connector.infra.inputs import (
     load_inputs,
     target_for,
 )
-from wms_connector.secrets import (
+from wms_connector.secrets.store import (
     EXAMPLE_SECRETS_FILE,
     FileSecretsBackend,
     SecretMissingError,

@@ -10,7 +10,7 @@ from wms_connector.infra.connect_service import connect_environment
 from wms_connector.infra.network import broker_ports
 from wms_connector.infra.topic_cleanup import TopicCleanup
 from wms_connector.naming import names_for
-from wms_connector.secrets import BrokerString, DbInfo
+from wms_connector.secrets.shapes import BrokerString, DbInfo
 from wms_connector.stages import Stage, settings_for
 
 BROKERS = BrokerString.parse("b-2.example.invalid:9098,b-1.example.invalid:9094,b-3.example.invalid:9094")

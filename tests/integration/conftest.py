@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from wms_connector.connector_config import STANDIN_PASSWORD_ENV
+from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.fetch import FetchResult, fetch
 from wms_connector.local.paths import cache_dir, pom_path

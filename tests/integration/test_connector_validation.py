@@ -8,10 +8,10 @@ import pytest
 from pydantic import SecretStr
 
 from wms_connector.cli import main
-from wms_connector.config_checks import check_config
-from wms_connector.connect_api import BackOff, DatabaseUnreachableError, HttpConnectApi, validation_errors
-from wms_connector.connector_config import OracleSource, build_config
-from wms_connector.secrets import DbInfo
+from wms_connector.connect.config_checks import check_config
+from wms_connector.connect.connector_config import OracleSource, build_config
+from wms_connector.connect.rest import BackOff, DatabaseUnreachableError, HttpConnectApi, validation_errors
+from wms_connector.secrets.shapes import DbInfo
 from wms_connector.stages import KafkaAuth, Stage
 
 pytestmark = pytest.mark.integration

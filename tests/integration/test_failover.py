@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from wms_connector.connect_api import BackOff, HttpConnectApi
-from wms_connector.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
+from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
+from wms_connector.connect.rest import BackOff, HttpConnectApi
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.events import ChangeEvent
 from wms_connector.local.failover import (

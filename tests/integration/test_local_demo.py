@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from wms_connector.connect_api import BackOff, ConnectRestError, HttpConnectApi
-from wms_connector.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
+from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
+from wms_connector.connect.rest import BackOff, ConnectRestError, HttpConnectApi
 from wms_connector.local import demo
 from wms_connector.local.standin import LABEL, StandInPostgres
 from wms_connector.naming import CAPTURED_TABLES, names_for

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from wms_connector.connect_api import HttpConnectApi
-from wms_connector.connector_config import ORACLE_PASSWORD_ENV, OracleSource
+from wms_connector.connect.connector_config import ORACLE_PASSWORD_ENV, OracleSource
+from wms_connector.connect.rest import HttpConnectApi
 from wms_connector.local.pipeline import EventTail, ensure_local_topics, register, wait_running
 from wms_connector.naming import names_for
-from wms_connector.secrets import DbInfo
+from wms_connector.secrets.shapes import DbInfo
 
 DSN_ENV = "WMS_TEST_ORACLE_DSN"
 

@@ -45,8 +45,8 @@ def test_one_version_of_each_library_on_the_worker_classpath(runtime_jars: Fetch
 
 
 def test_msk_iam_classes_named_by_the_worker_config_are_on_the_classpath(runtime_jars: FetchResult) -> None:
+    from wms_connector.connect.worker_config import client_security_settings
     from wms_connector.stages import KafkaAuth
-    from wms_connector.worker_config import client_security_settings
 
     settings = client_security_settings(KafkaAuth.IAM)
     wanted = {

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from wms_connector.connect_api import BackOff, HttpConnectApi, ReconcileAction
-from wms_connector.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn, build_config
+from wms_connector.connect import exposition
+from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn, build_config
+from wms_connector.connect.rest import BackOff, HttpConnectApi, ReconcileAction
 from wms_connector.local.events import ChangeEvent
 from wms_connector.local.pipeline import (
     EventTail,
@@ -211,3 +212,24 @@ def test_reconcile_is_idempotent_on_real_connect(pipeline: Pipeline) -> None:
 def _key(event: ChangeEvent) -> int:
     value = next(iter(event.key.values()), -1)
     return int(value)
+
+
+def test_debezium_metrics_are_read_from_the_real_jmx_exporter(pipeline: Pipeline) -> None:
+    """The exporter rules and ``exposition`` agree: the worker that runs the task shows Debezium's
+    streaming attributes for the stage's ``topic.prefix``; the other shows none."""
+    server = names_for(pipeline.cluster.stage).topic_prefix
+    pipeline.read_until(lambda events: len(events) > 0)
+    streaming = []
+    for url in pipeline.cluster.metrics_urls:
+        samples = exposition.parse(httpx.get(url, timeout=10).text)
+        assert any(s.name.startswith("kafka_connect_") for s in samples)
+        streaming.append(exposition.debezium(samples, server=server))
+    running_here = [attrs for attrs in streaming if attrs]
+    assert len(running_here) == 1, streaming
+    attrs = running_here[0]
+    assert attrs["connected"] == 1.0
+    assert {
+        "millisecondsbehindsource",
+        "millisecondssincelastevent",
+        "queueremainingcapacity",
+    } <= attrs.keys()

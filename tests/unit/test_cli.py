@@ -11,7 +11,7 @@ import pytest
 
 from wms_connector.cli import main
 from wms_connector.naming import names_for
-from wms_connector.secrets import EXAMPLE_SECRETS_FILE
+from wms_connector.secrets.store import EXAMPLE_SECRETS_FILE
 from wms_connector.stages import Stage
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from wms_connector.config_doc import DOC, generated_part, render
-from wms_connector.connector_config import OPTIONAL_SETTINGS, OracleSource, build_settings
-from wms_connector.secrets import DbInfo
+from wms_connector.connect.config_doc import DOC, generated_part, render
+from wms_connector.connect.connector_config import OPTIONAL_SETTINGS, OracleSource, build_settings
+from wms_connector.secrets.shapes import DbInfo
 from wms_connector.stages import KafkaAuth, Stage
 
 
@@ -19,7 +19,7 @@ def _doc_rows(header: str) -> dict[str, str]:
 
 
 def test_doc_table_is_exactly_what_the_builder_generates() -> None:
-    assert generated_part(DOC.read_text()) == render(), "run: python -m wms_connector.config_doc"
+    assert generated_part(DOC.read_text()) == render(), "run: python -m wms_connector.connect.config_doc"
 
 
 def test_every_emitted_property_is_documented_with_a_reason_and_vice_versa() -> None:

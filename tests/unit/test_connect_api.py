@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from wms_connector.connect_api import (
+from wms_connector.connect.rest import (
     BackOff,
     ConnectRestError,
     DatabaseUnreachableError,

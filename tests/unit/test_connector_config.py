@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from wms_connector.config_checks import Problem, check_config
-from wms_connector.connector_config import (
+from wms_connector.connect.config_checks import Problem, check_config
+from wms_connector.connect.connector_config import (
     OPTIONAL_SETTINGS,
     ORACLE_PASSWORD_ENV,
     OracleSource,
@@ -13,10 +13,10 @@ from wms_connector.connector_config import (
     build_settings,
     explain,
 )
+from wms_connector.connect.worker_config import client_security_settings
 from wms_connector.naming import CAPTURED_TABLES, names_for
-from wms_connector.secrets import DbInfo
+from wms_connector.secrets.shapes import DbInfo
 from wms_connector.stages import KafkaAuth, Stage, settings_for
-from wms_connector.worker_config import client_security_settings
 
 STAGES = [Stage("main"), Stage("val"), Stage("production"), Stage("feature-x")]
 PASSWORD = "s3cret-Pa55-never-shown"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wms_connector.errors import InputError
-from wms_connector.kafka_client import bootstrap_hosts, client_config, default_auth
+from wms_connector.kafka.client import bootstrap_hosts, client_config, default_auth
 from wms_connector.stages import KafkaAuth
 
 
@@ -66,7 +66,7 @@ def test_iam_token_is_signed_by_the_aws_signer() -> None:
     import base64
     from urllib.parse import parse_qs, urlparse
 
-    from wms_connector.kafka_client import msk_iam_token
+    from wms_connector.kafka.client import msk_iam_token
 
     token, expiry = msk_iam_token("us-east-1")
     url = urlparse(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())

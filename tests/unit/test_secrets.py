@@ -11,12 +11,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from wms_connector.secrets import (
-    ALERT_EMAILS,
-    BROKER_STRING,
-    DB_INFO,
+from wms_connector.secrets.shapes import ALERT_EMAILS, BROKER_STRING, DB_INFO, VPC
+from wms_connector.secrets.store import (
     EXAMPLE_SECRETS_FILE,
-    VPC,
     AwsSecretsBackend,
     FileSecretsBackend,
     SecretAccessError,

@@ -6,14 +6,14 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from wms_connector.naming import names_for, topic_namespace
-from wms_connector.stages import MAX_STAGE_LENGTH, NAMED_STAGES, Stage, stage_problem
-from wms_connector.topic_deletion import (
+from wms_connector.kafka.deletion import (
     NamedStageDeletionError,
     owner_of,
     protection_violated,
     select_for_deletion,
 )
+from wms_connector.naming import names_for, topic_namespace
+from wms_connector.stages import MAX_STAGE_LENGTH, NAMED_STAGES, Stage, stage_problem
 
 NAMED = [Stage(n) for n in NAMED_STAGES]
 #: Ephemeral stages chosen to look like each other and like the named stages.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from wms_connector.kafka.reconcile import Action, ActionKind, TopicState, plan_topics
+from wms_connector.kafka.topics import TopicRole, TopicSpec, topic_specs
 from wms_connector.stages import Stage
-from wms_connector.topic_reconcile import Action, ActionKind, TopicState, plan_topics
-from wms_connector.topics import TopicRole, TopicSpec, topic_specs
 
 SPECS = topic_specs(Stage("feature-x"), replication_factor=3)
 

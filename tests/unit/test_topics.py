@@ -7,10 +7,10 @@ import json
 import pytest
 
 from wms_connector.cli import main
+from wms_connector.kafka.topics import TopicRole, topic_specs
 from wms_connector.naming import CAPTURED_TABLES, names_for
 from wms_connector.plan import build_plan, topic_roles
 from wms_connector.stages import Stage, settings_for
-from wms_connector.topics import TopicRole, topic_specs
 
 STAGES = [Stage("main"), Stage("val"), Stage("production"), Stage("feature-x")]
 
@@ -100,7 +100,7 @@ def test_cli_topics_without_stage_is_bad_input(capsys: pytest.CaptureFixture[str
 @pytest.mark.parametrize("stage", STAGES, ids=str)
 def test_connect_topic_specs_agree_with_the_worker_config(stage: Stage) -> None:
     # Workers create their internal topics when missing; whoever creates them, the shape is the same.
-    from wms_connector.worker_config import WorkerEndpoint, worker_config
+    from wms_connector.connect.worker_config import WorkerEndpoint, worker_config
 
     props = worker_config(stage, WorkerEndpoint("b-1.msk:9094", "10.0.0.1"), ())
     by_role = {s.role: s for s in topic_specs(stage)}

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wms_connector.naming import names_for
-from wms_connector.stages import KafkaAuth, Stage, settings_for
-from wms_connector.worker_config import (
+from wms_connector.connect.worker_config import (
     CLIENT_PREFIXES,
     SECRET_ENV_ALLOWLIST_PATTERN,
     WorkerEndpoint,
@@ -16,6 +14,8 @@ from wms_connector.worker_config import (
     topics_named,
     worker_config,
 )
+from wms_connector.naming import names_for
+from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 ENDPOINT = WorkerEndpoint(bootstrap_servers="b-1.example:9094", advertised_host="10.0.0.7")
 PLUGINS = ("/opt/connect/plugins",)

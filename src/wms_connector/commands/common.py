@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from wms_connector.secrets import EXAMPLE_SECRETS_FILE, AwsSecretsBackend, FileSecretsBackend, SecretsBackend
 from wms_connector.stages import Stage
 
 _STAGE_HELP = "stage: main, val, production or a branch stage"
@@ -27,30 +25,6 @@ OfflineOption = Annotated[
     ),
 ]
 
-#: Set to send every AWS call to another endpoint (moto's server in tests, LocalStack on a laptop).
-ENDPOINT_ENV = "WMS_AWS_ENDPOINT_URL"
-
 
 def parse_stage(value: str) -> Stage:
     return Stage.parse(value)
-
-
-def default_region(region: str | None) -> str | None:
-    """``region`` if given, else the environment's (``AWS_REGION``, then ``AWS_DEFAULT_REGION``)."""
-    return region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-
-
-def secrets_backend(secrets_file: Path | None, offline: bool, region: str | None = None) -> SecretsBackend:
-    """The file backend when a file is given or ``--offline``; AWS Secrets Manager otherwise."""
-    if secrets_file is not None:
-        return FileSecretsBackend(secrets_file)
-    if offline:
-        return FileSecretsBackend(EXAMPLE_SECRETS_FILE)
-    import boto3
-
-    client = boto3.client(
-        "secretsmanager",
-        region_name=default_region(region),
-        endpoint_url=os.environ.get(ENDPOINT_ENV) or None,
-    )
-    return AwsSecretsBackend(client)

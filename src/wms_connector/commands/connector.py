@@ -17,11 +17,9 @@ from wms_connector.commands.common import (
     SecretsFileOption,
     StageOption,
     parse_stage,
-    secrets_backend,
 )
-from wms_connector.config_checks import Problem, check_config
-from wms_connector.connect_api import FieldError, HttpConnectApi, validation_errors
-from wms_connector.connector_config import (
+from wms_connector.connect.config_checks import Problem, check_config
+from wms_connector.connect.connector_config import (
     OPTIONAL_SETTINGS,
     OracleSource,
     PostgresStandIn,
@@ -29,9 +27,10 @@ from wms_connector.connector_config import (
     SourceAdapter,
     build_settings,
 )
+from wms_connector.connect.rest import FieldError, HttpConnectApi, validation_errors
 from wms_connector.errors import InputError, WmsError
 from wms_connector.output import console, emit
-from wms_connector.secrets import resolve_stage
+from wms_connector.secrets.store import backend_for, resolve_stage
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 
@@ -91,7 +90,7 @@ def source_for(
     """The source adapter and the Kafka bootstrap servers for ``kind``."""
     if kind is SourceKind.STANDIN:
         return PostgresStandIn("127.0.0.1", standin_port, "wms", "wms"), "127.0.0.1:9092"
-    resolved = resolve_stage(stage, secrets_backend(secrets_file, offline))
+    resolved = resolve_stage(stage, backend_for(secrets_file, offline))
     return OracleSource(resolved.db_info.value), str(resolved.broker_string.value)
 
 

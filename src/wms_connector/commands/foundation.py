@@ -13,12 +13,11 @@ from wms_connector.commands.common import (
     SecretsFileOption,
     StageOption,
     parse_stage,
-    secrets_backend,
 )
 from wms_connector.errors import WmsError
 from wms_connector.output import console, emit, print_json
 from wms_connector.plan import build_plan
-from wms_connector.secrets import lookup_all
+from wms_connector.secrets.store import backend_for, lookup_all
 from wms_connector.stages import stage_for_branch
 
 
@@ -84,7 +83,7 @@ def secrets_command(
 ) -> None:
     """Show which path each secret resolves to, and from which backend. Never prints a value."""
     parsed = parse_stage(stage)
-    lookups = lookup_all(parsed, secrets_backend(secrets_file, offline, region))
+    lookups = lookup_all(parsed, backend_for(secrets_file, offline, region))
     rows = [
         {
             "name": item.name,

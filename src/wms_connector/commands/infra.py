@@ -15,7 +15,6 @@ from wms_connector.commands.common import (
     SecretsFileOption,
     StageOption,
     parse_stage,
-    secrets_backend,
 )
 from wms_connector.errors import WmsError
 from wms_connector.infra.inputs import (
@@ -26,6 +25,7 @@ from wms_connector.infra.inputs import (
     target_for,
 )
 from wms_connector.output import console, emit
+from wms_connector.secrets.store import backend_for
 
 OutOption = Annotated[Path, typer.Option("--out", help="cloud assembly directory (created)")]
 AccountOption = Annotated[str | None, typer.Option("--account", help="target AWS account id (12 digits)")]
@@ -62,7 +62,7 @@ def stage_inputs(
     """Validate everything (stage first) before any construct is built."""
     parsed = parse_stage(stage)
     target = target_for(account, region, offline=offline or secrets_file is not None)
-    backend = secrets_backend(secrets_file, offline, target.region)
+    backend = backend_for(secrets_file, offline, target.region)
     return load_inputs(parsed, backend, target, image_context=image_context, lambda_bundle_dir=lambda_bundle)
 
 

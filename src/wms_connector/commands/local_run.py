@@ -10,17 +10,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from wms_connector.commands.common import JsonOption, OfflineOption, SecretsFileOption, secrets_backend
+from wms_connector.commands.common import JsonOption, OfflineOption, SecretsFileOption
 from wms_connector.commands.connector import SourceKind
 from wms_connector.commands.local import DEFAULT_LOCAL_STAGE, local_app
-from wms_connector.connect_api import BackOff, HttpConnectApi
-from wms_connector.connector_config import (
+from wms_connector.connect.connector_config import (
     ORACLE_PASSWORD_ENV,
     STANDIN_PASSWORD_ENV,
     OracleSource,
     PostgresStandIn,
     SourceAdapter,
 )
+from wms_connector.connect.rest import BackOff, HttpConnectApi
 from wms_connector.errors import InputError
 from wms_connector.local import paths
 from wms_connector.local.cluster import LocalCluster
@@ -29,7 +29,7 @@ from wms_connector.local.fetch import fetch
 from wms_connector.local.java import find_java
 from wms_connector.local.standin import LABEL, StandInPostgres
 from wms_connector.output import console, emit, err_console
-from wms_connector.secrets import resolve_stage
+from wms_connector.secrets.store import backend_for, resolve_stage
 from wms_connector.stages import Stage
 
 
@@ -70,7 +70,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     standin: StandInPostgres | None = None
     adapter: SourceAdapter
     if source is SourceKind.ORACLE:
-        db = resolve_stage(the_stage, secrets_backend(secrets_file, offline)).db_info.value
+        db = resolve_stage(the_stage, backend_for(secrets_file, offline)).db_info.value
         env[ORACLE_PASSWORD_ENV] = db.password.get_secret_value()
         adapter = OracleSource(db)
     else:

@@ -20,14 +20,14 @@ from wms_connector.commands.common import (
     OfflineOption,
     SecretsFileOption,
     parse_stage,
-    secrets_backend,
 )
 from wms_connector.errors import InputError
 from wms_connector.output import console, print_json
 from wms_connector.preflight.model import Status
 from wms_connector.preflight.runner import Report, preflight
 from wms_connector.preflight.target import PASSWORD_ENV, expectations, parse_dsn, spec_from_db_info
-from wms_connector.secrets import DB_INFO, resolve
+from wms_connector.secrets.shapes import DB_INFO
+from wms_connector.secrets.store import backend_for, resolve
 from wms_connector.stages import Stage
 
 _STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
@@ -90,7 +90,7 @@ def run_preflight(
         if pdb is not None:
             raise InputError("--pdb goes with --dsn; with --stage the PDB comes from dbInfo.pdb_name")
         parsed = parse_stage(stage or "")
-        db_info = resolve(parsed, DB_INFO, secrets_backend(secrets_file, offline)).value
+        db_info = resolve(parsed, DB_INFO, backend_for(secrets_file, offline)).value
         spec, pdb_name = spec_from_db_info(db_info), db_info.pdb_name
     expect = expectations(
         spec.user,

@@ -9,10 +9,7 @@ from typing import Annotated
 import typer
 
 from wms_connector.commands.common import JsonOption, StageOption, parse_stage
-from wms_connector.errors import InputError
-from wms_connector.output import print_json
-from wms_connector.stages import KafkaAuth, settings_for
-from wms_connector.worker_config import (
+from wms_connector.connect.worker_config import (
     REST_PORT,
     TopicSizing,
     WorkerEndpoint,
@@ -20,6 +17,9 @@ from wms_connector.worker_config import (
     render_properties,
     worker_config,
 )
+from wms_connector.errors import InputError
+from wms_connector.output import print_json
+from wms_connector.stages import KafkaAuth, settings_for
 
 
 def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a parameter

@@ -8,20 +8,21 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from wms_connector.commands.common import JsonOption, OptionalStageOption, default_region, parse_stage
+from wms_connector.aws import default_region
+from wms_connector.commands.common import JsonOption, OptionalStageOption, parse_stage
 from wms_connector.errors import InputError, WmsError
-from wms_connector.kafka_client import default_auth
-from wms_connector.output import console, emit, err_console
-from wms_connector.stages import KafkaAuth, Stage, settings_for
-from wms_connector.topic_admin import (
+from wms_connector.kafka.admin import (
     DeleteResult,
     ReconcileResult,
     TopicAdmin,
     delete_stage_topics,
     reconcile_topics,
 )
-from wms_connector.topic_deletion import require_ephemeral
-from wms_connector.topics import topic_specs
+from wms_connector.kafka.client import default_auth
+from wms_connector.kafka.deletion import require_ephemeral
+from wms_connector.kafka.topics import topic_specs
+from wms_connector.output import console, emit, err_console
+from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 topics_app = typer.Typer(
     help="A stage's topics: list them, create/fix them on a broker, delete an ephemeral stage's.",

@@ -60,7 +60,6 @@ def _flag(value: object) -> bool:
 
 def inputs_from_context(app: App) -> StageInputs:
     """The stage's inputs from CDK context (see the module docstring); raises ``InputError``."""
-    from wms_connector.commands.common import secrets_backend
     from wms_connector.errors import InputError
     from wms_connector.infra.inputs import (
         DEFAULT_IMAGE_CONTEXT,
@@ -68,6 +67,7 @@ def inputs_from_context(app: App) -> StageInputs:
         load_inputs,
         target_for,
     )
+    from wms_connector.secrets.store import backend_for
     from wms_connector.stages import Stage
 
     def text(key: str) -> str | None:
@@ -83,7 +83,7 @@ def inputs_from_context(app: App) -> StageInputs:
     secrets_file = text("secretsFile")
     offline = _flag(app.node.try_get_context("offline"))
     target = target_for(text("account"), text("region"), offline=offline or secrets_file is not None)
-    backend = secrets_backend(Path(secrets_file) if secrets_file else None, offline, target.region)
+    backend = backend_for(Path(secrets_file) if secrets_file else None, offline, target.region)
     image_context, bundle = text("imageContext"), text("lambdaBundle")
     return load_inputs(
         parsed,

@@ -36,7 +36,8 @@ from wms_connector.infra.logging import log_group
 from wms_connector.infra.nag import acknowledge, log_streams_pattern
 from wms_connector.infra.network import CONNECT_REST_PORT
 from wms_connector.naming import StageNames
-from wms_connector.secrets import BrokerString, DbInfo, Resolved
+from wms_connector.secrets.shapes import BrokerString, DbInfo
+from wms_connector.secrets.store import Resolved
 from wms_connector.stages import StageSettings
 
 #: The build context is the repository root; only what runtime/Dockerfile COPYs goes in (the

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from wms_connector.errors import InputError
 from wms_connector.naming import StageNames, names_for
-from wms_connector.secrets import SecretsBackend, StageSecrets, resolve_stage
+from wms_connector.secrets.store import SecretsBackend, StageSecrets, resolve_stage
 from wms_connector.stages import Stage, StageSettings, check_settings, settings_for
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from wms_connector.secrets import VpcInfo
+from wms_connector.secrets.shapes import VpcInfo
 
 CONNECT_REST_PORT = 8083
 HTTPS_PORT = 443

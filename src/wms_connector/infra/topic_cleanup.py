@@ -28,7 +28,7 @@ from wms_connector.infra.logging import log_group
 from wms_connector.infra.nag import acknowledge
 from wms_connector.infra.network import kafka_client_group
 from wms_connector.naming import StageNames
-from wms_connector.secrets import BrokerString
+from wms_connector.secrets.shapes import BrokerString
 from wms_connector.stages import KafkaAuth, StageSettings
 
 HANDLER = "wms_connector.lambdas.topic_cleanup.handler"

@@ -11,7 +11,7 @@ default: the stage's setting) and ``AWS_REGION`` (set by Lambda).
   here. The environment is validated, and a bad one (no stage, a *named* stage, no bootstrap,
   an unknown auth) answers FAILED: a misconfiguration is caught at deploy, not at destroy.
 * **Delete**: runs the same deletion code as ``wms-connector topics delete --yes``
-  (``topic_admin.delete_stage_topics``: the rules live in ``topic_deletion``). The stack must
+  (``kafka.admin.delete_stage_topics``: the rules live in ``kafka.deletion``). The stack must
   make this resource depend on the Connect service, so that it runs after the service is gone
   (deletion is refused while the stage's Connect group still has members).
 
@@ -41,10 +41,10 @@ from typing import Any, Final, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wms_connector.errors import WmsError
+from wms_connector.kafka.admin import DeleteResult, TopicAdmin, delete_stage_topics
+from wms_connector.kafka.deletion import require_ephemeral
 from wms_connector.naming import names_for
 from wms_connector.stages import KafkaAuth, Stage, settings_for
-from wms_connector.topic_admin import DeleteResult, TopicAdmin, delete_stage_topics
-from wms_connector.topic_deletion import require_ephemeral
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)

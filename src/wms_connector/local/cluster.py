@@ -1,7 +1,7 @@
 """Run the local cluster: a KRaft broker and N Connect workers from the pinned jars.
 
 This is the I/O shell. Properties come from pure functions (:mod:`.broker`,
-:mod:`wms_connector.worker_config`); processes are tracked in a state file (:mod:`.state`) so
+:mod:`wms_connector.connect.worker_config`); processes are tracked in a state file (:mod:`.state`) so
 ``up``/``status``/``logs``/``down`` work across CLI runs, and only pids carrying this cluster's
 tag are ever signalled (:mod:`.procs`).
 """
@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import httpx
 
+from wms_connector.connect.worker_config import TopicSizing, WorkerEndpoint, render_properties, worker_config
 from wms_connector.errors import InputError, WmsError
 from wms_connector.local import procs
 from wms_connector.local.broker import broker_properties, new_cluster_id
@@ -34,7 +35,6 @@ from wms_connector.local.state import (
 )
 from wms_connector.naming import names_for
 from wms_connector.stages import KafkaAuth, Stage, settings_for
-from wms_connector.worker_config import TopicSizing, WorkerEndpoint, render_properties, worker_config
 
 BROKER_MAIN: Final = "kafka.Kafka"
 STORAGE_MAIN: Final = "kafka.tools.StorageTool"

@@ -1,7 +1,7 @@
 """``wms-connector local run``: the pipeline end to end on this machine, shown live.
 
 Given a running local cluster (broker + Connect workers), this starts the STAND-IN PostgreSQL,
-creates the topics, registers the stand-in connector through ``connect_api.reconcile``, runs the
+creates the topics, registers the stand-in connector through ``connect.rest.reconcile``, runs the
 demo workload in a background thread and prints each change event as it arrives in Kafka
 (operation, key, what changed, commit-to-Kafka latency) until the time is up or Ctrl-C. It then
 deletes the connector and stops the stand-in (the caller stops the cluster it started).
@@ -23,8 +23,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from wms_connector.connect_api import ConnectApi, ConnectRestError
-from wms_connector.connector_config import SourceAdapter
+from wms_connector.connect.connector_config import SourceAdapter
+from wms_connector.connect.rest import ConnectApi, ConnectRestError
 from wms_connector.local.events import ChangeEvent, percentile
 from wms_connector.local.pipeline import (
     EventTail,

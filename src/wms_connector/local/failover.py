@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wms_connector.connect_api import ConnectApi, ConnectRestError, ConnectUnreachableError
+from wms_connector.connect.rest import ConnectApi, ConnectRestError, ConnectUnreachableError
 from wms_connector.errors import WmsError
 from wms_connector.local.events import ChangeEvent
 from wms_connector.local.standin import StandInPostgres

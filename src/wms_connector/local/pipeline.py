@@ -15,15 +15,15 @@ from typing import Any, Final
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from wms_connector.connect_api import ConnectApi, ConnectRestError, ReconcileResult, reconcile
-from wms_connector.connector_config import SourceAdapter, build_config
+from wms_connector.connect.connector_config import SourceAdapter, build_config
+from wms_connector.connect.rest import ConnectApi, ConnectRestError, ReconcileResult, reconcile
 from wms_connector.errors import WmsError
+from wms_connector.kafka.admin import TopicAdmin, reconcile_topics
+from wms_connector.kafka.reconcile import ActionKind
+from wms_connector.kafka.topics import TopicRole, topic_specs
 from wms_connector.local.events import ChangeEvent, parse_event
 from wms_connector.naming import names_for
 from wms_connector.stages import KafkaAuth, Stage
-from wms_connector.topic_admin import TopicAdmin, reconcile_topics
-from wms_connector.topic_reconcile import ActionKind
-from wms_connector.topics import TopicRole, topic_specs
 
 _MISSING_TOPIC: Final = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC)
 _NO_LEADER_YET: Final = (

@@ -10,7 +10,7 @@ from wms_connector.errors import InputError
 from wms_connector.preflight.database import ConnectSpec
 from wms_connector.preflight.model import Expectations
 from wms_connector.preflight.queries import identifier
-from wms_connector.secrets import DbInfo
+from wms_connector.secrets.shapes import DbInfo
 from wms_connector.stages import Stage
 
 #: Where ``--dsn user@host:port/service`` (no password in it) takes the password from.

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from wms_connector.kafka.admin import TopicAdmin
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.stages import KafkaAuth
-from wms_connector.topic_admin import TopicAdmin
 
 
 @pytest.fixture(scope="session")

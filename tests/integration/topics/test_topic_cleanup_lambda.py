@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from wms_connector.kafka.admin import TopicAdmin, delete_stage_topics, reconcile_topics
+from wms_connector.kafka.topics import topic_specs
 from wms_connector.lambdas.topic_cleanup import handler
 from wms_connector.local.procs import free_port
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage
-from wms_connector.topic_admin import TopicAdmin, delete_stage_topics, reconcile_topics
-from wms_connector.topics import topic_specs
 
 from .conftest import Alerts, CfnResponses
 

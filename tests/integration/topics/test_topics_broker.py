@@ -8,17 +8,17 @@ import time
 import pytest
 
 from wms_connector.cli import main
-from wms_connector.local.cluster import LocalCluster
-from wms_connector.naming import names_for, topic_namespace
-from wms_connector.stages import Stage
-from wms_connector.topic_admin import (
+from wms_connector.kafka.admin import (
     ConnectStillRunningError,
     TopicAdmin,
     delete_stage_topics,
     reconcile_topics,
 )
-from wms_connector.topic_reconcile import ActionKind
-from wms_connector.topics import TopicRole, TopicSpec, topic_specs
+from wms_connector.kafka.reconcile import ActionKind
+from wms_connector.kafka.topics import TopicRole, TopicSpec, topic_specs
+from wms_connector.local.cluster import LocalCluster
+from wms_connector.naming import names_for, topic_namespace
+from wms_connector.stages import Stage
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,7 @@
 """The I/O shell around the pure topic code: read the broker, then create, alter or delete.
 
-``reconcile_topics`` = read actual -> ``topic_reconcile.plan_topics`` -> apply (unless dry run).
-``delete_stage_topics`` = list names -> ``topic_deletion.select_for_deletion`` -> delete (unless
+``reconcile_topics`` = read actual -> ``kafka.reconcile.plan_topics`` -> apply (unless dry run).
+``delete_stage_topics`` = list names -> ``kafka.deletion.select_for_deletion`` -> delete (unless
 dry run) -> confirm they are gone. Both run under an optional monotonic ``deadline`` so the
 Lambda can stop before its own timeout; every broker call gets the time that remains.
 """
@@ -25,12 +25,12 @@ from confluent_kafka.admin import (
 )
 
 from wms_connector.errors import WmsError
-from wms_connector.kafka_client import client_config
+from wms_connector.kafka.client import client_config
+from wms_connector.kafka.deletion import DeletionSelection, require_ephemeral, select_for_deletion
+from wms_connector.kafka.reconcile import Action, ActionKind, TopicState, plan_topics
+from wms_connector.kafka.topics import TopicSpec
 from wms_connector.naming import names_for
 from wms_connector.stages import KafkaAuth, Stage
-from wms_connector.topic_deletion import DeletionSelection, require_ephemeral, select_for_deletion
-from wms_connector.topic_reconcile import Action, ActionKind, TopicState, plan_topics
-from wms_connector.topics import TopicSpec
 
 #: Upper bound for one broker round trip when no deadline is tighter.
 DEFAULT_TIMEOUT_S: Final = 30.0
@@ -270,7 +270,7 @@ def reconcile_topics(admin: TopicAdmin, specs: Sequence[TopicSpec], *, dry_run: 
 
 
 # ---------------------------------------------------------------------------------------------
-# Delete (ephemeral stages only; the selection rules live in topic_deletion)
+# Delete (ephemeral stages only; the selection rules live in kafka.deletion)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -313,7 +313,7 @@ def plan_stage_deletion(admin: TopicAdmin, stage: Stage) -> DeletionSelection:
 
 
 def delete_stage_topics(admin: TopicAdmin, stage: Stage, *, dry_run: bool) -> DeleteResult:
-    """Delete the stage's own topics (see ``topic_deletion`` for the rules) and confirm they went.
+    """Delete the stage's own topics (see ``kafka.deletion`` for the rules) and confirm they went.
 
     Refused while the stage's Connect group has live members: deleting topics under running
     workers loses their state mid-flight and they re-create their internal topics at once.

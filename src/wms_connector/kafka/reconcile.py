@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
-from wms_connector.topics import INFINITE, TopicSpec
+from wms_connector.kafka.topics import INFINITE, TopicSpec
 
 
 class ActionKind(StrEnum):

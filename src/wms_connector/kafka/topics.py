@@ -43,9 +43,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
+from wms_connector.connect.worker_config import STATUS_TOPIC_PARTITIONS
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage, settings_for
-from wms_connector.worker_config import STATUS_TOPIC_PARTITIONS
 
 #: Replication factor from which ``min.insync.replicas`` is set, and the value it is set to.
 MIN_ISR_FROM_RF: Final = 3

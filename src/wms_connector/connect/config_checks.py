@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from wms_connector.connector_config import ORACLE_CONNECTOR_CLASS, POSTGRES_CONNECTOR_CLASS
+from wms_connector.connect.connector_config import ORACLE_CONNECTOR_CLASS, POSTGRES_CONNECTOR_CLASS
 from wms_connector.naming import CAPTURED_TABLES, SCHEMAS
 
 

@@ -1,11 +1,11 @@
 """The "property by property" tables of docs/wms-config-details.md, generated from the builder.
 
-``connector_config.build_settings`` is the one source of the connector configuration and of the
+``connect.connector_config.build_settings`` is the one source of the connector configuration and of the
 reason for each value. This module renders it as Markdown for the DBA's reference, over every
 variant a stage can take (CDB and non-CDB ``dbInfo``; TLS and IAM Kafka auth), with the values that
 come from secrets shown by where they come from (``dbInfo.host``, ``brokerString``) rather than by
 an example value. ``tests/unit/test_config_doc.py`` fails when the document and the builder differ;
-``python -m wms_connector.config_doc`` rewrites the document's generated part.
+``python -m wms_connector.connect.config_doc`` rewrites the document's generated part.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from wms_connector.connector_config import OPTIONAL_SETTINGS, OracleSource, Setting, build_settings
-from wms_connector.secrets import DbInfo
+from wms_connector.connect.connector_config import OPTIONAL_SETTINGS, OracleSource, Setting, build_settings
+from wms_connector.secrets.shapes import DbInfo
 from wms_connector.stages import KafkaAuth, Stage
 
-DOC: Final = Path(__file__).resolve().parents[2] / "docs" / "wms-config-details.md"
-BEGIN: Final = "<!-- BEGIN generated: connector properties (python -m wms_connector.config_doc) -->"
+DOC: Final = Path(__file__).resolve().parents[3] / "docs" / "wms-config-details.md"
+BEGIN: Final = "<!-- BEGIN generated: connector properties (python -m wms_connector.connect.config_doc) -->"
 END: Final = "<!-- END generated: connector properties -->"
 
 #: The stage whose derived values (topic names) the table shows; ephemeral stages prefix them.

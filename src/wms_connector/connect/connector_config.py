@@ -26,6 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+# One definition of the client security settings, shared with the worker config. Debezium opens its
+# own clients (schema history, Kafka signals) that do not inherit the worker's: they are repeated.
+from wms_connector.connect.worker_config import client_security_settings
 from wms_connector.naming import (
     CAPTURED_TABLES,
     HEARTBEAT_TABLE,
@@ -34,12 +37,8 @@ from wms_connector.naming import (
     StageNames,
     names_for,
 )
-from wms_connector.secrets import DbInfo
+from wms_connector.secrets.shapes import DbInfo
 from wms_connector.stages import KafkaAuth, Stage, settings_for
-
-# One definition of the client security settings, shared with the worker config. Debezium opens its
-# own clients (schema history, Kafka signals) that do not inherit the worker's: they are repeated.
-from wms_connector.worker_config import client_security_settings
 
 ORACLE_CONNECTOR_CLASS: Final = "io.debezium.connector.oracle.OracleConnector"
 POSTGRES_CONNECTOR_CLASS: Final = "io.debezium.connector.postgresql.PostgresConnector"

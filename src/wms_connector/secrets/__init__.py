@@ -1,0 +1,1 @@
+"""Secrets: their shapes (``shapes``, pure) and where they live with fallback (``store``)."""

@@ -1,0 +1,219 @@
+"""The shape of every secret a stage reads, and the list of them (pure).
+
+Each model validates a secret's text once, at the edge; errors are re-worded without the offending
+input, and the Oracle password is held as ``SecretStr`` so it never prints. Where a secret lives
+and how it is fetched is :mod:`wms_connector.secrets.store`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    field_validator,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Shapes
+# ---------------------------------------------------------------------------------------------
+
+_HOST_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]")
+
+
+class Broker(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    host: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class BrokerString(BaseModel):
+    """``brokerString``: the MSK bootstrap list, ``host:port[,host:port...]``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    brokers: tuple[Broker, ...] = Field(min_length=1)
+
+    @classmethod
+    def parse(cls, raw: str) -> BrokerString:
+        text = raw.strip()
+        if text.startswith('"') or text.startswith("{"):
+            loaded = json.loads(text)
+            text = loaded if isinstance(loaded, str) else str(loaded.get("brokerString", ""))
+        brokers = []
+        for index, item in enumerate(p.strip() for p in text.split(",")):
+            host, sep, port = item.rpartition(":")
+            if not item or not sep or not host:
+                raise ValueError(f"entry {index + 1} {item!r} is not host:port")
+            if not set(host) <= _HOST_CHARS:
+                raise ValueError(f"entry {index + 1} has an invalid host {host!r}")
+            if not port.isdigit():
+                raise ValueError(f"entry {index + 1} {item!r} has a non-numeric port")
+            brokers.append({"host": host, "port": int(port)})
+        return cls.model_validate({"brokers": brokers})
+
+    def __str__(self) -> str:
+        return ",".join(str(b) for b in self.brokers)
+
+
+class DbInfo(BaseModel):
+    """``dbInfo``: how the connector reaches Oracle, and as whom."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    host: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+    db: str = Field(
+        min_length=1,
+        validation_alias=AliasChoices("db", "dbname", "service_name", "serviceName"),
+        description="database.dbname: the CDB name in a multitenant database, else the database name",
+    )
+    pdb_name: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("pdb_name", "pdbName", "pdb"),
+        description="set only for a CDB: the PDB that holds the WMS and MMDL schemas",
+    )
+    user: str = Field(min_length=1)
+    password: SecretStr
+
+    @field_validator("password")
+    @classmethod
+    def _non_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("must not be empty")
+        return value
+
+    @property
+    def is_cdb(self) -> bool:
+        return self.pdb_name is not None
+
+
+class VpcInfo(BaseModel):
+    """``vpc``: the existing VPC the Connect service runs in, imported by attributes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$", validation_alias=AliasChoices("id", "vpcId"))
+    cidr: str | None = Field(default=None, pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+    private_subnets: tuple[str, ...] = Field(
+        min_length=1, validation_alias=AliasChoices("private_subnets", "privateSubnets", "subnets")
+    )
+    availability_zones: tuple[str, ...] = Field(
+        min_length=1, validation_alias=AliasChoices("availability_zones", "availabilityZones", "azs")
+    )
+
+    @field_validator("private_subnets")
+    @classmethod
+    def _subnet_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for subnet in value:
+            if not subnet.startswith("subnet-") or not subnet[7:].isalnum():
+                raise ValueError(f"{subnet!r} is not a subnet id (subnet-...)")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a subnet twice")
+        return value
+
+    def model_post_init(self, __context: Any) -> None:
+        if len(self.availability_zones) != len(self.private_subnets):
+            raise ValueError(
+                "availability_zones must name one zone per private subnet "
+                f"({len(self.availability_zones)} zones for {len(self.private_subnets)} subnets)"
+            )
+
+
+_EMAILS: Final = TypeAdapter(list[EmailStr])
+
+
+class AlertEmails(BaseModel):
+    """``alertEmails``: who the stage's SNS topic mails. A JSON list or a comma-separated string."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    addresses: tuple[str, ...] = Field(min_length=1)
+
+    @classmethod
+    def parse(cls, raw: str) -> AlertEmails:
+        text = raw.strip()
+        items: Any = json.loads(text) if text.startswith(("[", '"', "{")) else text.split(",")
+        if isinstance(items, str):
+            items = items.split(",")
+        if not isinstance(items, list):
+            raise ValueError("must be a list of e-mail addresses or a comma-separated string")
+        cleaned = [str(i).strip() for i in items if str(i).strip()]
+        if not cleaned:
+            raise ValueError("must hold at least one e-mail address")
+        valid = _EMAILS.validate_python(cleaned)
+        seen: dict[str, str] = {}
+        for address in valid:
+            seen.setdefault(address.lower(), address)
+        return cls(addresses=tuple(seen.values()))
+
+
+class IamPath(BaseModel):
+    """``iamPath`` (optional): the path every IAM role of the stage is created under."""
+
+    model_config = ConfigDict(frozen=True)
+    path: str = Field(default="/", pattern=r"^/([\x21-\x7e]+/)?$", max_length=512)
+
+
+class PermissionsBoundary(BaseModel):
+    """``permissionsBoundary`` (optional): the managed policy ARN attached as every role's boundary."""
+
+    model_config = ConfigDict(frozen=True)
+    arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/.+$")
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SecretSpec(Generic[T]):
+    """One secret we read: its name, whether a stage needs it, and how to parse its text."""
+
+    name: str
+    required: bool
+    parse: Callable[[str], T]
+    what: str
+
+
+def _json_model(model: type[BaseModel]) -> Callable[[str], Any]:
+    def parse(raw: str) -> Any:
+        # json.loads first, so a syntax error gets the same message for every secret.
+        return model.model_validate(json.loads(raw))
+
+    return parse
+
+
+def _plain_or_json(model: type[IamPath] | type[PermissionsBoundary], key: str) -> Callable[[str], Any]:
+    def parse(raw: str) -> Any:
+        text = raw.strip()
+        if text.startswith("{"):
+            return model.model_validate_json(text)
+        return model.model_validate({key: json.loads(text) if text.startswith('"') else text})
+
+    return parse
+
+
+BROKER_STRING: Final = SecretSpec("brokerString", True, BrokerString.parse, "MSK bootstrap brokers")
+DB_INFO: Final = SecretSpec("dbInfo", True, _json_model(DbInfo), "Oracle host, port, db, PDB, user, password")
+VPC: Final = SecretSpec("vpc", True, _json_model(VpcInfo), "VPC id, private subnets and their zones")
+ALERT_EMAILS: Final = SecretSpec("alertEmails", True, AlertEmails.parse, "alert e-mail recipients")
+IAM_PATH: Final = SecretSpec("iamPath", False, _plain_or_json(IamPath, "path"), "IAM path for roles")
+PERMISSIONS_BOUNDARY: Final = SecretSpec(
+    "permissionsBoundary", False, _plain_or_json(PermissionsBoundary, "arn"), "IAM permissions boundary"
+)
+ALL_SECRETS: Final[tuple[SecretSpec[Any], ...]] = (
+    BROKER_STRING,
+    DB_INFO,
+    VPC,
+    ALERT_EMAILS,
+    IAM_PATH,
+    PERMISSIONS_BOUNDARY,
+)
