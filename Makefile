@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck unit fmt clean runtime-jars standin-deps
+.PHONY: setup run test lint typecheck unit fmt clean runtime-jars standin-deps specs
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -47,8 +47,19 @@ typecheck: setup
 runtime-jars: setup
 	$(BIN)/wms-connector local fetch
 
-## make test: set-up, lint, type check, the whole suite
-test: lint typecheck runtime-jars standin-deps
+## make specs: the pinned OpenSpec CLI (package.json, installed by npm ci) validates every spec and
+## open change of openspec/ strictly. Telemetry and the CLI's version check stay off.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 20 || (a === 20 && b < 19)) { console.error("Node.js 20.19+ is required for the OpenSpec CLI, found " + process.version + ": install a newer nodejs"); process.exit(1) }'
+	npm ci --no-audit --no-fund
+	touch $@
+
+specs: $(NODE_STAMP)
+	OPENSPEC_TELEMETRY=0 node_modules/.bin/openspec validate --all --strict --no-interactive
+
+## make test: set-up, lint, type check, the specs, the whole suite
+test: lint typecheck specs runtime-jars standin-deps
 	$(BIN)/pytest
 
 fmt: setup
