@@ -162,11 +162,30 @@ def apply_delta(current: set[str], text: str) -> set[str]:
     return names
 
 
+def _takes_away(change: Path) -> bool:
+    """Whether a change removes or renames a requirement (it must then come after the adders)."""
+    for delta in (change / "specs").glob("**/spec.md"):
+        sections = parse(delta.read_text(encoding="utf-8")).sections
+        if {"removed requirements", "renamed requirements"} & set(sections):
+            return True
+    return False
+
+
+def archive_order(archive: Path) -> list[Path]:
+    """Archived changes by date; on one date, changes that only add or modify come first.
+
+    Archive names are ``YYYY-MM-DD-<id>``, so two changes of one day sort by id, which says
+    nothing about which came first; taking removals and renames last keeps them from acting on
+    a requirement a same-day change has not added yet.
+    """
+    changes = [p for p in archive.iterdir() if p.is_dir()] if archive.is_dir() else []
+    return sorted(changes, key=lambda p: (p.name[:10], _takes_away(p), p.name))
+
+
 def replay_archive(root: Path = ROOT) -> dict[str, set[str]]:
-    """Each capability's requirement names, built from the archived changes in date order."""
+    """Each capability's requirement names, built from the archived changes in their order."""
     built: dict[str, set[str]] = {}
-    archive = root / "openspec" / "changes" / "archive"
-    for change in sorted(p for p in archive.iterdir() if p.is_dir()) if archive.is_dir() else []:
+    for change in archive_order(root / "openspec" / "changes" / "archive"):
         for delta in sorted((change / "specs").glob("**/spec.md")):
             capability = delta.parent.relative_to(change / "specs").as_posix()
             built[capability] = apply_delta(built.get(capability, set()), delta.read_text(encoding="utf-8"))

@@ -13,6 +13,7 @@ import pytest
 from tests.unit.spec_checker import (
     ROOT,
     apply_delta,
+    archive_order,
     main_requirements,
     main_specs,
     replay_archive,
@@ -120,3 +121,19 @@ def test_replay_applies_added_modified_removed_and_renamed() -> None:
     assert main_requirements(
         "## Purpose\np\n## Requirements\n### Requirement: a\nx\n#### Scenario: s\n- y\n"
     ) == {"a"}
+
+
+def test_on_one_day_removals_and_renames_come_after_the_adders(tmp_path: Path) -> None:
+    archive = tmp_path / "openspec" / "changes" / "archive"
+    changes = {
+        "2026-12-01-zeta": "## ADDED Requirements\n### Requirement: z\nx\n",
+        "2026-12-02-alpha": "## REMOVED Requirements\n### Requirement: a\n",
+        "2026-12-02-beta": "## MODIFIED Requirements\n### Requirement: a\nx\n",
+        "2026-12-02-plan": "## ADDED Requirements\n### Requirement: a\nx\n### Requirement: b\ny\n",
+    }
+    for name, text in changes.items():
+        (archive / name / "specs" / "cap").mkdir(parents=True)
+        (archive / name / "specs" / "cap" / "spec.md").write_text(text, encoding="utf-8")
+    order = [p.name for p in archive_order(archive)]
+    assert order == ["2026-12-01-zeta", "2026-12-02-beta", "2026-12-02-plan", "2026-12-02-alpha"]
+    assert replay_archive(tmp_path) == {"cap": {"z", "b"}}
