@@ -249,10 +249,16 @@ class ReconcileResult:
         return {"dry_run": self.dry_run, "actions": [r.to_json() for r in self.results]}
 
 
-def reconcile_topics(admin: TopicAdmin, specs: Sequence[TopicSpec], *, dry_run: bool) -> ReconcileResult:
-    """Bring the broker to ``specs``: create the missing, fix the safe, report the rest."""
+def reconcile_topics(
+    admin: TopicAdmin, specs: Sequence[TopicSpec], *, dry_run: bool, refuse_unsafe: bool = False
+) -> ReconcileResult:
+    """Bring the broker to ``specs``: create the missing, fix the safe, report the rest.
+
+    ``refuse_unsafe``: when the plan holds a ``report``, apply nothing at all (the result is then
+    the unapplied plan); the deploy-time custom resource wants all or nothing.
+    """
     actions = plan_topics(specs, admin.describe(s.name for s in specs))
-    if dry_run:
+    if dry_run or (refuse_unsafe and any(a.kind is ActionKind.REPORT for a in actions)):
         return ReconcileResult(True, tuple(ActionResult(a) for a in actions))
     to_create = [a.spec for a in actions if a.kind is ActionKind.CREATE]
     created = admin.create(to_create)
