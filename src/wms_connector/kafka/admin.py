@@ -14,13 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
     NewTopic,
+    OffsetSpec,
     ResourceType,
 )
 
@@ -138,6 +139,30 @@ class TopicAdmin:
                 config=configs.get(name, {}),
             )
         return states
+
+    def end_offsets(self, names: Iterable[str]) -> dict[str, int]:
+        """Topic -> the sum of its partitions' end offsets, for those ``names`` that exist."""
+        wanted = set(names)
+        try:
+            metadata = self._admin.list_topics(timeout=self.timeout())
+        except KafkaException as error:
+            raise KafkaUnavailableError(f"cannot list topics: {error}") from error
+        request = {
+            TopicPartition(name, partition): OffsetSpec.latest()  # type: ignore[no-untyped-call]
+            for name, meta in metadata.topics.items()
+            if name in wanted and meta.error is None
+            for partition in meta.partitions
+        }
+        if not request:
+            return {}
+        totals: dict[str, int] = {}
+        for tp, future in self._admin.list_offsets(request, request_timeout=self.timeout()).items():
+            try:
+                offset = int(future.result(timeout=self.timeout()).offset)
+            except KafkaException as error:
+                raise KafkaUnavailableError(f"cannot read the end offset of {tp.topic}: {error}") from error
+            totals[tp.topic] = totals.get(tp.topic, 0) + max(offset, 0)
+        return totals
 
     def create(self, specs: Sequence[TopicSpec]) -> dict[str, str | None]:
         """Create ``specs``; topic -> ``None`` on success or the broker's error."""
