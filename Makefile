@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck unit fmt clean runtime-jars standin-deps
+.PHONY: setup run test lint typecheck unit fmt clean runtime-jars standin-deps workflow-lint shellcheck-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -47,9 +47,29 @@ typecheck: setup
 runtime-jars: setup
 	$(BIN)/wms-connector local fetch
 
-## make test: set-up, lint, type check, the whole suite
-test: lint typecheck runtime-jars standin-deps
+## make test: set-up, lint, type check, the workflows' lint, the whole suite
+test: lint typecheck workflow-lint runtime-jars standin-deps
 	$(BIN)/pytest
+
+## actionlint (pinned; built from source through the Go module proxy into .cache/) with Debian's
+## shellcheck for the run: blocks, over .github/workflows/.
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := .cache/actionlint/$(ACTIONLINT_VERSION)/actionlint
+$(ACTIONLINT):
+	@command -v go >/dev/null || { echo "Go is needed to build the pinned actionlint: install Debian's 'golang' package"; exit 1; }
+	GOBIN=$(CURDIR)/$(dir $(ACTIONLINT)) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+shellcheck-deps:
+	@if command -v shellcheck >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing shellcheck (Debian package) for actionlint"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; \
+	else \
+	  echo "shellcheck is missing: install Debian's 'shellcheck' package (sudo apt-get install shellcheck) or run make as root"; exit 1; \
+	fi
+
+workflow-lint: $(ACTIONLINT) shellcheck-deps
+	$(ACTIONLINT) -shellcheck="$$(command -v shellcheck)"
 
 fmt: setup
 	$(BIN)/ruff format .

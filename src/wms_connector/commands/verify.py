@@ -29,6 +29,8 @@ from wms_connector.kafka.topics import TopicRole
 from wms_connector.local.cluster import LOCAL_SIZING
 from wms_connector.naming import names_for
 from wms_connector.output import console, emit, err_console
+from wms_connector.secrets.shapes import BROKER_STRING
+from wms_connector.secrets.store import backend_for, resolve
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 from wms_connector.verify import (
     Check,
@@ -135,7 +137,8 @@ def verify_command(
         typer.Option("--metrics-url", help="a worker's JMX exporter URL; repeat per worker (default: :9404)"),
     ] = None,
     bootstrap: Annotated[
-        str, typer.Option("--bootstrap", "-b", help="Kafka bootstrap servers host:port[,...]")
+        str,
+        typer.Option("--bootstrap", "-b", help="Kafka bootstrap servers (default: the stage's brokerString)"),
     ] = "",
     auth: Annotated[
         KafkaAuth | None,
@@ -157,7 +160,9 @@ def verify_command(
     if source not in ("oracle", "standin"):
         raise InputError(f"--source {source!r} is not oracle or standin")
     if not bootstrap:
-        raise InputError("missing --bootstrap: give the stage's Kafka bootstrap servers, host:port[,...]")
+        # Not a secret (a host list), but kept beside the others: wms/S/brokerString, else the default.
+        backend = backend_for(None, False, default_region(region))
+        bootstrap = str(resolve(parsed, BROKER_STRING, backend).value)
     names = names_for(parsed)
     connector = names.connector if source == "oracle" else names.standin_connector
     expect = (
