@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck unit fmt clean runtime-jars standin-deps specs
+.PHONY: setup run test lint typecheck unit fmt clean runtime-jars standin-deps specs workflow-lint shellcheck-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -58,9 +58,29 @@ $(NODE_STAMP): package.json package-lock.json
 specs: $(NODE_STAMP)
 	OPENSPEC_TELEMETRY=0 node_modules/.bin/openspec validate --all --strict --no-interactive
 
-## make test: set-up, lint, type check, the specs, the whole suite
-test: lint typecheck specs runtime-jars standin-deps
+## make test: set-up, lint, type check, the specs, the workflows' lint, the whole suite
+test: lint typecheck specs workflow-lint runtime-jars standin-deps
 	$(BIN)/pytest
+
+## actionlint (pinned; built from source through the Go module proxy into .cache/) with Debian's
+## shellcheck for the run: blocks, over .github/workflows/.
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := .cache/actionlint/$(ACTIONLINT_VERSION)/actionlint
+$(ACTIONLINT):
+	@command -v go >/dev/null || { echo "Go is needed to build the pinned actionlint: install Debian's 'golang' package"; exit 1; }
+	GOBIN=$(CURDIR)/$(dir $(ACTIONLINT)) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+shellcheck-deps:
+	@if command -v shellcheck >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing shellcheck (Debian package) for actionlint"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; \
+	else \
+	  echo "shellcheck is missing: install Debian's 'shellcheck' package (sudo apt-get install shellcheck) or run make as root"; exit 1; \
+	fi
+
+workflow-lint: $(ACTIONLINT) shellcheck-deps
+	$(ACTIONLINT) -shellcheck="$$(command -v shellcheck)"
 
 fmt: setup
 	$(BIN)/ruff format .

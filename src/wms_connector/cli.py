@@ -36,10 +36,11 @@ def _register() -> None:
         preflight,
         runtime,
         topics,
+        verify,
     )
 
     # local_run adds to the group that local creates, so it comes after it.
-    for module in (foundation, local, local_run, runtime, topics, connector, preflight, infra):
+    for module in (foundation, local, local_run, runtime, topics, connector, preflight, infra, verify):
         module.register(app)
 
 

@@ -109,12 +109,27 @@ class StageNames:
         return f"{self.service_prefix}-connect"
 
     @property
-    def topic_cleanup_function(self) -> str:
-        return f"{self.service_prefix}-topic-cleanup"
+    def topics_function(self) -> str:
+        """The topics custom resource's Lambda: creates/fixes at deploy, deletes (ephemeral) on destroy."""
+        return f"{self.service_prefix}-topics"
 
     @property
-    def topic_cleanup_role(self) -> str:
-        return f"{self.service_prefix}-topic-cleanup"
+    def topics_role(self) -> str:
+        return f"{self.service_prefix}-topics"
+
+    @property
+    def redeploy_function(self) -> str:
+        """Forces a new deployment of the Connect service when the stage's dbInfo secret changes."""
+        return f"{self.service_prefix}-redeploy"
+
+    @property
+    def redeploy_role(self) -> str:
+        return f"{self.service_prefix}-redeploy"
+
+    @property
+    def secret_change_rule(self) -> str:
+        """EventBridge rule on the CloudTrail events that change the stage's resolved dbInfo secret."""
+        return f"{self.service_prefix}-secret-change"
 
     @property
     def task_stopped_rule(self) -> str:
@@ -140,8 +155,8 @@ class StageNames:
         return f"{self.alerts_stack}-key-arn"
 
     @property
-    def topic_cleanup_security_group(self) -> str:
-        return f"{self.service_prefix}-topic-cleanup"
+    def topics_security_group(self) -> str:
+        return f"{self.service_prefix}-topics"
 
     @property
     def agent_state_table(self) -> str:
@@ -181,8 +196,12 @@ class StageNames:
         return f"{self.log_group_root}/exec"
 
     @property
-    def topic_cleanup_log_group(self) -> str:
-        return f"{self.log_group_root}/topic-cleanup"
+    def topics_log_group(self) -> str:
+        return f"{self.log_group_root}/topics"
+
+    @property
+    def redeploy_log_group(self) -> str:
+        return f"{self.log_group_root}/redeploy"
 
     # -- Kafka Connect ----------------------------------------------------------------------
     @property
@@ -311,20 +330,28 @@ class BoundedName:
 BOUNDED_NAMES: Final = (
     BoundedName("CloudFormation stack", 128, lambda n: (n.alerts_stack, n.connector_stack)),
     BoundedName("ECS cluster/service/family", 255, lambda n: (n.cluster, n.service, n.task_family)),
-    BoundedName("IAM role", 64, lambda n: (n.task_role, n.execution_role, n.topic_cleanup_role)),
-    BoundedName("Lambda function", 64, lambda n: (n.topic_cleanup_function,)),
-    BoundedName("EventBridge rule", 64, lambda n: (n.task_stopped_rule, n.service_errors_rule)),
+    BoundedName("IAM role", 64, lambda n: (n.task_role, n.execution_role, n.topics_role, n.redeploy_role)),
+    BoundedName("Lambda function", 64, lambda n: (n.topics_function, n.redeploy_function)),
+    BoundedName(
+        "EventBridge rule", 64, lambda n: (n.task_stopped_rule, n.service_errors_rule, n.secret_change_rule)
+    ),
     BoundedName("SNS topic", 256, lambda n: (n.alerts_topic,)),
     BoundedName("DynamoDB table", 255, lambda n: (n.agent_state_table,)),
     BoundedName(
         "CloudWatch log group",
         512,
-        lambda n: (n.connect_log_group, n.agent_log_group, n.exec_log_group, n.topic_cleanup_log_group),
+        lambda n: (
+            n.connect_log_group,
+            n.agent_log_group,
+            n.exec_log_group,
+            n.topics_log_group,
+            n.redeploy_log_group,
+        ),
     ),
     BoundedName("CloudWatch namespace", 255, lambda n: (n.metric_namespace,)),
     BoundedName("CloudWatch alarm", 255, lambda n: (n.alarm("restart-budget-exhausted"),)),
     BoundedName("CloudWatch dashboard", 255, lambda n: (n.dashboard,)),
-    BoundedName("EC2 security group", 255, lambda n: (n.security_group, n.topic_cleanup_security_group)),
+    BoundedName("EC2 security group", 255, lambda n: (n.security_group, n.topics_security_group)),
     BoundedName("CloudFormation export", 255, lambda n: (n.alerts_topic_export, n.alerts_key_export)),
     BoundedName("Kafka topic", 249, lambda n: n.all_topics),
     BoundedName("Kafka Connect connector", 255, lambda n: (n.connector, n.standin_connector)),

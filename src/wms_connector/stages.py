@@ -9,9 +9,11 @@ Length bound
 ------------
 The longest stage is fixed by the tightest limit among the names derived from it (see
 ``naming.BOUNDED_NAMES``). The binding limits are the 64-character ones (IAM role names, Lambda
-function names, EventBridge rule names). The longest such name is
-``wms-connector-<S>-topic-cleanup``: 14 + len(S) + 14 <= 64, so len(S) <= 36. Kafka topic names
-(249) carry the stage twice at most (``--wms--S--mgmt.connect.wms-connector-S.offsets`` is
+function names, EventBridge rule names). The longest such name is the EventBridge rule
+``wms-connector-<S>-secret-change``: 14 + len(S) + 14 <= 64, so len(S) <= 36. (Until the delivery
+change it was ``wms-connector-<S>-topic-cleanup``, of the same length; a new 64-character name
+must stay within 14 characters after the stage, or the bound and every long branch's stage change.)
+Kafka topic names (249) carry the stage twice at most (``--wms--S--mgmt.connect.wms-connector-S.offsets`` is
 44 + 2 * len(S)), CloudFormation stack names (128), ECS names (255), SNS topics (256) and log
 groups (512) are all looser. ``tests/unit/test_naming.py`` checks that this constant equals the
 bound computed from the real name list, so the two cannot drift apart.

@@ -42,7 +42,7 @@ def placeholder_image_context(root: Path) -> Path:
 def placeholder_bundle(root: Path) -> Path:
     bundle = root / "lambda"
     (bundle / "wms_connector" / "lambdas").mkdir(parents=True)
-    (bundle / "wms_connector" / "lambdas" / "topic_cleanup.py").write_text("# test placeholder\n")
+    (bundle / "wms_connector" / "lambdas" / "topics.py").write_text("# test placeholder\n")
     return bundle
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.conftest import placeholder_image_context
+from tests.infra.conftest import placeholder_bundle, placeholder_image_context
 from wms_connector.errors import InputError
 from wms_connector.infra.app import inputs_from_context, new_app
 from wms_connector.infra.inputs import REPO_ROOT
@@ -23,7 +23,12 @@ def test_cdk_json_runs_our_module_with_notices_and_telemetry_off() -> None:
 def test_context_selects_stage_offline_secrets_and_target(tmp_path: Path) -> None:
     app = new_app(
         tmp_path / "out",
-        context={"stage": "val", "offline": "true", "imageContext": str(placeholder_image_context(tmp_path))},
+        context={
+            "stage": "val",
+            "offline": "true",
+            "imageContext": str(placeholder_image_context(tmp_path)),
+            "lambdaBundle": str(placeholder_bundle(tmp_path)),
+        },
     )
     inputs = inputs_from_context(app)
     assert inputs.stage.name == "val"

@@ -100,7 +100,8 @@ def test_missing_dockerfile_and_lambda_bundle_say_how_to_fix(tmp_path: Path) -> 
         check_image_context(tmp_path)
     with pytest.raises(InputError, match="make lambda-bundle"):
         check_lambda_bundle(Stage("feature-x"), tmp_path)
-    assert check_lambda_bundle(Stage("main"), tmp_path) is None  # named stages have no Lambda
+    with pytest.raises(InputError, match="make lambda-bundle"):
+        check_lambda_bundle(Stage("main"), tmp_path)  # every stage has the topics Lambda now
     assert check_lambda_bundle(Stage("feature-x"), placeholder_bundle(tmp_path)) is not None
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Capture, Match
 
-from tests.infra.conftest import EPHEMERAL, IAM_VARIANT, STAGES, Synthesized
+from tests.infra.conftest import IAM_VARIANT, STAGES, Synthesized
 from tests.infra.helpers import connector
 from wms_connector.infra.inputs import DOCKERFILE
-from wms_connector.infra.topic_cleanup import HANDLER, RESOURCE_TYPE
+from wms_connector.infra.redeploy import HANDLER as REDEPLOY_HANDLER
+from wms_connector.infra.topics import HANDLER, RESOURCE_TYPE, topics_digest
+from wms_connector.lambdas.redeploy import VALUE_CHANGING_CALLS
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage, settings_for
 
@@ -24,19 +26,19 @@ def test_every_stage_has_exactly_its_two_stacks(synthesized: Synthesized) -> Non
 @pytest.mark.parametrize("stage", STAGES)
 def test_resource_counts(synthesized: Synthesized, stage: str) -> None:
     template = connector(synthesized, stage)
-    ephemeral = Stage(stage).is_ephemeral
     template.resource_count_is("AWS::ECS::Cluster", 1)
     template.resource_count_is("AWS::ECS::Service", 1)
     template.resource_count_is("AWS::ECS::TaskDefinition", 1)
-    template.resource_count_is("AWS::Events::Rule", 2)
+    template.resource_count_is("AWS::Events::Rule", 3)
     template.resource_count_is("AWS::CloudWatch::Alarm", 1)
     template.resource_count_is("AWS::KMS::Key", 1)
-    template.resource_count_is("AWS::IAM::Role", 3 if ephemeral else 2)
-    template.resource_count_is("AWS::EC2::SecurityGroup", 2 if ephemeral else 1)
-    # connect + exec audit, plus the cleanup Lambda's group on ephemeral stages
-    template.resource_count_is("AWS::Logs::LogGroup", 3 if ephemeral else 2)
-    template.resource_count_is("AWS::Lambda::Function", 1 if ephemeral else 0)
-    template.resource_count_is(RESOURCE_TYPE, 1 if ephemeral else 0)
+    # task, exec, topics Lambda, redeploy Lambda: the same for every stage kind
+    template.resource_count_is("AWS::IAM::Role", 4)
+    template.resource_count_is("AWS::EC2::SecurityGroup", 2)
+    # connect + exec audit + the topics and redeploy Lambdas' groups
+    template.resource_count_is("AWS::Logs::LogGroup", 4)
+    template.resource_count_is("AWS::Lambda::Function", 2)
+    template.resource_count_is(RESOURCE_TYPE, 1)
     template.resource_count_is("AWS::EC2::NatGateway", 0)
 
 
@@ -202,13 +204,16 @@ def test_events_and_alarm_go_to_the_alerts_topic(synthesized: Synthesized, stage
     )
 
 
-def test_topic_cleanup_only_for_ephemeral_and_after_the_service_on_destroy(synthesized: Synthesized) -> None:
-    names = names_for(Stage(EPHEMERAL))
-    template = connector(synthesized, EPHEMERAL)
+@pytest.mark.parametrize("stage", STAGES)
+def test_topics_resource_for_every_stage_before_the_service_on_create_after_it_on_destroy(
+    synthesized: Synthesized, stage: str
+) -> None:
+    names = names_for(Stage(stage))
+    template = connector(synthesized, stage)
     template.has_resource_properties(
         "AWS::Lambda::Function",
         {
-            "FunctionName": names.topic_cleanup_function,
+            "FunctionName": names.topics_function,
             "Runtime": "python3.12",
             "Handler": HANDLER,
             "VpcConfig": Match.object_like(
@@ -217,21 +222,89 @@ def test_topic_cleanup_only_for_ephemeral_and_after_the_service_on_destroy(synth
             "Environment": {
                 "Variables": Match.object_like(
                     {
-                        "STAGE": EPHEMERAL,
-                        "BOOTSTRAP": synthesized.inputs[EPHEMERAL].secrets.broker_string.value.__str__(),
+                        "STAGE": stage,
+                        "BOOTSTRAP": str(synthesized.inputs[stage].secrets.broker_string.value),
                         "ALERTS_TOPIC_ARN": {"Fn::ImportValue": names.alerts_topic_export},
+                        "REPLICATION_FACTOR": Match.absent(),
                     }
                 )
             },
         },
     )
-    template.has_resource_properties("AWS::Logs::LogGroup", {"LogGroupName": names.topic_cleanup_log_group})
-    cleanup_ids = list(template.find_resources(RESOURCE_TYPE))
-    assert len(cleanup_ids) == 1
-    # The service depends on the cleanup, so CloudFormation deletes the service first.
-    template.has_resource("AWS::ECS::Service", {"DependsOn": Match.array_with(cleanup_ids)})
-    for named in ("main", "val", "production"):
-        connector(synthesized, named).resource_count_is(RESOURCE_TYPE, 0)
+    template.has_resource_properties("AWS::Logs::LogGroup", {"LogGroupName": names.topics_log_group})
+    resources = template.find_resources(RESOURCE_TYPE)
+    assert len(resources) == 1
+    (resource_id,) = resources
+    properties = resources[resource_id]["Properties"]
+    assert (properties["Stage"], properties["Topics"]) == (stage, topics_digest(names))
+    # The service depends on the topics resource: CloudFormation creates it after the topics exist
+    # and deletes it before the topics resource (whose Delete removes a branch stage's topics).
+    template.has_resource("AWS::ECS::Service", {"DependsOn": Match.array_with([resource_id])})
+
+
+def test_topics_digest_changes_with_the_specs() -> None:
+    digests = {stage: topics_digest(names_for(Stage(stage))) for stage in STAGES}
+    assert len(set(digests.values())) == len(STAGES)  # val differs from main only in workers: RF same
+    assert topics_digest(names_for(Stage("main"))) == digests["main"]  # stable
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_dbinfo_change_redeploys_the_service(synthesized: Synthesized, stage: str) -> None:
+    names = names_for(Stage(stage))
+    secret = synthesized.inputs[stage].secrets.db_info.path
+    template = connector(synthesized, stage)
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "Name": names.secret_change_rule,
+            "EventPattern": {
+                "source": ["aws.secretsmanager"],
+                "detail-type": ["AWS API Call via CloudTrail"],
+                "detail": {
+                    "eventSource": ["secretsmanager.amazonaws.com"],
+                    "eventName": list(VALUE_CHANGING_CALLS),
+                    "requestParameters": {"secretId": [secret, {"prefix": Match.any_value()}]},
+                },
+            },
+            "Targets": [Match.object_like({"Arn": Match.any_value()})],
+        },
+    )
+    function = Capture()
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "FunctionName": names.redeploy_function,
+            "Handler": REDEPLOY_HANDLER,
+            "VpcConfig": Match.absent(),
+            "Environment": {
+                "Variables": {"CLUSTER": names.cluster, "SERVICE": names.service, "SECRET_NAME": secret}
+            },
+            "Role": function,
+        },
+    )
+    # Its role may update the stage's service and nothing else of ECS.
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "RedeployConnect",
+                                "Action": "ecs:UpdateService",
+                                "Resource": {"Ref": Match.any_value()},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"Action": "lambda:InvokeFunction", "Principal": "events.amazonaws.com"},
+    )
 
 
 @pytest.mark.parametrize("stage", STAGES)

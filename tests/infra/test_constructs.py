@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk import App, Stack
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk.assertions import Template
 
 from wms_connector.infra.connect_service import connect_environment
 from wms_connector.infra.network import broker_ports
-from wms_connector.infra.topic_cleanup import TopicCleanup
-from wms_connector.naming import names_for
+from wms_connector.infra.redeploy import secret_event_pattern
+from wms_connector.lambdas.redeploy import VALUE_CHANGING_CALLS
 from wms_connector.secrets.shapes import BrokerString, DbInfo
-from wms_connector.stages import Stage, settings_for
 
 BROKERS = BrokerString.parse("b-2.example.invalid:9098,b-1.example.invalid:9094,b-3.example.invalid:9094")
 
@@ -42,27 +42,11 @@ def test_broker_ports_are_distinct_and_sorted() -> None:
     assert broker_ports(tuple(b.port for b in BROKERS.brokers)) == (9094, 9098)
 
 
-def test_topic_cleanup_refuses_a_named_stage(tmp_path: object) -> None:
+def test_secret_event_pattern_matches_the_name_and_the_arns_of_one_secret() -> None:
     stack = Stack(App(), "bare")
-    vpc = ec2.Vpc.from_vpc_attributes(
-        stack,
-        "Vpc",
-        vpc_id="vpc-12345678",
-        availability_zones=["us-east-1a"],
-        private_subnet_ids=["subnet-1"],
-    )
-    stage = Stage("main")
-    with pytest.raises(ValueError, match="ephemeral stages only"):
-        TopicCleanup(
-            stack,
-            "Cleanup",
-            names=names_for(stage),
-            settings=settings_for(stage),
-            brokers=BROKERS,
-            vpc=vpc,
-            bundle_dir=tmp_path,  # type: ignore[arg-type]
-            alerts_topic_arn="arn:aws:sns:us-east-1:123456789012:t",
-            alerts_key_arn="arn:aws:kms:us-east-1:123456789012:key/k",
-            logs_key=None,  # type: ignore[arg-type]
-            iam_path=None,
-        )
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wms/main/dbInfo"
+    events.Rule(stack, "Rule", event_pattern=secret_event_pattern("wms/main/dbInfo", arn))
+    (rule,) = Template.from_stack(stack).find_resources("AWS::Events::Rule").values()
+    detail = rule["Properties"]["EventPattern"]["detail"]
+    assert detail["requestParameters"]["secretId"] == ["wms/main/dbInfo", {"prefix": arn}]
+    assert detail["eventName"] == list(VALUE_CHANGING_CALLS)

@@ -94,10 +94,8 @@ def test_egress_is_port_scoped_to_oracle_msk_https_and_peers(synthesized: Synthe
         ("0.0.0.0/0", port) for port in kafka_ports
     }
     others = {(r["CidrIp"], r["FromPort"]) for owner, r in egress if owner != group_id}
-    if Stage(stage).is_ephemeral:  # the cleanup Lambda: brokers and AWS APIs only
-        assert others == {("0.0.0.0/0", 443)} | {("0.0.0.0/0", port) for port in kafka_ports}
-    else:
-        assert others == set()
+    # the topics Lambda (every stage): brokers and AWS APIs only
+    assert others == {("0.0.0.0/0", 443)} | {("0.0.0.0/0", port) for port in kafka_ports}
 
 
 @pytest.mark.parametrize("stage", [*STAGES, IAM_VARIANT])
@@ -218,7 +216,7 @@ def test_iam_path_and_permissions_boundary_from_the_optional_secrets(synthesized
     )
 
 
-def test_cleanup_lambda_may_delete_only_the_stage_topics_under_iam_auth(synthesized: Synthesized) -> None:
+def test_topics_lambda_may_delete_only_the_stage_topics_under_iam_auth(synthesized: Synthesized) -> None:
     names = names_for(Stage(IAM_VARIANT))
     raw = synthesized.template(names.connector_stack)
     deletes = [s for s in statements(raw) if "kafka-cluster:DeleteTopic" in as_list(s["Action"])]

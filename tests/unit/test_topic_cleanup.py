@@ -1,4 +1,8 @@
-"""The cleanup handler's parsing and answering, without a broker (edges: the PUT and SNS)."""
+"""The topics handler's parsing and answering, without a broker (edges: the PUT, SNS, the admin client).
+
+The broker work itself runs against the real local broker in
+``tests/integration/topics/test_topic_cleanup_lambda.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,23 @@ from typing import Any
 
 import pytest
 
-from wms_connector.lambdas.topic_cleanup import MAX_REASON, Answer, CfnEvent, handle, response_body
+from wms_connector.lambdas.topics import (
+    FAILED_CREATE_MARK,
+    MAX_REASON,
+    Answer,
+    CfnEvent,
+    handle,
+    response_body,
+)
 
 EVENT = {
     "RequestType": "Create",
-    "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:wms-connector-x-topic-cleanup",
+    "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:wms-connector-x-topics",
     "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?sig",
     "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/wms-connector-x/guid",
     "RequestId": "req-1",
-    "ResourceType": "Custom::TopicCleanup",
-    "LogicalResourceId": "TopicCleanup",
+    "ResourceType": "Custom::WmsTopics",
+    "LogicalResourceId": "TopicsResource",
     "ResourceProperties": {"ServiceToken": "arn:...", "Stage": "x"},
 }
 ENV = {"STAGE": "x", "BOOTSTRAP": "b-1.msk:9094", "ALERTS_TOPIC_ARN": "arn:aws:sns:us-east-1:1:wms-alerts-x"}
@@ -35,29 +46,33 @@ class Recorder:
         self.published.append({"TopicArn": TopicArn, "Subject": Subject, "Message": Message})
 
 
+def _no_broker(*args: object, **kwargs: object) -> Any:
+    raise ConnectionRefusedError("no broker in a unit test")
+
+
 def _run(event: dict[str, Any], env: dict[str, str]) -> Recorder:
     rec = Recorder()
-
-    def no_broker(*args: object, **kwargs: object) -> Any:
-        raise AssertionError("Create/Update must not contact Kafka")
-
-    handle(event, env, lambda: 60_000, rec, connect=no_broker, put=rec.put)
+    handle(event, env, lambda: 60_000, rec, connect=_no_broker, put=rec.put)
     return rec
 
 
-def test_create_is_a_no_op_that_succeeds() -> None:
+def test_create_that_cannot_reach_kafka_fails_and_its_rollback_deletes_nothing() -> None:
     rec = _run(EVENT, ENV)
     ((url, body),) = rec.puts
     assert url == EVENT["ResponseURL"]
-    assert body["Status"] == "SUCCESS"
-    assert body["PhysicalResourceId"] == "wms-connector-x-topic-cleanup/topics"
-    assert rec.published == []
+    assert body["Status"] == "FAILED"
+    assert "could not be reconciled on b-1.msk:9094" in body["Reason"]
+    assert body["PhysicalResourceId"] == "wms-connector-x-topics/topics" + FAILED_CREATE_MARK
+    # CloudFormation's rollback sends Delete with that id: no broker call, SUCCESS.
+    rollback = _run({**EVENT, "RequestType": "Delete", "PhysicalResourceId": body["PhysicalResourceId"]}, ENV)
+    assert rollback.puts[0][1]["Status"] == "SUCCESS"
+    assert "no topic deleted" in rollback.puts[0][1]["Reason"]
+    assert rec.published == rollback.published == []
 
 
 @pytest.mark.parametrize(
     ("env", "needle"),
     [
-        ({**ENV, "STAGE": "production"}, "named stage"),
         ({**ENV, "STAGE": "Bad_Stage"}, "invalid stage"),
         ({**ENV, "BOOTSTRAP": ""}, "bootstrap"),
         ({**ENV, "KAFKA_AUTH": "kerberos"}, "kafka_auth"),
@@ -95,6 +110,6 @@ def test_a_failing_put_is_retried() -> None:
             raise OSError("connection reset")
         return rec.put(url, body, timeout)
 
-    handle(EVENT, ENV, lambda: 60_000, rec, put=flaky)
+    handle(EVENT, ENV, lambda: 60_000, rec, connect=_no_broker, put=flaky)
     assert len(attempts) == 2
-    assert rec.puts[0][1]["Status"] == "SUCCESS"
+    assert rec.puts[0][1]["Status"] == "FAILED"

@@ -34,7 +34,7 @@ ImageContextOption = Annotated[
     Path, typer.Option("--image-context", help="build context of the Connect image (holds the Dockerfile)")
 ]
 LambdaBundleOption = Annotated[
-    Path, typer.Option("--lambda-bundle", help="topic-cleanup Lambda code dir (make lambda-bundle)")
+    Path, typer.Option("--lambda-bundle", help="the Lambdas' code dir (make lambda-bundle)")
 ]
 
 

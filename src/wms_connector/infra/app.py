@@ -3,7 +3,7 @@
 
 - ``stage`` (required), ``offline`` (``true``: the checked-in fake secrets), ``secretsFile``,
 - ``account``, ``region`` (else ``CDK_DEFAULT_*``; offline defaults to a fake account),
-- ``imageContext`` (Connect image context), ``lambdaBundle`` (topic-cleanup code dir).
+- ``imageContext`` (Connect image context), ``lambdaBundle`` (the Lambdas' code dir).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``wms-connector-S``: the Connect service in the stage's VPC, its events, alarms and (ephemeral) cleanup."""
+"""``wms-connector-S``: the Connect service in the stage's VPC, its topics, events, alarms, redeploy."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_cdk import Fn, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -16,7 +17,8 @@ from wms_connector.infra.kafka_iam import grant_stage_msk_access
 from wms_connector.infra.logging import LogsKey
 from wms_connector.infra.monitoring import ServiceAlarms
 from wms_connector.infra.network import ConnectSecurityGroup, import_vpc
-from wms_connector.infra.topic_cleanup import TopicCleanup
+from wms_connector.infra.redeploy import SecretRedeploy
+from wms_connector.infra.topics import StageTopics
 from wms_connector.stages import KafkaAuth
 
 
@@ -75,23 +77,37 @@ class ConnectorStack(Stack):
             desired_count=settings.worker_count,
             alerts_topic=alerts_topic,
         )
-        self.topic_cleanup: TopicCleanup | None = None
-        if inputs.stage.is_ephemeral and inputs.lambda_bundle_dir is not None:
-            self.topic_cleanup = TopicCleanup(
-                self,
-                "TopicCleanup",
-                names=names,
-                settings=settings,
-                brokers=secrets.broker_string.value,
-                vpc=vpc,
-                bundle_dir=inputs.lambda_bundle_dir,
-                alerts_topic_arn=alerts_topic_arn,
-                alerts_key_arn=alerts_key_arn,
-                logs_key=self.logs_key,
-                iam_path=inputs.iam_path,
-            )
-            # Destroy order: the service goes first, then the cleanup deletes the topics it used.
-            self.connect.service.node.add_dependency(self.topic_cleanup.resource)
+        # The Lambdas' code (topics, redeploy): one asset, built once.
+        lambda_code = lambda_.Code.from_asset(str(inputs.lambda_bundle_dir))
+        self.topics = StageTopics(
+            self,
+            "Topics",
+            names=names,
+            settings=settings,
+            brokers=secrets.broker_string.value,
+            vpc=vpc,
+            code=lambda_code,
+            alerts_topic_arn=alerts_topic_arn,
+            alerts_key_arn=alerts_key_arn,
+            logs_key=self.logs_key,
+            removal_policy=inputs.removal_policy,
+            iam_path=inputs.iam_path,
+        )
+        # Create order: the topics exist before the service (MSK does not auto-create them). Destroy
+        # order: the service goes first, then the topics resource deletes the topics it used.
+        self.connect.service.node.add_dependency(self.topics.resource)
+        self.redeploy = SecretRedeploy(
+            self,
+            "Redeploy",
+            names=names,
+            settings=settings,
+            secret_name=secrets.db_info.path,
+            service_arn=self.connect.service.service_arn,
+            code=lambda_code,
+            logs_key=self.logs_key,
+            removal_policy=inputs.removal_policy,
+            iam_path=inputs.iam_path,
+        )
         if inputs.permissions_boundary_arn is not None:
             iam.PermissionsBoundary.of(self).apply(
                 iam.ManagedPolicy.from_managed_policy_arn(self, "Boundary", inputs.permissions_boundary_arn)

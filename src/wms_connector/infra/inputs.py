@@ -27,7 +27,7 @@ REPO_ROOT: Final = Path(__file__).resolve().parents[3]
 #: The Connect image is built from the repository root with ``-f runtime/Dockerfile`` (runtime issue).
 DEFAULT_IMAGE_CONTEXT: Final = REPO_ROOT
 DOCKERFILE: Final = "runtime/Dockerfile"
-#: Where ``make lambda-bundle`` installs the topic-cleanup Lambda's code and its binary wheels.
+#: Where ``make lambda-bundle`` installs the Lambdas' code (topics, redeploy) and its binary wheels.
 DEFAULT_LAMBDA_BUNDLE_DIR: Final = REPO_ROOT / "build" / "lambda"
 #: Account and region used by offline synth when none is given: obviously not a real account.
 OFFLINE_ACCOUNT: Final = "123456789012"
@@ -78,7 +78,7 @@ class StageInputs:
     secrets: StageSecrets
     target: Target
     image_context: Path
-    lambda_bundle_dir: Path | None
+    lambda_bundle_dir: Path
 
     @property
     def names(self) -> StageNames:
@@ -117,16 +117,14 @@ def check_image_context(image_context: Path) -> Path:
     return image_context
 
 
-def check_lambda_bundle(stage: Stage, bundle_dir: Path) -> Path | None:
-    """Only ephemeral stages have the topic-cleanup Lambda, so only they need its bundle."""
-    if stage.is_named:
-        return None
+def check_lambda_bundle(stage: Stage, bundle_dir: Path) -> Path:
+    """Every stage has the topics and redeploy Lambdas, so every stage needs their bundle."""
     marker = bundle_dir / "wms_connector" / "lambdas"
     if not marker.is_dir():
         raise InputError(
-            f"the topic-cleanup Lambda bundle is missing at {str(bundle_dir)!r} (no wms_connector/lambdas "
-            "inside); run `make lambda-bundle` (pip installs the manylinux wheels for python3.12 there) "
-            "or pass --lambda-bundle (-c lambdaBundle=...)"
+            f"the Lambda bundle of stage {stage.name!r} is missing at {str(bundle_dir)!r} (no "
+            "wms_connector/lambdas inside); run `make lambda-bundle` (pip installs the manylinux wheels "
+            "for python3.12 there) or pass --lambda-bundle (-c lambdaBundle=...)"
         )
     return bundle_dir
 

@@ -4,7 +4,7 @@ The MSK cluster's name and UUID are not in ``brokerString``, so the cluster part
 ``*/*``; the topic and group parts are the stage's own names, so a stage can only touch its own
 topics and groups. cdk-nag reports each of these ARNs (IAM5, wildcard); each is acknowledged
 one by one with that reason, by the same call that grants it (:func:`grant_stage_msk_access`,
-:func:`grant_cleanup_msk_access`).
+:func:`grant_topics_msk_access`).
 """
 
 from __future__ import annotations
@@ -33,15 +33,22 @@ _TOPIC_ACTIONS = (
 )
 _GROUP_ACTIONS = ("kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup")
 
-#: Statement id -> actions, for the workers (:func:`msk_resources`) and the cleanup Lambda.
+#: Statement id -> actions, for the workers (:func:`msk_resources`) and the topics Lambda.
 _MSK_ACTIONS = {
     "MskConnect": _CLUSTER_ACTIONS,
     "MskStageTopics": _TOPIC_ACTIONS,
     "MskStageGroups": _GROUP_ACTIONS,
 }
-_CLEANUP_ACTIONS = {
+_TOPICS_ACTIONS = {
     "MskConnect": ("kafka-cluster:Connect", "kafka-cluster:DescribeCluster"),
-    "MskDeleteStageTopics": ("kafka-cluster:DescribeTopic", "kafka-cluster:DeleteTopic"),
+    "MskManageStageTopics": (
+        "kafka-cluster:CreateTopic",
+        "kafka-cluster:DescribeTopic",
+        "kafka-cluster:DescribeTopicDynamicConfiguration",
+        "kafka-cluster:AlterTopicDynamicConfiguration",
+    ),
+    # Ephemeral stages only (topics_resources leaves these out for a named stage).
+    "MskDeleteStageTopics": ("kafka-cluster:DeleteTopic",),
     "MskDescribeStageGroup": ("kafka-cluster:DescribeGroup",),
 }
 _WILDCARD_CLUSTER = (
@@ -65,16 +72,16 @@ def msk_resources(names: StageNames, *, partition: str, region: str, account: st
     }
 
 
-def cleanup_resources(
-    names: StageNames, *, partition: str, region: str, account: str
-) -> dict[str, list[str]]:
-    """What the topic-cleanup Lambda touches: the stage's topics (delete) and Connect group (describe)."""
+def topics_resources(names: StageNames, *, partition: str, region: str, account: str) -> dict[str, list[str]]:
+    """What the topics Lambda touches: the stage's topics (create, configure; delete only for an
+    ephemeral stage) and, ephemeral only, its Connect group (describe, before deleting)."""
     base = _arn_base(partition, region, account)
-    return {
-        "MskConnect": [f"{base}:cluster/*/*"],
-        "MskDeleteStageTopics": [f"{base}:topic/*/*/{topic}" for topic in sorted(names.all_topics)],
-        "MskDescribeStageGroup": [f"{base}:group/*/*/{names.group_id}"],
-    }
+    topics = [f"{base}:topic/*/*/{topic}" for topic in sorted(names.all_topics)]
+    granted = {"MskConnect": [f"{base}:cluster/*/*"], "MskManageStageTopics": topics}
+    if names.stage.is_ephemeral:
+        granted["MskDeleteStageTopics"] = topics
+        granted["MskDescribeStageGroup"] = [f"{base}:group/*/*/{names.group_id}"]
+    return granted
 
 
 def grant_stage_msk_access(role: iam.Role, names: StageNames) -> None:
@@ -82,9 +89,9 @@ def grant_stage_msk_access(role: iam.Role, names: StageNames) -> None:
     _grant(role, names, msk_resources, _MSK_ACTIONS, who="grant")
 
 
-def grant_cleanup_msk_access(role: iam.Role, names: StageNames) -> None:
-    """The topic-cleanup Lambda's access: delete the stage's topics, describe its Connect group."""
-    _grant(role, names, cleanup_resources, _CLEANUP_ACTIONS, who="cleanup")
+def grant_topics_msk_access(role: iam.Role, names: StageNames) -> None:
+    """The topics Lambda's access: create/configure the stage's topics (delete: ephemeral only)."""
+    _grant(role, names, topics_resources, _TOPICS_ACTIONS, who="topics Lambda")
 
 
 _Resources = Callable[..., dict[str, list[str]]]

@@ -85,7 +85,7 @@ class ConnectSecurityGroup(Construct):
 def kafka_client_group(
     scope: Construct, id_: str, *, vpc: ec2.IVpc, group_name: str, kafka_ports: tuple[int, ...]
 ) -> ec2.SecurityGroup:
-    """A group for a Kafka admin client (the topic-cleanup Lambda): MSK ports and 443 out, nothing in."""
+    """A group for a Kafka admin client (the topics Lambda): MSK ports and 443 out, nothing in."""
     group = ec2.SecurityGroup(
         scope,
         id_,

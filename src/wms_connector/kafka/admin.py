@@ -14,13 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
     NewTopic,
+    OffsetSpec,
     ResourceType,
 )
 
@@ -139,6 +140,30 @@ class TopicAdmin:
             )
         return states
 
+    def end_offsets(self, names: Iterable[str]) -> dict[str, int]:
+        """Topic -> the sum of its partitions' end offsets, for those ``names`` that exist."""
+        wanted = set(names)
+        try:
+            metadata = self._admin.list_topics(timeout=self.timeout())
+        except KafkaException as error:
+            raise KafkaUnavailableError(f"cannot list topics: {error}") from error
+        request = {
+            TopicPartition(name, partition): OffsetSpec.latest()  # type: ignore[no-untyped-call]
+            for name, meta in metadata.topics.items()
+            if name in wanted and meta.error is None
+            for partition in meta.partitions
+        }
+        if not request:
+            return {}
+        totals: dict[str, int] = {}
+        for tp, future in self._admin.list_offsets(request, request_timeout=self.timeout()).items():
+            try:
+                offset = int(future.result(timeout=self.timeout()).offset)
+            except KafkaException as error:
+                raise KafkaUnavailableError(f"cannot read the end offset of {tp.topic}: {error}") from error
+            totals[tp.topic] = totals.get(tp.topic, 0) + max(offset, 0)
+        return totals
+
     def create(self, specs: Sequence[TopicSpec]) -> dict[str, str | None]:
         """Create ``specs``; topic -> ``None`` on success or the broker's error."""
         if not specs:
@@ -249,10 +274,16 @@ class ReconcileResult:
         return {"dry_run": self.dry_run, "actions": [r.to_json() for r in self.results]}
 
 
-def reconcile_topics(admin: TopicAdmin, specs: Sequence[TopicSpec], *, dry_run: bool) -> ReconcileResult:
-    """Bring the broker to ``specs``: create the missing, fix the safe, report the rest."""
+def reconcile_topics(
+    admin: TopicAdmin, specs: Sequence[TopicSpec], *, dry_run: bool, refuse_unsafe: bool = False
+) -> ReconcileResult:
+    """Bring the broker to ``specs``: create the missing, fix the safe, report the rest.
+
+    ``refuse_unsafe``: when the plan holds a ``report``, apply nothing at all (the result is then
+    the unapplied plan); the deploy-time custom resource wants all or nothing.
+    """
     actions = plan_topics(specs, admin.describe(s.name for s in specs))
-    if dry_run:
+    if dry_run or (refuse_unsafe and any(a.kind is ActionKind.REPORT for a in actions)):
         return ReconcileResult(True, tuple(ActionResult(a) for a in actions))
     to_create = [a.spec for a in actions if a.kind is ActionKind.CREATE]
     created = admin.create(to_create)

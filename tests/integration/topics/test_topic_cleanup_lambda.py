@@ -1,4 +1,4 @@
-"""The topic-cleanup custom resource, driven with CloudFormation's event shapes.
+"""The topics custom resource (every stage), driven with CloudFormation's event shapes.
 
 Real pieces: the local broker, moto's server for SNS (an SQS queue subscribed to read alerts),
 and an HTTP server on loopback as the pre-signed response URL. The event shapes are those of
@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from wms_connector.kafka.admin import TopicAdmin, delete_stage_topics, reconcile_topics
-from wms_connector.kafka.topics import topic_specs
-from wms_connector.lambdas.topic_cleanup import handler
+from wms_connector.kafka.reconcile import ActionKind
+from wms_connector.kafka.topics import TopicRole, topic_specs
+from wms_connector.lambdas.topics import FAILED_CREATE_MARK, handler
 from wms_connector.local.procs import free_port
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage
@@ -28,6 +29,8 @@ STAGE = Stage("cleanup-me")
 NEIGHBOUR = Stage("cleanup-me-2")
 MAIN = Stage("main")
 ACCOUNT = "123456789012"
+#: A stage whose topics only the Create test makes (and the end of this module deletes).
+FRESH = Stage("topics-fresh")
 
 
 class LambdaContext:
@@ -35,7 +38,7 @@ class LambdaContext:
 
     def __init__(self, seconds: float) -> None:
         self._end = time.monotonic() + seconds
-        self.function_name = names_for(STAGE).topic_cleanup_function
+        self.function_name = names_for(STAGE).topics_function
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._end - time.monotonic()) * 1000))
@@ -45,15 +48,15 @@ def _event(
     request_type: str, response_url: str, stage: Stage = STAGE, physical_id: str | None = None
 ) -> dict[str, Any]:
     stack = names_for(stage).connector_stack
-    token = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{names_for(stage).topic_cleanup_function}"
+    token = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{names_for(stage).topics_function}"
     event: dict[str, Any] = {
         "RequestType": request_type,
         "ServiceToken": token,
         "ResponseURL": response_url,
         "StackId": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{stack}/{uuid.uuid4()}",
         "RequestId": str(uuid.uuid4()),
-        "ResourceType": "Custom::TopicCleanup",
-        "LogicalResourceId": "TopicCleanup",
+        "ResourceType": "Custom::WmsTopics",
+        "LogicalResourceId": "TopicsResource",
         "ResourceProperties": {
             "ServiceToken": token,
             "Stage": stage.name,
@@ -72,6 +75,7 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch, topics_bootstrap: str, alerts: A
     monkeypatch.setenv("BOOTSTRAP", topics_bootstrap)
     monkeypatch.setenv("ALERTS_TOPIC_ARN", alerts.topic_arn)
     monkeypatch.setenv("KAFKA_AUTH", "plaintext")
+    monkeypatch.setenv("REPLICATION_FACTOR", "1")  # one local broker
     monkeypatch.setenv("AWS_REGION", "us-east-1")
 
 
@@ -93,16 +97,46 @@ def _answer(cfn: CfnResponses, event: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _plan(admin: TopicAdmin, stage: Stage) -> list[ActionKind]:
+    """What `topics create --dry-run` would do now (the same specs as the handler, RF 1)."""
+    result = reconcile_topics(admin, topic_specs(stage, replication_factor=1), dry_run=True)
+    return [r.action.kind for r in result.results]
+
+
+def _again(cfn: CfnResponses) -> None:
+    cfn.received.clear()
+    cfn.content_types.clear()
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_create_makes_every_topic_of_a_fresh_stage_with_its_configs(
+    cfn_responses: CfnResponses, admin: TopicAdmin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STAGE", FRESH.name)
+    assert not set(names_for(FRESH).all_topics) & admin.topic_names()
+    event = _event("Create", cfn_responses.url, stage=FRESH)
+    handler(event, LambdaContext(120))
+    body = _answer(cfn_responses, event)
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["PhysicalResourceId"] == f"{names_for(FRESH).topics_function}/topics"
+    assert f"{len(names_for(FRESH).all_topics)} create" in body["Reason"]
+    assert set(names_for(FRESH).all_topics) <= admin.topic_names()
+    assert set(_plan(admin, FRESH)) == {ActionKind.OK}  # partitions and configs as specified
+
+
 @pytest.mark.usefixtures("lambda_env")
 def test_create_succeeds_and_touches_no_topic(
     cfn_responses: CfnResponses, admin: TopicAdmin, stage_topics: set[str], alerts: Alerts
 ) -> None:
+    """The stage's topics already exist as specified: Create answers SUCCESS and changes nothing."""
+    before = admin.describe(stage_topics)
     event = _event("Create", cfn_responses.url)
     handler(event, LambdaContext(60))
     body = _answer(cfn_responses, event)
     assert body["Status"] == "SUCCESS"
-    assert body["PhysicalResourceId"] == f"{names_for(STAGE).topic_cleanup_function}/topics"
-    assert stage_topics <= admin.topic_names()
+    assert body["PhysicalResourceId"] == f"{names_for(STAGE).topics_function}/topics"
+    assert f"{len(stage_topics)} ok" in body["Reason"]
+    assert admin.describe(stage_topics) == before
     assert alerts.messages() == []
 
 
@@ -115,6 +149,75 @@ def test_update_succeeds_and_keeps_the_physical_id(
     body = _answer(cfn_responses, event)
     assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", "kept-id")
     assert stage_topics <= admin.topic_names()
+    _again(cfn_responses)
+    handler(event, LambdaContext(60))  # idempotent
+    assert _answer(cfn_responses, event)["Status"] == "SUCCESS"
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_update_fixes_a_safe_config(
+    cfn_responses: CfnResponses, admin: TopicAdmin, stage_topics: set[str]
+) -> None:
+    history = names_for(STAGE).schema_history_topic
+    assert admin.alter(history, {"retention.ms": str(7 * 24 * 3600 * 1000)}) is None
+    event = _event("Update", cfn_responses.url, physical_id="kept-id")
+    handler(event, LambdaContext(60))
+    body = _answer(cfn_responses, event)
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert "1 alter-config" in body["Reason"]
+    assert admin.describe([history])[history].config["retention.ms"] == "-1"
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_unsafe_plan_fails_the_deploy_with_the_reason_and_applies_nothing(
+    cfn_responses: CfnResponses, admin: TopicAdmin, stage_topics: set[str]
+) -> None:
+    names = names_for(STAGE)
+    specs = {s.role: s for s in topic_specs(STAGE, replication_factor=1)}
+    data = names.data_topics[next(iter(names.data_topics))]
+    heartbeat, history = names.heartbeat_topic, names.schema_history_topic
+    # A person made a data topic keep more; the handler must not shorten it (that deletes data)...
+    longer = str(int(specs[TopicRole.DATA].config["retention.ms"]) * 2)
+    assert admin.alter(data, {"retention.ms": longer}) is None
+    # ...and a safe fix is pending at the same time: it must not be applied either.
+    assert admin.alter(history, {"retention.ms": "86400000"}) is None
+    assert admin.delete([heartbeat]) == {heartbeat: None}
+    assert admin.wait_gone([heartbeat]) == set()
+    try:
+        event = _event("Update", cfn_responses.url, physical_id="kept-id")
+        handler(event, LambdaContext(60))
+        body = _answer(cfn_responses, event)
+        assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", "kept-id")
+        assert "nothing applied" in body["Reason"]
+        assert data in body["Reason"] and "shortening retention deletes data" in body["Reason"]
+        assert heartbeat not in admin.topic_names()  # not created
+        assert admin.describe([history])[history].config["retention.ms"] == "86400000"  # not fixed
+    finally:
+        admin.alter(data, {"retention.ms": specs[TopicRole.DATA].config["retention.ms"]})
+        reconcile_topics(admin, topic_specs(STAGE, replication_factor=1), dry_run=False)
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_failed_create_then_rollback_delete_keeps_the_topics(
+    cfn_responses: CfnResponses, admin: TopicAdmin, stage_topics: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first deploy that fails must not delete topics it did not make (they may be older)."""
+    data = next(iter(names_for(STAGE).data_topics.values()))
+    spec = next(s for s in topic_specs(STAGE, replication_factor=1) if s.name == data)
+    assert admin.alter(data, {"retention.ms": str(int(spec.config["retention.ms"]) * 2)}) is None
+    try:
+        create = _event("Create", cfn_responses.url)
+        handler(create, LambdaContext(60))
+        failed = _answer(cfn_responses, create)
+        assert failed["Status"] == "FAILED"
+        assert failed["PhysicalResourceId"].endswith(FAILED_CREATE_MARK)
+        _again(cfn_responses)
+        rollback = _event("Delete", cfn_responses.url, physical_id=failed["PhysicalResourceId"])
+        handler(rollback, LambdaContext(60))
+        assert _answer(cfn_responses, rollback)["Status"] == "SUCCESS"
+        assert stage_topics <= admin.topic_names()
+    finally:
+        admin.alter(data, {"retention.ms": spec.config["retention.ms"]})
 
 
 @pytest.mark.usefixtures("lambda_env")
@@ -168,25 +271,37 @@ def test_named_stage_create_fails_and_delete_deletes_nothing(
     alerts: Alerts,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """main: Create reconciles (SUCCESS while right, FAILED on an unsafe difference); Delete never
+    deletes a named stage's topic, whatever the physical id."""
     monkeypatch.setenv("STAGE", "main")
     create = _event("Create", cfn_responses.url, stage=MAIN)
     handler(create, LambdaContext(60))
-    body = _answer(cfn_responses, create)
-    assert body["Status"] == "FAILED"
-    assert "named stage" in body["Reason"]
+    assert _answer(cfn_responses, create)["Status"] == "SUCCESS"
 
-    cfn_responses.received.clear()
-    cfn_responses.content_types.clear()
+    data = next(iter(names_for(MAIN).data_topics.values()))
+    spec = next(s for s in topic_specs(MAIN, replication_factor=1) if s.name == data)
+    assert admin.alter(data, {"retention.ms": str(int(spec.config["retention.ms"]) * 2)}) is None
+    try:
+        _again(cfn_responses)
+        handler(create, LambdaContext(60))
+        body = _answer(cfn_responses, create)
+        assert body["Status"] == "FAILED"
+        assert data in body["Reason"] and "need a person" in body["Reason"]
+    finally:
+        admin.alter(data, {"retention.ms": spec.config["retention.ms"]})
+
+    _again(cfn_responses)
     before = admin.topic_names()
     delete = _event("Delete", cfn_responses.url, stage=MAIN, physical_id="the-id")
     handler(delete, LambdaContext(60))
-    assert _answer(cfn_responses, delete)["Status"] == "SUCCESS"
+    body = _answer(cfn_responses, delete)
+    assert body["Status"] == "SUCCESS"
+    assert "never deleted" in body["Reason"]
     assert admin.topic_names() == before
-    (alert,) = alerts.messages()
-    assert "named stage" in alert["Message"]
+    assert alerts.messages() == []
 
 
 def test_cleanup(admin: TopicAdmin) -> None:
     """Leave the broker as found (the neighbour's topics)."""
-    for stage in (STAGE, NEIGHBOUR):
+    for stage in (STAGE, NEIGHBOUR, FRESH):
         assert delete_stage_topics(admin, stage, dry_run=False).ok

@@ -1,31 +1,40 @@
-"""CloudFormation custom resource that deletes an ephemeral stage's topics on stack destroy.
+"""CloudFormation custom resource that owns a stage's topics: created at deploy, deleted on destroy.
 
-Entry point: ``wms_connector.lambdas.topic_cleanup.handler`` (**contract** with the CDK stack).
+Entry point: ``wms_connector.lambdas.topics.handler`` (**contract** with the CDK stack).
 
-Environment: ``STAGE`` (an ephemeral stage), ``BOOTSTRAP`` (MSK bootstrap servers),
+Environment: ``STAGE`` (any valid stage), ``BOOTSTRAP`` (MSK bootstrap servers),
 ``ALERTS_TOPIC_ARN`` (the stage's SNS alerts topic), optional ``KAFKA_AUTH`` (``tls``/``iam``;
-default: the stage's setting) and ``AWS_REGION`` (set by Lambda).
+default: the stage's setting), optional ``REPLICATION_FACTOR`` (overrides the stage's, for a
+cluster with fewer brokers; the stack never sets it) and ``AWS_REGION`` (set by Lambda).
 
-* **Create / Update**: no Kafka call. The topics are created by ``wms-connector topics create``
-  (CLI or agent) before the connector starts, so that a broker problem never blocks a deploy
-  here. The environment is validated, and a bad one (no stage, a *named* stage, no bootstrap,
-  an unknown auth) answers FAILED: a misconfiguration is caught at deploy, not at destroy.
-* **Delete**: runs the same deletion code as ``wms-connector topics delete --yes``
-  (``kafka.admin.delete_stage_topics``: the rules live in ``kafka.deletion``). The stack must
-  make this resource depend on the Connect service, so that it runs after the service is gone
-  (deletion is refused while the stage's Connect group still has members).
+* **Create / Update**: the same plan as ``wms-connector topics create``
+  (``kafka.admin.reconcile_topics`` over ``kafka.topics.topic_specs(stage)``, decisions in
+  ``kafka.reconcile``): missing topics are created, safe configs fixed. When the plan holds a
+  ``report`` (a difference only a person may fix: partitions, replication factor, a shorter
+  retention) **nothing is applied** and the answer is FAILED with the reasons, so the deploy stops
+  before the ECS service (which depends on this resource) changes. A broker error also answers
+  FAILED; every step is idempotent, so the next deploy continues where this one stopped. A bad
+  environment (no stage, no bootstrap, an unknown auth) answers FAILED too.
+* **Delete**: an ephemeral stage's own topics go, with the same code as ``wms-connector topics
+  delete --yes`` (``kafka.admin.delete_stage_topics``; the rules live in ``kafka.deletion``). A
+  named stage's topics are never deleted (and its role has no delete permission). A Delete that
+  follows a failed Create (CloudFormation's rollback) deletes nothing: the failed Create answered
+  with a physical id that says so, since the topics may be older than this stack.
 
-Wiring (for the CDK stack): a plain Lambda-backed custom resource whose service token is this
-function's ARN. Not ``custom_resources.Provider``: this handler answers the ``ResponseURL``
-itself. The function needs network access to the brokers, ``sns:Publish`` on the alerts topic,
-and with IAM auth ``kafka-cluster:Connect``, ``DescribeTopic``, ``DeleteTopic`` on the stage's
-``--wms--S--*`` topics and ``DescribeGroup`` on its Connect group.
+The stack makes the ECS service depend on this resource: the service is created after the topics
+exist, and on destroy it is deleted (its tasks stopped) before the topics are (deletion is refused
+while the stage's Connect group still has members).
 
-Whatever happens on Delete, the handler answers the ``ResponseURL`` with **SUCCESS**: a
-cleanup failure is published to the alerts topic (with the command to finish by hand) and the
-destroy goes on; a custom resource that fails or never answers would block the stack for an
-hour or forever. The deletion gets the Lambda's remaining time minus a reserve for the alert
-and the answer.
+Wiring: a plain Lambda-backed custom resource whose service token is this function's ARN. Not
+``custom_resources.Provider``: this handler answers the ``ResponseURL`` itself. The function needs
+network access to the brokers, ``sns:Publish`` on the alerts topic, and with IAM auth
+``kafka-cluster:Connect``, ``CreateTopic``, ``DescribeTopic``, ``*TopicDynamicConfiguration`` (and,
+ephemeral stages only, ``DeleteTopic`` and ``DescribeGroup``) on the stage's own topics.
+
+Whatever happens on Delete, the handler answers **SUCCESS**: a cleanup failure is published to
+the alerts topic (with the command to finish by hand) and the destroy goes on; a custom resource
+that fails or never answers would block the stack for an hour or forever. The broker work gets
+the Lambda's remaining time minus a reserve for the alert and the answer.
 """
 
 from __future__ import annotations
@@ -41,8 +50,8 @@ from typing import Any, Final, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wms_connector.errors import WmsError
-from wms_connector.kafka.admin import DeleteResult, TopicAdmin, delete_stage_topics
-from wms_connector.kafka.deletion import require_ephemeral
+from wms_connector.kafka.admin import DeleteResult, TopicAdmin, delete_stage_topics, reconcile_topics
+from wms_connector.kafka.topics import topic_specs
 from wms_connector.naming import names_for
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
@@ -56,6 +65,8 @@ MIN_WORK_MS: Final = 2_000
 #: CloudFormation rejects a response body above 4096 bytes; the reason is cut to fit.
 MAX_REASON: Final = 1_500
 PUT_ATTEMPTS: Final = 3
+#: Ends the physical id of a resource whose Create failed: its rollback Delete deletes nothing.
+FAILED_CREATE_MARK: Final = "/create-failed"
 
 
 class CfnEvent(BaseModel):
@@ -71,30 +82,30 @@ class CfnEvent(BaseModel):
     physical_resource_id: str | None = Field(default=None, alias="PhysicalResourceId")
 
 
-class CleanupEnv(BaseModel):
+class TopicsEnv(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     stage: str
     bootstrap: str = Field(min_length=1)
     alerts_topic_arn: str = Field(min_length=1)
     kafka_auth: KafkaAuth | None = None
+    replication_factor: int | None = Field(default=None, ge=1)
     region: str | None = None
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> CleanupEnv:
+    def from_environ(cls, environ: Mapping[str, str]) -> TopicsEnv:
         return cls(
             stage=environ.get("STAGE", ""),
             bootstrap=environ.get("BOOTSTRAP", ""),
             alerts_topic_arn=environ.get("ALERTS_TOPIC_ARN", ""),
             kafka_auth=environ.get("KAFKA_AUTH") or None,
+            replication_factor=environ.get("REPLICATION_FACTOR") or None,
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
         )
 
     def checked_stage(self) -> Stage:
-        """The stage, which must be valid and ephemeral (raises ``InputError`` otherwise)."""
-        stage = Stage.parse(self.stage)
-        require_ephemeral(stage)
-        return stage
+        """The stage, which must be valid (raises ``InputError`` otherwise)."""
+        return Stage.parse(self.stage)
 
     def auth(self, stage: Stage) -> KafkaAuth:
         return self.kafka_auth if self.kafka_auth is not None else settings_for(stage).kafka_auth
@@ -143,8 +154,15 @@ def _physical_id(event: CfnEvent, stage: Stage | None) -> str:
         return event.physical_resource_id
     if stage is not None:
         # Stable across updates: CloudFormation never sees a "replacement" of this resource.
-        return f"{names_for(stage).topic_cleanup_function}/topics"
+        return f"{names_for(stage).topics_function}/topics"
     return f"{event.logical_resource_id}-{event.request_id}"
+
+
+def _failed(event: CfnEvent, stage: Stage | None, reason: str) -> Answer:
+    physical_id = _physical_id(event, stage)
+    if event.request_type == "Create":
+        physical_id += FAILED_CREATE_MARK
+    return Answer("FAILED", reason, physical_id, {})
 
 
 def _alert(sns: Publisher, topic_arn: str, subject: str, message: str) -> None:
@@ -154,14 +172,49 @@ def _alert(sns: Publisher, topic_arn: str, subject: str, message: str) -> None:
         log.exception("could not publish the alert %r", subject)
 
 
-def _finish_by_hand(env: CleanupEnv) -> str:
+def _finish_by_hand(env: TopicsEnv) -> str:
     return (
         f"Finish by hand: wms-connector topics delete --stage {env.stage} --bootstrap {env.bootstrap} --yes"
     )
 
 
+def _reconcile(
+    env: TopicsEnv,
+    stage: Stage,
+    remaining_ms: Callable[[], int],
+    connect: Callable[..., TopicAdmin],
+) -> tuple[bool, str]:
+    """Create/fix the stage's topics: ``(ok, reason)``. An unsafe plan applies nothing."""
+    budget_ms = remaining_ms() - RESERVE_MS
+    if budget_ms < MIN_WORK_MS:
+        return False, f"stage {stage.name}: not enough Lambda time left to reconcile the topics"
+    deadline = time.monotonic() + budget_ms / 1000
+    try:
+        admin = connect(env.bootstrap, env.auth(stage), region=env.region, deadline=deadline)
+        specs = topic_specs(stage, replication_factor=env.replication_factor)
+        result = reconcile_topics(admin, specs, dry_run=False, refuse_unsafe=True)
+    except Exception as error:  # the deploy stops with the reason; the next one retries
+        log.exception("topic reconcile of stage %s failed", stage.name)
+        return False, f"stage {stage.name}: the topics could not be reconciled on {env.bootstrap}: {error}"
+    log.info("topic reconcile of stage %s: %s", stage.name, json.dumps(result.to_json()))
+    if result.unfixable:
+        problems = [f"{r.action.spec.name} {p}" for r in result.unfixable for p in r.action.problems]
+        return False, (
+            f"stage {stage.name}: nothing applied, the topics need a person: {'; '.join(problems)}. "
+            f"See `wms-connector topics create --stage {stage.name} --bootstrap {env.bootstrap} --dry-run`"
+        )
+    if result.failed:
+        problems = [f"{r.action.spec.name}: {r.error}" for r in result.failed]
+        return False, f"stage {stage.name}: the broker refused: {'; '.join(problems)}"
+    counts: dict[str, int] = {}
+    for item in result.results:
+        counts[item.action.kind.value] = counts.get(item.action.kind.value, 0) + 1
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    return True, f"topics of stage {stage.name}: {summary}"
+
+
 def _delete(
-    env: CleanupEnv,
+    env: TopicsEnv,
     stage: Stage,
     remaining_ms: Callable[[], int],
     sns: Publisher,
@@ -212,33 +265,43 @@ def handle(
         # Without a well-formed event there is nobody to answer; log it for the operator.
         log.error("not a CloudFormation custom-resource event: %s", error)
         return None
-    env: CleanupEnv | None = None
+    env: TopicsEnv | None = None
     stage: Stage | None = None
     problem: str | None = None
     try:
-        env = CleanupEnv.from_environ(environ)
+        env = TopicsEnv.from_environ(environ)
         stage = env.checked_stage()
     except (ValidationError, WmsError) as error:
-        problem = f"topic cleanup is misconfigured: {error}"
+        problem = f"the topics resource is misconfigured: {error}"
 
+    physical_id = event.physical_resource_id or ""
     if event.request_type in ("Create", "Update"):
-        if problem is not None:
-            answer = Answer("FAILED", problem, _physical_id(event, stage), {})
+        if problem is not None or env is None or stage is None:
+            answer = _failed(event, stage, problem or "the topics resource is misconfigured")
         else:
-            answer = Answer(
-                "SUCCESS",
-                "topics are created by `wms-connector topics create`",
-                _physical_id(event, stage),
-                {},
+            ok, reason = _reconcile(env, stage, remaining_ms, connect)
+            answer = (
+                Answer("SUCCESS", reason, _physical_id(event, stage), {})
+                if ok
+                else _failed(event, stage, reason)
             )
+    elif physical_id.endswith(FAILED_CREATE_MARK):
+        answer = Answer("SUCCESS", "the Create had failed: no topic deleted", physical_id, {})
     elif problem is not None or env is None or stage is None:
-        reason = problem or "topic cleanup is misconfigured"
+        reason = problem or "the topics resource is misconfigured"
         alerts_arn = environ.get("ALERTS_TOPIC_ARN", "")
         if alerts_arn:
             _alert(
                 sns, alerts_arn, "wms-connector: topic cleanup skipped", f"{reason}. No topic was deleted."
             )
         answer = Answer("SUCCESS", f"{reason}; no topic deleted", _physical_id(event, stage), {})
+    elif stage.is_named:
+        answer = Answer(
+            "SUCCESS",
+            f"stage {stage.name} is a named stage: its topics are never deleted",
+            _physical_id(event, stage),
+            {},
+        )
     else:
         reason = _delete(env, stage, remaining_ms, sns, connect)
         answer = Answer("SUCCESS", reason, _physical_id(event, stage), {})

@@ -1,19 +1,23 @@
-"""The ephemeral stage's topic cleanup: a Lambda in the VPC behind a CloudFormation custom resource.
+"""The stage's topics: a Lambda in the VPC behind a CloudFormation custom resource, every stage.
 
-On stack *Delete* the custom resource's handler (``wms_connector.lambdas.topic_cleanup.handler``,
-topics issue) deletes the stage's own namespaced topics and nothing else. Order on destroy: the
-connector stack makes the ECS service depend on this custom resource, so CloudFormation deletes
-the service first (its tasks are stopped) and only then deletes the custom resource, while the
-Lambda, its role and its security group still exist (the custom resource depends on them).
+On *Create*/*Update* the handler (``wms_connector.lambdas.topics.handler``) creates and fixes the
+stage's topics with the plan of ``wms-connector topics create``, and fails the deploy when the plan
+needs a person. On *Delete* it deletes an ephemeral stage's own namespaced topics and nothing else
+(a named stage's: never). Order: the connector stack makes the ECS service depend on this custom
+resource, so CloudFormation creates the service only once the topics exist, and on destroy deletes
+the service first (its tasks are stopped) and only then this resource, while the Lambda, its role
+and its security group still exist (the custom resource depends on them).
 
-Code: the asset is ``build/lambda/`` (``make lambda-bundle``): our package plus the manylinux
-x86_64 cp312 wheels of its runtime dependencies (confluent-kafka, pydantic), installed with pip
-``--platform ... --only-binary=:all:``: no Docker, and synth itself needs no network.
+``Topics`` (the resource property) is a digest of the stage's topic specs: a change of any
+partition count or config makes CloudFormation send an *Update*, so the deploy reconciles them.
+
+Code: the Lambda bundle given by the stack (``lambda_.Code``), shared with the redeploy Lambda.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import hashlib
+import json
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
@@ -23,23 +27,30 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from wms_connector.infra.iam import service_role
-from wms_connector.infra.kafka_iam import grant_cleanup_msk_access
+from wms_connector.infra.kafka_iam import grant_topics_msk_access
 from wms_connector.infra.logging import log_group
 from wms_connector.infra.nag import acknowledge
 from wms_connector.infra.network import kafka_client_group
+from wms_connector.kafka.topics import topic_specs
 from wms_connector.naming import StageNames
 from wms_connector.secrets.shapes import BrokerString
 from wms_connector.stages import KafkaAuth, StageSettings
 
-HANDLER = "wms_connector.lambdas.topic_cleanup.handler"
-RESOURCE_TYPE = "Custom::WmsTopicCleanup"
-#: Deleting a dozen topics takes seconds; the margin covers a slow controller and retries.
+HANDLER = "wms_connector.lambdas.topics.handler"
+RESOURCE_TYPE = "Custom::WmsTopics"
+#: Creating or deleting a dozen topics takes seconds; the margin covers a slow controller and retries.
 TIMEOUT = Duration.minutes(5)
 MEMORY_MIB = 512
 
 
-class TopicCleanup(Construct):
-    """Only ever added to ephemeral stages (the stack checks ``stage.is_ephemeral``)."""
+def topics_digest(names: StageNames) -> str:
+    """A digest of every topic spec of the stage (pure): it changes whenever a spec does."""
+    specs = [spec.to_json() for spec in topic_specs(names.stage)]
+    return hashlib.sha256(json.dumps(specs, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class StageTopics(Construct):
+    """Every stage's topics; deletion on destroy only for an ephemeral stage (the handler decides)."""
 
     def __init__(
         self,
@@ -50,29 +61,28 @@ class TopicCleanup(Construct):
         settings: StageSettings,
         brokers: BrokerString,
         vpc: ec2.IVpc,
-        bundle_dir: Path,
+        code: lambda_.Code,
         alerts_topic_arn: str,
         alerts_key_arn: str,
         logs_key: kms.IKey,
+        removal_policy: RemovalPolicy,
         iam_path: str | None,
     ) -> None:
         super().__init__(scope, id_)
-        if names.stage.is_named:
-            raise ValueError(f"topic cleanup is for ephemeral stages only, not {names.stage.name!r}")
         self.security_group = kafka_client_group(
             self,
             "SecurityGroup",
             vpc=vpc,
-            group_name=names.topic_cleanup_security_group,
+            group_name=names.topics_security_group,
             kafka_ports=tuple(b.port for b in brokers.brokers),
         )
         self.role = service_role(
             self,
             "Role",
-            role_name=names.topic_cleanup_role,
+            role_name=names.topics_role,
             service="lambda.amazonaws.com",
             path=iam_path,
-            description=f"{names.topic_cleanup_function}: delete the stage's own topics on destroy",
+            description=f"{names.topics_function}: create the stage's topics; a branch's: delete on destroy",
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -98,24 +108,24 @@ class TopicCleanup(Construct):
             )
         )
         if settings.kafka_auth is KafkaAuth.IAM:
-            grant_cleanup_msk_access(self.role, names)
+            grant_topics_msk_access(self.role, names)
         self.log_group = log_group(
             self,
             "Logs",
-            name=names.topic_cleanup_log_group,
+            name=names.topics_log_group,
             retention_days=settings.log_retention_days,
             key=logs_key,
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
         )
         self.function = lambda_.Function(
             self,
             "Function",
-            function_name=names.topic_cleanup_function,
-            description=f"deletes the topics of stage {names.stage.name} (namespace {names.topic_namespace})",
+            function_name=names.topics_function,
+            description=f"creates (and for a branch stage deletes) the topics of stage {names.stage.name}",
             runtime=lambda_.Runtime.PYTHON_3_12,
             architecture=lambda_.Architecture.X86_64,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(bundle_dir)),
+            code=code,
             role=self.role,
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=vpc.private_subnets),
@@ -136,7 +146,11 @@ class TopicCleanup(Construct):
             "Resource",
             service_token=self.function.function_arn,
             resource_type=RESOURCE_TYPE,
-            properties={"Stage": names.stage.name, "TopicNamespace": names.topic_namespace},
+            properties={
+                "Stage": names.stage.name,
+                "TopicNamespace": names.topic_namespace,
+                "Topics": topics_digest(names),
+            },
             removal_policy=RemovalPolicy.DESTROY,
         )
         # The role's policy must outlive the custom resource's Delete call.

@@ -1,0 +1,205 @@
+"""``verify``: exit 0 only when the stage really works (the verdict is ``wms_connector.verify``).
+
+This is the I/O shell: it reads the Connect REST status, each worker's JMX exporter page, the
+broker's topic metadata and the end offsets of the heartbeat and data topics, and asks the pure
+verdict, again every :data:`POLL_S` seconds until every check passes or the timeout runs out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
+
+import httpx
+import typer
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from wms_connector.aws import default_region
+from wms_connector.commands.common import JsonOption, StageOption, parse_stage
+from wms_connector.connect.exposition import ExpositionError, parse
+from wms_connector.connect.rest import BackOff, ConnectRestError, HttpConnectApi
+from wms_connector.errors import InputError, WmsError
+from wms_connector.kafka.admin import TopicAdmin
+from wms_connector.kafka.client import default_auth
+from wms_connector.kafka.topics import TopicRole
+from wms_connector.local.cluster import LOCAL_SIZING
+from wms_connector.naming import names_for
+from wms_connector.output import console, emit, err_console
+from wms_connector.secrets.shapes import BROKER_STRING
+from wms_connector.secrets.store import backend_for, resolve
+from wms_connector.stages import KafkaAuth, Stage, settings_for
+from wms_connector.verify import (
+    Check,
+    Expectation,
+    MetricsPage,
+    Observation,
+    checks,
+    default_timeout_s,
+    expectation_for,
+    problems,
+)
+
+POLL_S: Final = 2.0
+#: What ECS Exec port forwarding gives with ``localPortNumber=8083`` (docs/operations.md).
+DEFAULT_CONNECT_URL: Final = "http://127.0.0.1:8083"
+#: The JMX exporter's port in the image (runtime/entrypoint.sh ``JMX_EXPORTER_PORT``).
+EXPORTER_PORT: Final = 9404
+
+
+def default_metrics_url(connect_url: str) -> str:
+    """The exporter beside the worker of ``connect_url``: same host, port 9404."""
+    host = urlsplit(connect_url).hostname or "127.0.0.1"
+    return f"http://{host}:{EXPORTER_PORT}/metrics"
+
+
+def observe(
+    expect: Expectation, api: HttpConnectApi, metrics_urls: Sequence[str], admin: TopicAdmin | None
+) -> Observation:
+    """One look at the stage; every failure to read becomes part of the observation, never raised."""
+    status: dict[str, Any] | None = None
+    connect_error: str | None = None
+    try:
+        status = api.status(expect.connector)
+    except ConnectRestError as error:
+        if error.status != 404:
+            connect_error = str(error)
+    except WmsError as error:
+        connect_error = str(error)
+    pages = []
+    for url in metrics_urls:
+        try:
+            response = httpx.get(url, timeout=10)
+            response.raise_for_status()
+            pages.append(MetricsPage(url, parse(response.text)))
+        except (httpx.HTTPError, ExpositionError) as error:
+            pages.append(MetricsPage(url, error=f"{type(error).__name__}: {error}"))
+    topics = None
+    offsets: dict[str, int] = {}
+    kafka_error = None
+    if admin is not None:
+        try:
+            topics = admin.describe(spec.name for spec in expect.specs)
+            offsets = admin.end_offsets([expect.heartbeat_topic, *expect.data_topics])
+        except WmsError as error:
+            kafka_error = str(error)
+    return Observation(status, connect_error, tuple(pages), topics, offsets, kafka_error)
+
+
+def run_verify(
+    expect: Expectation,
+    api: HttpConnectApi,
+    metrics_urls: Sequence[str],
+    admin: TopicAdmin | None,
+    timeout_s: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[list[Check], float]:
+    """Observe until every check passes or ``timeout_s`` passes; the last checks and the time taken."""
+    start = clock()
+    baseline = dict(admin.end_offsets([expect.heartbeat_topic, *expect.data_topics])) if admin else {}
+    while True:
+        results = checks(expect, observe(expect, api, metrics_urls, admin), baseline)
+        elapsed = clock() - start
+        if all(c.ok for c in results) or elapsed >= timeout_s:
+            return results, elapsed
+        sleep(min(POLL_S, max(0.0, timeout_s - elapsed)))
+
+
+def _render(data: dict[str, Any]) -> None:
+    table = Table(title=f"verify {data['stage']} ({data['connector']})", show_header=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("detail")
+    for row in data["checks"]:
+        table.add_row(row["check"], "[green]ok[/]" if row["ok"] else "[red]FAIL[/]", escape(row["detail"]))
+    console.print(table)
+    verdict = "[green]verified[/]" if data["ok"] else "[red]NOT verified[/]"
+    console.print(f"{verdict} after {data['elapsed_s']:.0f} s")
+
+
+def verify_command(
+    *,
+    stage: StageOption,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=1, help="seconds to wait for health (default: 3 heartbeats, >= 60)"),
+    ] = None,
+    connect_url: Annotated[
+        str, typer.Option("--connect-url", help="a worker's REST URL (e.g. through ECS Exec port forwarding)")
+    ] = DEFAULT_CONNECT_URL,
+    metrics_url: Annotated[
+        list[str] | None,
+        typer.Option("--metrics-url", help="a worker's JMX exporter URL; repeat per worker (default: :9404)"),
+    ] = None,
+    bootstrap: Annotated[
+        str,
+        typer.Option("--bootstrap", "-b", help="Kafka bootstrap servers (default: the stage's brokerString)"),
+    ] = "",
+    auth: Annotated[
+        KafkaAuth | None,
+        typer.Option("--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"),
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region of MSK (IAM auth)")] = None,
+    source: Annotated[
+        str, typer.Option("--source", help="oracle (the product) or standin (the local stand-in)")
+    ] = "oracle",
+    local: Annotated[
+        bool,
+        typer.Option("--local", help="expect the local runtime's sizing (RF 1, its smaller internal topics)"),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Exit 0 only when the connector and its task RUN, Debezium is connected, the topics are right
+    and the heartbeat (or a data) topic advances; otherwise 1, with one line per problem."""
+    parsed: Stage = parse_stage(stage)
+    if source not in ("oracle", "standin"):
+        raise InputError(f"--source {source!r} is not oracle or standin")
+    if not bootstrap:
+        # Not a secret (a host list), but kept beside the others: wms/S/brokerString, else the default.
+        backend = backend_for(None, False, default_region(region))
+        bootstrap = str(resolve(parsed, BROKER_STRING, backend).value)
+    names = names_for(parsed)
+    connector = names.connector if source == "oracle" else names.standin_connector
+    expect = (
+        expectation_for(
+            parsed,
+            connector,
+            replication_factor=LOCAL_SIZING.replication_factor,
+            partitions={
+                TopicRole.CONNECT_OFFSETS: LOCAL_SIZING.offsets_partitions,
+                TopicRole.CONNECT_STATUS: LOCAL_SIZING.status_partitions,
+            },
+        )
+        if local
+        else expectation_for(parsed, connector)
+    )
+    timeout_s = timeout if timeout is not None else default_timeout_s(settings_for(parsed))
+    chosen_auth = auth if auth is not None else default_auth(settings_for(parsed).kafka_auth, bootstrap)
+    admin = TopicAdmin.connect(bootstrap, chosen_auth, region=default_region(region))
+    api = HttpConnectApi(connect_url, timeout_s=15, backoff=BackOff(scale_ms=500, max_attempts=3))
+    urls = metrics_url or [default_metrics_url(connect_url)]
+    try:
+        results, elapsed = run_verify(expect, api, urls, admin, timeout_s)
+    finally:
+        api.close()
+    data = {
+        "stage": parsed.name,
+        "connector": connector,
+        "ok": all(c.ok for c in results),
+        "elapsed_s": round(elapsed, 1),
+        "checks": [c.to_json() for c in results],
+    }
+    emit(data, as_json, _render)
+    if not data["ok"]:
+        for line in problems(results):  # one line per problem, whatever the output mode
+            err_console.print(Text(line), soft_wrap=True)
+        raise WmsError(f"stage {parsed.name!r} is not verified after {elapsed:.0f} s (problems above)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify_command)

@@ -1,0 +1,120 @@
+"""``verify``'s pure verdict: observations in, one check per promise out (the shell is proven
+against the real local pipeline in tests/integration/test_verify.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wms_connector.connect.exposition import parse
+from wms_connector.kafka.reconcile import TopicState
+from wms_connector.naming import names_for
+from wms_connector.stages import Stage, settings_for
+from wms_connector.verify import (
+    CHECKS,
+    MetricsPage,
+    Observation,
+    checks,
+    default_timeout_s,
+    expectation_for,
+    problems,
+)
+
+STAGE = Stage("feature-x")
+NAMES = names_for(STAGE)
+EXPECT = expectation_for(STAGE, NAMES.connector)
+RUNNING = {
+    "connector": {"state": "RUNNING", "worker_id": "10.0.0.1:8083"},
+    "tasks": [{"id": 0, "state": "RUNNING", "worker_id": "10.0.0.1:8083"}],
+}
+
+
+def _page(connected: float) -> MetricsPage:
+    server = NAMES.topic_prefix
+    text = (
+        "# TYPE debezium_metrics_connected gauge\n"
+        f'debezium_metrics_connected{{plugin="oracle",context="streaming",server="{server}"}} {connected}\n'
+    )
+    return MetricsPage("http://10.0.0.1:9404/metrics", parse(text))
+
+
+def _topics() -> dict[str, TopicState]:
+    return {s.name: TopicState(s.partitions, s.replication_factor, dict(s.config)) for s in EXPECT.specs}
+
+
+HEALTHY = Observation(
+    status=RUNNING, metrics=(_page(1),), topics=_topics(), end_offsets={NAMES.heartbeat_topic: 7}
+)
+BASELINE = {NAMES.heartbeat_topic: 5}
+
+
+def _failed(seen: Observation, baseline: dict[str, int] = BASELINE) -> dict[str, str]:
+    return {c.name: c.detail for c in checks(EXPECT, seen, baseline) if not c.ok}
+
+
+def test_healthy_passes_every_check_in_order() -> None:
+    results = checks(EXPECT, HEALTHY, BASELINE)
+    assert tuple(c.name for c in results) == CHECKS
+    assert problems(results) == []
+    assert "gained 2 record(s)" in results[-1].detail
+
+
+def _with(**changes: Any) -> Observation:
+    fields = {**HEALTHY.__dict__, **changes}
+    return Observation(**fields)
+
+
+FAILED_TASK = {
+    "connector": {"state": "RUNNING"},
+    "tasks": [{"id": 0, "state": "FAILED", "worker_id": "w1", "trace": "ORA-01291: missing logfile\n at x"}],
+}
+HISTORY = NAMES.schema_history_topic
+
+
+@pytest.mark.parametrize(
+    ("seen", "expected"),
+    [
+        (_with(status=None), {"connector": "is not registered", "task": "has no task"}),
+        (_with(connect_error="refused"), {"connector": "unreachable: refused", "task": "unknown"}),
+        (_with(status=FAILED_TASK), {"task": "is FAILED on w1: ORA-01291: missing logfile"}),
+        (
+            _with(status={"connector": {"state": "PAUSED"}, "tasks": []}),
+            {"connector": "is PAUSED", "task": "no task"},
+        ),
+        (_with(metrics=(_page(0),)), {"connected": "Connected=0"}),
+        (_with(metrics=(MetricsPage("u", error="timeout"),)), {"connected": "unreadable: u: timeout"}),
+        (_with(metrics=()), {"connected": "no metrics URL"}),
+        (
+            _with(topics={k: v for k, v in _topics().items() if k != HISTORY}),
+            {"topics": f"topic {HISTORY} is missing"},
+        ),
+        (
+            _with(
+                topics={
+                    **_topics(),
+                    HISTORY: TopicState(1, 3, {"cleanup.policy": "delete", "retention.ms": "5"}),
+                }
+            ),
+            {"topics": f"topic {HISTORY}: retention.bytes is unset, specified -1"},
+        ),
+        (_with(topics=None, kafka_error="no broker"), {"topics": "no broker"}),
+        (_with(end_offsets=dict(BASELINE)), {"progress": "heartbeats stalled"}),
+    ],
+)
+def test_each_problem_fails_its_own_check_with_a_reason(seen: Observation, expected: dict[str, str]) -> None:
+    failed = _failed(seen)
+    assert set(failed) == set(expected)
+    for name, needle in expected.items():
+        assert needle in failed[name]
+
+
+def test_a_data_topic_counts_as_progress_when_heartbeats_are_flat() -> None:
+    data = EXPECT.data_topics[0]
+    seen = _with(end_offsets={NAMES.heartbeat_topic: 5, data: 3})
+    assert _failed(seen) == {}
+
+
+def test_default_timeout_covers_three_heartbeats_and_at_least_a_minute() -> None:
+    assert default_timeout_s(settings_for(Stage("production"))) == 60
+    assert default_timeout_s(settings_for(Stage("main"))) == 90
