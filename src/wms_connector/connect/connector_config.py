@@ -54,6 +54,8 @@ STANDIN_PASSWORD_ENV: Final = "WMS_STANDIN_PASSWORD"
 #: reports and the agent can act on (Debezium's default, -1, retries forever while RUNNING).
 ERRORS_MAX_RETRIES: Final = 5
 RETRY_WAIT_MS: Final = 10_000
+#: Debezium's default, set explicitly: no digit of a TIMESTAMP(0..9) or DATE is lost (issue 15).
+TIME_PRECISION_MODE: Final = "adaptive"
 #: How long the task waits for a batch to fill before handing it to Connect (Debezium default 500).
 POLL_INTERVAL_MS: Final = 100
 
@@ -260,6 +262,20 @@ class PostgresStandIn:
         ]
 
 
+def exactly_once_settings(enabled: bool) -> list[Setting]:
+    """The connector half of KIP-618 for a stage that enables it (``StageSettings.exactly_once``)."""
+    if not enabled:
+        return []
+    return [
+        Setting(
+            "exactly.once.support",
+            "required",
+            "KIP-618: records and source offset commit in one Kafka transaction, so no duplicate "
+            "after a crash for read_committed consumers; refuse to start where the worker cannot",
+        )
+    ]
+
+
 def build_settings(stage: Stage, source: SourceAdapter, bootstrap: str, auth: KafkaAuth) -> list[Setting]:
     """Every property of the connector for ``stage``, in a stable, readable order."""
     names = names_for(stage)
@@ -323,14 +339,16 @@ def build_settings(stage: Stage, source: SourceAdapter, bootstrap: str, auth: Ka
         Setting(
             "decimal.handling.mode",
             "string",
-            "lossless and readable by any JSON consumer (precise = base64 bytes, double = lossy)",
+            "every digit of NUMBER(p,s>0) and unconstrained NUMBER as a JSON string: lossless and "
+            "readable without the schema (precise = base64 bytes + scale, double = lossy)",
         ),
         Setting(
             "time.precision.mode",
-            "connect",
-            "one standard Connect logical type per temporal kind (epoch ms) for every consumer; "
-            "sub-millisecond digits are dropped",
+            TIME_PRECISION_MODE,
+            "lossless: TIMESTAMP(0-3) as epoch ms, (4-6) epoch us, (7-9) epoch ns, DATE with its "
+            "seconds (connect would drop every digit below the millisecond)",
         ),
+        *exactly_once_settings(stage_settings.exactly_once),
         Setting(
             "key.converter",
             JSON_CONVERTER,
