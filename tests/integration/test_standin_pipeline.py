@@ -131,7 +131,7 @@ def test_decimal_and_time_handling_as_configured(pipeline: Pipeline) -> None:
     event = next(e for e in pipeline.events if e.op == "c" and _key(e) == 300)
     assert event.after is not None
     assert event.after["WVR_AMT"] == "3000.00"  # decimal.handling.mode=string: exact, readable
-    assert isinstance(event.after["EFF_DT"], int)  # time.precision.mode=connect: epoch based
+    assert isinstance(event.after["EFF_DT"], int)  # io.debezium.time.Date: days since the epoch
 
 
 @pytest.mark.parametrize(("how", "first"), [("stop", 400), ("kill", 500)])

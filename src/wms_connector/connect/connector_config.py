@@ -276,10 +276,16 @@ def exactly_once_settings(enabled: bool) -> list[Setting]:
     ]
 
 
-def build_settings(stage: Stage, source: SourceAdapter, bootstrap: str, auth: KafkaAuth) -> list[Setting]:
-    """Every property of the connector for ``stage``, in a stable, readable order."""
+def build_settings(
+    stage: Stage, source: SourceAdapter, bootstrap: str, auth: KafkaAuth, *, exactly_once: bool | None = None
+) -> list[Setting]:
+    """Every property of the connector for ``stage``, in a stable, readable order.
+
+    ``exactly_once`` overrides the stage's switch (benchmarks compare both modes)."""
     names = names_for(stage)
     stage_settings = settings_for(stage)
+    if exactly_once is not None:
+        stage_settings = stage_settings.model_copy(update={"exactly_once": exactly_once})
     security = client_security_settings(auth)
     shared_head = [
         Setting("name", source.connector_name(names), "derived in naming"),
@@ -366,9 +372,12 @@ def build_settings(stage: Stage, source: SourceAdapter, bootstrap: str, auth: Ka
     return rows
 
 
-def build_config(stage: Stage, source: SourceAdapter, bootstrap: str, auth: KafkaAuth) -> dict[str, str]:
+def build_config(
+    stage: Stage, source: SourceAdapter, bootstrap: str, auth: KafkaAuth, *, exactly_once: bool | None = None
+) -> dict[str, str]:
     """The connector config as an ordered ``dict[str, str]`` (what is PUT to Connect)."""
-    return {row.key: row.value for row in build_settings(stage, source, bootstrap, auth)}
+    rows = build_settings(stage, source, bootstrap, auth, exactly_once=exactly_once)
+    return {row.key: row.value for row in rows}
 
 
 def explain(

@@ -79,6 +79,8 @@ def register_fresh(
     source: SourceAdapter,
     bootstrap: str,
     auth: KafkaAuth = KafkaAuth.PLAINTEXT,
+    *,
+    exactly_once: bool | None = None,
 ) -> str:
     """Register the connector for a *new* source database, forgetting offsets of earlier runs.
 
@@ -93,7 +95,8 @@ def register_fresh(
     except ConnectRestError as error:
         if error.status != 404:
             raise
-    api.create(name, build_config(stage, source, bootstrap, auth), initial_state="STOPPED")
+    config = build_config(stage, source, bootstrap, auth, exactly_once=exactly_once)
+    api.create(name, config, initial_state="STOPPED")
     _wait_state(api, name, "STOPPED")
     api.delete_offsets(name)
     api.resume(name)
