@@ -333,7 +333,9 @@ BOUNDED_NAMES: Final = (
     BoundedName("EC2 security group", 255, lambda n: (n.security_group, n.topic_cleanup_security_group)),
     BoundedName("CloudFormation export", 255, lambda n: (n.alerts_topic_export, n.alerts_key_export)),
     BoundedName("Kafka topic", 249, lambda n: n.all_topics),
-    BoundedName("Kafka Connect connector", 255, lambda n: (n.connector, n.standin_connector, n.test_sink_connector)),
+    BoundedName(
+        "Kafka Connect connector", 255, lambda n: (n.connector, n.standin_connector, n.test_sink_connector)
+    ),
     BoundedName("PostgreSQL identifier", 63, lambda n: (n.standin_slot, n.standin_publication)),
     BoundedName("Secrets Manager secret", 512, lambda n: n.secret_paths("permissionsBoundary")),
 )

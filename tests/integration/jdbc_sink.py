@@ -6,7 +6,7 @@ cache, and only the test suite's local workers get that directory on their plugi
 and ``wms-connector local`` never see it.
 
 The sink replays the four stand-in data topics into a second database on the stand-in server
-(:meth:`StandInPostgres.create_copy`: the same schemas and tables), with upserts keyed by the
+(:meth:`StandInPostgres.create_copy`: the same tables and column types), with upserts keyed by the
 record key and deletes, so the two databases can be compared row by row.
 """
 
@@ -21,7 +21,7 @@ from wms_connector.connect.connector_config import JSON_CONVERTER, STANDIN_PASSW
 from wms_connector.local.fetch import FetchResult, fetch
 from wms_connector.local.paths import cache_dir, repo_root
 from wms_connector.local.pom import pinned_versions
-from wms_connector.local.standin import KEY_COLUMN, StandInPostgres, quoted
+from wms_connector.local.standin import KEY_COLUMN, StandInPostgres, flat_quoted, quoted
 from wms_connector.naming import CAPTURED_TABLES, SCHEMAS, TableId, names_for
 from wms_connector.stages import Stage
 
@@ -60,11 +60,12 @@ def sink_config(stage: Stage, standin: StandInPostgres) -> dict[str, str]:
         "schema.evolution": "none",
         "quote.identifiers": "true",
         "use.time.zone": "UTC",
-        # <namespace><prefix>.<SCHEMA>.<TABLE> -> "<SCHEMA>"."<TABLE>": the same tables as the source.
+        # <namespace><prefix>.<SCHEMA>.<TABLE> -> <SCHEMA>_<TABLE> (standin.flat_quoted): the sink
+        # maps a topic to one table name in its default schema.
         "transforms": "route",
         "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",
         "transforms.route.regex": rf"^.*\.({schemas})\.([A-Z0-9_]+)$",
-        "transforms.route.replacement": "$1.$2",
+        "transforms.route.replacement": "$1_$2",
         "key.converter": JSON_CONVERTER,
         "key.converter.schemas.enable": "true",
         "value.converter": JSON_CONVERTER,
@@ -76,11 +77,15 @@ def sink_config(stage: Stage, standin: StandInPostgres) -> dict[str, str]:
 Rows = dict[int, tuple[Any, ...]]
 
 
-def table_rows(standin: StandInPostgres, table: TableId, dbname: str) -> tuple[tuple[str, ...], Rows]:
-    """Every row of ``table`` in ``dbname`` by key, every column, as PostgreSQL returns it."""
+def table_rows(
+    standin: StandInPostgres, table: TableId, dbname: str, *, flat: bool = False
+) -> tuple[tuple[str, ...], Rows]:
+    """Every row of ``table`` in ``dbname`` by key, every column, as PostgreSQL returns it
+    (``flat``: the sink's copy, :func:`flat_quoted`)."""
     key = KEY_COLUMN[table.table]
+    name = flat_quoted(table) if flat else quoted(table)
     with standin.connect(dbname=dbname) as conn:
-        cursor = conn.execute(f'SELECT * FROM {quoted(table)} ORDER BY "{key}"')
+        cursor = conn.execute(f'SELECT * FROM {name} ORDER BY "{key}"')
         columns = tuple(d.name for d in cursor.description or ())
         rows = {int(row[columns.index(key)]): tuple(row) for row in cursor.fetchall()}  # type: ignore[call-overload]
     return columns, rows
@@ -97,7 +102,7 @@ def differences(standin: StandInPostgres, source_db: str, sink_db: str = SINK_DB
     found: list[str] = []
     for table in CAPTURED_TABLES:
         columns, source = table_rows(standin, table, source_db)
-        sink_columns, sink = table_rows(standin, table, sink_db)
+        sink_columns, sink = table_rows(standin, table, sink_db, flat=True)
         if columns != sink_columns:
             found.append(f"{table.qualified}: columns {columns} != {sink_columns}")
             continue
@@ -113,4 +118,4 @@ def differences(standin: StandInPostgres, source_db: str, sink_db: str = SINK_DB
 
 
 def row_count(standin: StandInPostgres, dbname: str) -> Mapping[str, int]:
-    return {t.qualified: len(table_rows(standin, t, dbname)[1]) for t in CAPTURED_TABLES}
+    return {t.qualified: len(table_rows(standin, t, dbname, flat=True)[1]) for t in CAPTURED_TABLES}

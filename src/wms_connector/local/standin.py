@@ -88,6 +88,17 @@ def quoted(table: TableId) -> str:
     return f'"{table.schema}"."{table.table}"'
 
 
+def flat_quoted(table: TableId) -> str:
+    """The table in one schema, named ``<SCHEMA>_<TABLE>`` (how sinks that flatten
+    ``schema.table`` topic names, such as Debezium's JDBC sink, name it)."""
+    return f'"public"."{table.schema}_{table.table}"'
+
+
+def copy_sql() -> list[str]:
+    """The DDL of a copy of the four tables in one schema, named by :func:`flat_quoted` (pure)."""
+    return [f"CREATE TABLE IF NOT EXISTS {flat_quoted(t)} ({_DDL[t.table]})" for t in CAPTURED_TABLES]
+
+
 def schema_sql() -> list[str]:
     """The DDL of the stand-in schemas and tables (pure)."""
     statements = [f'CREATE SCHEMA IF NOT EXISTS "{schema}"' for schema in SCHEMAS]
@@ -189,12 +200,13 @@ class StandInPostgres:
         return psycopg.connect(self.conninfo(dbname), autocommit=autocommit)
 
     def create_copy(self, dbname: str) -> None:
-        """A second, empty database on this server with the same schemas and tables (e.g. where
-        a downstream sink replays the topics, to compare it with the source row by row)."""
+        """A second, empty database on this server with the same tables (columns and types), named
+        by :func:`flat_quoted`: where a downstream sink replays the topics, to compare with the
+        source row by row."""
         with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{dbname}"')
         with self.connect(dbname=dbname) as conn:
-            for statement in schema_sql():
+            for statement in copy_sql():
                 conn.execute(statement)
 
     def _run(self, argv: Sequence[str], what: str) -> None:
