@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections import defaultdict
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from wms_connector.local.pipeline import (
     register_fresh,
     wait_running,
 )
-from wms_connector.local.standin import KEY_COLUMN, StandInPostgres
+from wms_connector.local.standin import KEY_COLUMN, StandInPostgres, quoted
 from wms_connector.local.workload import Change, Op, apply, demo_steps, waiver_row
 from wms_connector.naming import CAPTURED_TABLES, names_for
 from wms_connector.stages import KafkaAuth
@@ -132,6 +133,18 @@ def test_decimal_and_time_handling_as_configured(pipeline: Pipeline) -> None:
     assert event.after is not None
     assert event.after["WVR_AMT"] == "3000.00"  # decimal.handling.mode=string: exact, readable
     assert isinstance(event.after["EFF_DT"], int)  # io.debezium.time.Date: days since the epoch
+    # No lost digit (time.precision.mode=adaptive, decimal.handling.mode=string):
+    row = waiver_row(CAPTURED_TABLES[0], 300)
+    assert event.after["WVR_RATE"] == str(row["WVR_RATE"])  # 38 digits, 18 decimals, as text
+    zoned = dt.datetime.fromisoformat(event.after["SBMT_TS"].replace("Z", "+00:00"))
+    assert zoned == row["SBMT_TS"] and zoned.microsecond == row["SBMT_TS"].microsecond
+    # timestamp(6) -> io.debezium.time.MicroTimestamp: microseconds since the epoch, not ms
+    with pipeline.standin.connect() as conn:
+        [(stored,)] = conn.execute(
+            f'SELECT "LAST_UPDT_TS" FROM {quoted(CAPTURED_TABLES[0])} WHERE "PLAN_BASE_WVR_ID" = 300'
+        ).fetchall()
+    epoch = dt.datetime(1970, 1, 1)
+    assert event.after["LAST_UPDT_TS"] == (stored - epoch) // dt.timedelta(microseconds=1)
 
 
 @pytest.mark.parametrize(("how", "first"), [("stop", 400), ("kill", 500)])
