@@ -20,10 +20,11 @@ Usage::
 
     .venv/bin/python bench/failover.py [--runs 4] [--rate 25] [--no-graceful] [--no-ballast] [--at-least-once]
 
-An idle connector (``--no-ballast`` leaves it out) first takes the group leader, so the stand-in's
-task starts on the other worker: the kill then hits a NOT-leader, whose task the leader holds back
-for ``scheduled.rebalance.max.delay.ms``. Without it the task sits on the leader, and killing the
-leader moves the task after about ``session.timeout.ms`` only. The table says which it was.
+An idle connector (``--no-ballast`` leaves it out) is created first, meant to take the group
+leader so that the stand-in's task starts on the other worker (with a rebalance delay, the leader
+holds a lost NOT-leader's task back for ``scheduled.rebalance.max.delay.ms``; with today's 0 the two
+cases differ little). Placement after each rejoin is up to Connect's assignor: the table says, per
+run, whether the killed worker was the leader, and the summary reports each kind separately.
 
 Delivery is exactly-once (KIP-618) unless ``--at-least-once`` switches it off for comparison; the
 events are read by a ``read_committed`` consumer, as every consumer must read them, so the
