@@ -26,11 +26,23 @@ def machine() -> str:
     return f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
-def start_cluster(stack: ExitStack, stage: Stage, workers: int) -> LocalCluster:
-    """A local cluster in a temporary directory, stopped and removed when ``stack`` closes."""
+def load() -> str:
+    """The load averages, printed beside every figure (the machine is shared)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f}/{fifteen:.1f}"
+
+
+def start_cluster(
+    stack: ExitStack, stage: Stage, workers: int, *, exactly_once: bool | None = None
+) -> LocalCluster:
+    """A local cluster in a temporary directory, stopped and removed when ``stack`` closes.
+
+    ``exactly_once`` overrides the stage's exactly-once switch (to compare both modes)."""
     cluster_dir = Path(tempfile.mkdtemp(prefix="wms-bench-cluster-"))
     stack.callback(shutil.rmtree, cluster_dir, ignore_errors=True)  # runs last (LIFO)
-    cluster = LocalCluster(cluster_dir, fetch(pom_path(), cache_dir()).layout, find_java())
+    cluster = LocalCluster(
+        cluster_dir, fetch(pom_path(), cache_dir()).layout, find_java(), exactly_once=exactly_once
+    )
     # Registered before up(): a start that fails half-way still stops what it started.
     stack.callback(cluster.down, wipe=True)
     cluster.up(stage, workers)

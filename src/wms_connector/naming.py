@@ -215,6 +215,12 @@ class StageNames:
         return f"{self.service_prefix}-standin-postgres"
 
     @property
+    def test_sink_connector(self) -> str:
+        """The tests' JDBC sink connector (replays the stand-in topics into a second database):
+        test suite only, never deployed."""
+        return f"{self.service_prefix}-test-jdbc-sink"
+
+    @property
     def topic_namespace(self) -> str:
         return topic_namespace(self.stage)
 
@@ -354,7 +360,9 @@ BOUNDED_NAMES: Final = (
     BoundedName("EC2 security group", 255, lambda n: (n.security_group, n.topics_security_group)),
     BoundedName("CloudFormation export", 255, lambda n: (n.alerts_topic_export, n.alerts_key_export)),
     BoundedName("Kafka topic", 249, lambda n: n.all_topics),
-    BoundedName("Kafka Connect connector", 255, lambda n: (n.connector, n.standin_connector)),
+    BoundedName(
+        "Kafka Connect connector", 255, lambda n: (n.connector, n.standin_connector, n.test_sink_connector)
+    ),
     BoundedName("PostgreSQL identifier", 63, lambda n: (n.standin_slot, n.standin_publication)),
     BoundedName("Secrets Manager secret", 512, lambda n: n.secret_paths("permissionsBoundary")),
 )

@@ -193,6 +193,11 @@ class StageSettings(BaseModel):
     retain_on_destroy: bool = Field(description="keep data-bearing resources when the stack is destroyed")
     restart_budget: int = Field(ge=1, description="agent restarts allowed per budget window")
     kafka_auth: KafkaAuth = Field(default=KafkaAuth.TLS, description="client auth to MSK: tls or iam")
+    exactly_once: bool = Field(
+        default=True,
+        description="KIP-618 exactly-once source delivery (worker exactly.once.source.support=enabled, "
+        "connector exactly.once.support=required); the per-stage switch if the engine shows a defect",
+    )
 
     @property
     def connect_cpu(self) -> int:

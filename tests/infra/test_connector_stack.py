@@ -92,6 +92,15 @@ def test_service_runs_the_stage_worker_count_with_safe_deployments(
         "AWS::ECS::Cluster",
         {"ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}]},
     )
+    # A worker stopped by a deploy gets time to leave the group cleanly (failover ~1 s, not 6 s).
+    template.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "ContainerDefinitions": Match.array_with(
+                [Match.object_like({"Name": names_for(Stage(stage)).connect_container, "StopTimeout": 60})]
+            )
+        },
+    )
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -25,6 +25,8 @@ from wms_connector.local.fetch import FetchResult, fetch
 from wms_connector.local.paths import cache_dir, pom_path
 from wms_connector.stages import Stage
 
+from .jdbc_sink import fetch_sink
+
 IT_STAGE = Stage("it-local")
 IT_WORKERS = 2
 
@@ -36,10 +38,21 @@ def runtime_jars() -> FetchResult:
 
 
 @pytest.fixture(scope="session")
+def sink_jars() -> FetchResult:
+    """TEST ONLY: Debezium's JDBC sink (tests/sink/pom.xml), the round-trip tests' downstream consumer."""
+    return fetch_sink()
+
+
+@pytest.fixture(scope="session")
 def local_cluster(
-    runtime_jars: FetchResult, tmp_path_factory: pytest.TempPathFactory
+    runtime_jars: FetchResult, sink_jars: FetchResult, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalCluster]:
-    cluster = LocalCluster(tmp_path_factory.mktemp("local-cluster"), runtime_jars.layout)
+    # The suite's workers (only these) also load the JDBC sink plugin.
+    cluster = LocalCluster(
+        tmp_path_factory.mktemp("local-cluster"),
+        runtime_jars.layout,
+        extra_plugin_path=sink_jars.layout.plugin_path,
+    )
     cluster.up(IT_STAGE, IT_WORKERS)
     try:
         yield cluster

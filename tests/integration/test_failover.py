@@ -1,7 +1,7 @@
 """Worker failover on the real cluster: the stand-in connector's task survives losing its worker.
 
 How fast it moves is measured by ``bench/failover.py``; here only *that* it moves, and that no
-change is lost on the way.
+change is lost or delivered twice on the way (exactly-once source delivery, read_committed reader).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from wms_connector.local.failover import (
 from wms_connector.local.pipeline import EventTail, ensure_local_topics, register_fresh, wait_running
 from wms_connector.local.standin import StandInPostgres
 from wms_connector.naming import names_for
+from wms_connector.stages import settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +78,7 @@ def running(cluster_workers_restored: LocalCluster, standin_state_dir: Path) -> 
         standin.stop()
 
 
-def test_killed_workers_task_runs_on_the_other_worker_and_no_insert_is_lost(running: Running) -> None:
+def test_killed_workers_task_runs_on_the_other_worker_no_insert_lost_or_duplicated(running: Running) -> None:
     cluster, name = running.cluster, running.name
     seen: list[ChangeEvent] = []
     load = InsertLoad(running.standin, FIRST_KEY, rate=20).start()
@@ -104,8 +105,11 @@ def test_killed_workers_task_runs_on_the_other_worker_and_no_insert_is_lost(runn
     wanted = set(written)
     running.tail.collect(lambda events: wanted <= set(delivered_keys(events)), 90, into=seen)
     delivery = count_delivery(written, delivered_keys(seen))
-    # At-least-once: duplicates after a crash are allowed (and shown); a lost insert is not.
     assert not delivery.lost, delivery.describe()
     assert delivery.written == len(written), delivery.describe()
+    # Exactly-once source (KIP-618) and a read_committed reader: the killed task's open
+    # transaction is aborted and the new task resumes from the offset committed with the records.
+    assert settings_for(cluster.stage).exactly_once
+    assert delivery.duplicates == 0, delivery.describe()
     status = running.apis[survivor].status(name)
     assert task_worker(status) == survivor, status

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +25,7 @@ from wms_connector.local.pipeline import (
     register_fresh,
     wait_running,
 )
-from wms_connector.local.standin import KEY_COLUMN, StandInPostgres
+from wms_connector.local.standin import KEY_COLUMN, StandInPostgres, quoted
 from wms_connector.local.workload import Change, Op, apply, demo_steps, waiver_row
 from wms_connector.naming import CAPTURED_TABLES, names_for
 from wms_connector.stages import KafkaAuth
@@ -131,7 +133,19 @@ def test_decimal_and_time_handling_as_configured(pipeline: Pipeline) -> None:
     event = next(e for e in pipeline.events if e.op == "c" and _key(e) == 300)
     assert event.after is not None
     assert event.after["WVR_AMT"] == "3000.00"  # decimal.handling.mode=string: exact, readable
-    assert isinstance(event.after["EFF_DT"], int)  # time.precision.mode=connect: epoch based
+    assert isinstance(event.after["EFF_DT"], int)  # io.debezium.time.Date: days since the epoch
+    # No lost digit (time.precision.mode=adaptive, decimal.handling.mode=string):
+    row = waiver_row(CAPTURED_TABLES[0], 300)
+    assert event.after["WVR_RATE"] == str(row["WVR_RATE"])  # 38 digits, 18 decimals, as text
+    zoned = dt.datetime.fromisoformat(event.after["SBMT_TS"].replace("Z", "+00:00"))
+    assert zoned == row["SBMT_TS"] and zoned.microsecond == row["SBMT_TS"].microsecond
+    # timestamp(6) -> io.debezium.time.MicroTimestamp: microseconds since the epoch, not ms
+    with pipeline.standin.connect() as conn:
+        [(stored,)] = conn.execute(
+            f'SELECT "LAST_UPDT_TS" FROM {quoted(CAPTURED_TABLES[0])} WHERE "PLAN_BASE_WVR_ID" = 300'
+        ).fetchall()
+    epoch = dt.datetime(1970, 1, 1)
+    assert event.after["LAST_UPDT_TS"] == (stored - epoch) // dt.timedelta(microseconds=1)
 
 
 @pytest.mark.parametrize(("how", "first"), [("stop", 400), ("kill", 500)])
@@ -191,12 +205,17 @@ def test_no_password_in_config_topic_or_rest(pipeline: Pipeline) -> None:
     for partition in metadata.partitions:
         _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
         consumer.assign([TopicPartition(topic, partition, 0)])
-        position = 0
-        while position < high:
-            for message in consumer.consume(num_messages=500, timeout=2):
-                if message.error() is None:
+        # With exactly-once the leader writes this topic in transactions: the last offsets are
+        # commit markers, never delivered, so "read up to the high watermark" means "until
+        # nothing more comes" (bounded), not "until a record at high - 1".
+        deadline = time.monotonic() + 60
+        idle = 0
+        while idle < 2 and time.monotonic() < deadline:
+            batch = consumer.consume(num_messages=500, timeout=2)
+            idle = 0 if batch else idle + 1
+            for message in batch:
+                if message.error() is None and message.offset() < high:
                     raw += (message.key() or b"") + (message.value() or b"")
-                    position = message.offset() + 1
     consumer.close()
     assert pipeline.name.encode() in raw  # we did read the connector's record
     assert secret.encode() not in raw

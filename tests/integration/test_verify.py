@@ -132,17 +132,32 @@ def test_a_missing_topic_and_a_wrong_config_are_named(
 
 def test_a_failed_task_is_named_with_its_trace(stand: Stand, capsys: pytest.CaptureFixture[str]) -> None:
     # No in-task retries, then the replication connection is cut: the task FAILS for real.
-    stand.apply(**{"errors.max.retries": "0"})
     with stand.standin.connect(autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'walsender'"
-        )
+        applied_at = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+    stand.apply(**{"errors.max.retries": "0"})
+    # Cut the connection of the task that runs the new config: the status says RUNNING before its
+    # replication connection is up (with exactly-once the restarted task first fences the old
+    # producer), and cutting the old task's connection would fail nothing.
+    with stand.standin.connect(autocommit=True) as conn:
+        started = time.monotonic() + 60
+        while time.monotonic() < started:
+            cut = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE backend_type = 'walsender' AND backend_start > %s",
+                (applied_at,),
+            ).fetchall()
+            if cut:
+                break
+            time.sleep(0.2)
+        assert cut, "the restarted task never opened its replication connection"
     deadline = time.monotonic() + 60
+    tasks: list[dict[str, object]] = []
     while time.monotonic() < deadline:
         tasks = stand.api.status(stand.name).get("tasks", [])
         if tasks and tasks[0]["state"] == "FAILED":
             break
         time.sleep(0.5)
+    assert tasks and tasks[0]["state"] == "FAILED", tasks
     try:
         code, data, _ = _run(stand, capsys, timeout=5)
     finally:

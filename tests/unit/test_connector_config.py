@@ -11,6 +11,7 @@ from wms_connector.connect.connector_config import (
     PostgresStandIn,
     build_config,
     build_settings,
+    exactly_once_settings,
     explain,
 )
 from wms_connector.connect.worker_config import client_security_settings
@@ -216,6 +217,10 @@ MUTATIONS = [
         "signal.enabled.channels",
     ),
     ("wrong class", lambda c: c.update({"connector.class": "x.Y"}), "connector.class"),
+    ("ms timestamps", lambda c: c.update({"time.precision.mode": "connect"}), "time.precision.mode"),
+    ("us timestamps", lambda c: c.update({"time.precision.mode": "microseconds"}), "time.precision.mode"),
+    ("double decimals", lambda c: c.update({"decimal.handling.mode": "double"}), "decimal.handling.mode"),
+    ("bad eos", lambda c: c.update({"exactly.once.support": "always"}), "exactly.once.support"),
 ]
 
 
@@ -240,3 +245,17 @@ def test_removed_tunables_warn_but_pass() -> None:
     problems = check_config(config)
     assert [p.key for p in problems] == ["log.mining.batch.size.max"]
     assert not problems[0].is_error
+
+
+@pytest.mark.parametrize("stage", ["main", "val", "production", "feature-x"])
+def test_values_are_lossless_and_delivery_exactly_once(stage: str) -> None:
+    for config in (oracle(Stage(stage)), standin(Stage(stage))):
+        assert config["time.precision.mode"] == "adaptive"  # TIMESTAMP(0..9) keep every digit
+        assert config["decimal.handling.mode"] == "string"  # NUMBER keeps every digit
+        assert config["exactly.once.support"] == "required"
+        assert errors(check_config(config)) == []
+
+
+def test_the_exactly_once_switch() -> None:
+    assert [s.key for s in exactly_once_settings(True)] == ["exactly.once.support"]
+    assert exactly_once_settings(False) == []  # at-least-once, Connect's default

@@ -122,3 +122,23 @@ def test_heap_is_sized_from_the_container() -> None:
 def test_properties_are_escaped_for_java() -> None:
     text = render_properties({"a": "x=y", "k:e y": " lead", "p": "C:\\dir", "r": "^(A|B)_[A-Z]+$"})
     assert text.splitlines() == ["a=x=y", "k\\:e\\ y=\\ lead", "p=C:\\\\dir", "r=^(A|B)_[A-Z]+$"]
+
+
+MSK_MIN_SESSION_TIMEOUT_MS = 6_000  # broker group.min.session.timeout.ms, Kafka's and MSK's default
+
+
+@pytest.mark.parametrize("stage", ["main", "val", "production", "feature-x"])
+def test_failover_in_seconds_and_exactly_once(stage: str) -> None:
+    props = worker_config(Stage(stage), ENDPOINT, PLUGINS)
+    # The broker refuses a session below its minimum: the worker would never join the group.
+    assert int(props["session.timeout.ms"]) >= MSK_MIN_SESSION_TIMEOUT_MS
+    assert int(props["heartbeat.interval.ms"]) * 3 <= int(props["session.timeout.ms"])
+    assert props["scheduled.rebalance.max.delay.ms"] == "0"  # a lost task moves in the same rebalance
+    assert props["exactly.once.source.support"] == "enabled"
+    assert props["consumer.isolation.level"] == "read_committed"
+
+
+def test_the_exactly_once_switch_of_a_stage() -> None:
+    off = settings_for(Stage("val")).model_copy(update={"exactly_once": False})
+    props = worker_config(Stage("val"), ENDPOINT, PLUGINS, settings=off)
+    assert props["exactly.once.source.support"] == "disabled"

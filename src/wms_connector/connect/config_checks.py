@@ -94,9 +94,18 @@ POSTGRES_ENUMS: Final[Mapping[str, frozenset[str]]] = {
 }
 COMMON_ENUMS: Final[Mapping[str, frozenset[str]]] = {
     "decimal.handling.mode": frozenset({"precise", "double", "string"}),
-    "time.precision.mode": frozenset({"adaptive", "adaptive_time_microseconds", "connect"}),
+    "time.precision.mode": frozenset(
+        {"adaptive", "adaptive_time_microseconds", "connect", "isostring", "microseconds", "nanoseconds"}
+    ),
+    "exactly.once.support": frozenset({"required", "requested"}),
     "event.processing.failure.handling.mode": frozenset({"fail", "warn", "skip", "ignore"}),
     "binary.handling.mode": frozenset({"bytes", "base64", "base64-url-safe", "hex"}),
+}
+#: Value mappings that lose digits the source holds (issue 15): refused, with what is lost.
+LOSSY_VALUES: Final[Mapping[tuple[str, str], str]] = {
+    ("time.precision.mode", "connect"): "drops every digit below the millisecond of a TIMESTAMP",
+    ("time.precision.mode", "microseconds"): "drops the nanoseconds of TIMESTAMP(7..9)",
+    ("decimal.handling.mode", "double"): "rounds NUMBER to a binary double (about 15 digits)",
 }
 SIGNAL_CHANNELS: Final = frozenset({"source", "kafka", "file", "jmx"})
 HISTORY_KEYS: Final = (
@@ -233,6 +242,9 @@ def check_config(config: Mapping[str, str], known_secrets: Iterable[str] = ()) -
         problems.append(
             _err("event.processing.failure.handling.mode", "warn/skip/ignore drop events silently")
         )
+    for (key, value), loss in LOSSY_VALUES.items():
+        if config.get(key) == value:
+            problems.append(_err(key, f"{value!r} {loss}: use the connector's default mapping"))
     problems += _signals(config)
     problems += _scope(config)
     problems += _secrets(config, known_secrets)

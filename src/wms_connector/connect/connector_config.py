@@ -54,6 +54,8 @@ STANDIN_PASSWORD_ENV: Final = "WMS_STANDIN_PASSWORD"
 #: reports and the agent can act on (Debezium's default, -1, retries forever while RUNNING).
 ERRORS_MAX_RETRIES: Final = 5
 RETRY_WAIT_MS: Final = 10_000
+#: Debezium's default, set explicitly: no digit of a TIMESTAMP(0..9) or DATE is lost (issue 15).
+TIME_PRECISION_MODE: Final = "adaptive"
 #: How long the task waits for a batch to fill before handing it to Connect (Debezium default 500).
 POLL_INTERVAL_MS: Final = 100
 
@@ -260,10 +262,30 @@ class PostgresStandIn:
         ]
 
 
-def build_settings(stage: Stage, source: SourceAdapter, bootstrap: str, auth: KafkaAuth) -> list[Setting]:
-    """Every property of the connector for ``stage``, in a stable, readable order."""
+def exactly_once_settings(enabled: bool) -> list[Setting]:
+    """The connector half of KIP-618 for a stage that enables it (``StageSettings.exactly_once``)."""
+    if not enabled:
+        return []
+    return [
+        Setting(
+            "exactly.once.support",
+            "required",
+            "KIP-618: records and source offset commit in one Kafka transaction, so no duplicate "
+            "after a crash for read_committed consumers; refuse to start where the worker cannot",
+        )
+    ]
+
+
+def build_settings(
+    stage: Stage, source: SourceAdapter, bootstrap: str, auth: KafkaAuth, *, exactly_once: bool | None = None
+) -> list[Setting]:
+    """Every property of the connector for ``stage``, in a stable, readable order.
+
+    ``exactly_once`` overrides the stage's switch (benchmarks compare both modes)."""
     names = names_for(stage)
     stage_settings = settings_for(stage)
+    if exactly_once is not None:
+        stage_settings = stage_settings.model_copy(update={"exactly_once": exactly_once})
     security = client_security_settings(auth)
     shared_head = [
         Setting("name", source.connector_name(names), "derived in naming"),
@@ -323,14 +345,16 @@ def build_settings(stage: Stage, source: SourceAdapter, bootstrap: str, auth: Ka
         Setting(
             "decimal.handling.mode",
             "string",
-            "lossless and readable by any JSON consumer (precise = base64 bytes, double = lossy)",
+            "every digit of NUMBER(p,s>0) and unconstrained NUMBER as a JSON string: lossless and "
+            "readable without the schema (precise = base64 bytes + scale, double = lossy)",
         ),
         Setting(
             "time.precision.mode",
-            "connect",
-            "one standard Connect logical type per temporal kind (epoch ms) for every consumer; "
-            "sub-millisecond digits are dropped",
+            TIME_PRECISION_MODE,
+            "lossless: TIMESTAMP(0-3) as epoch ms, (4-6) epoch us, (7-9) epoch ns, DATE with its "
+            "seconds (connect would drop every digit below the millisecond)",
         ),
+        *exactly_once_settings(stage_settings.exactly_once),
         Setting(
             "key.converter",
             JSON_CONVERTER,
@@ -348,9 +372,12 @@ def build_settings(stage: Stage, source: SourceAdapter, bootstrap: str, auth: Ka
     return rows
 
 
-def build_config(stage: Stage, source: SourceAdapter, bootstrap: str, auth: KafkaAuth) -> dict[str, str]:
+def build_config(
+    stage: Stage, source: SourceAdapter, bootstrap: str, auth: KafkaAuth, *, exactly_once: bool | None = None
+) -> dict[str, str]:
     """The connector config as an ordered ``dict[str, str]`` (what is PUT to Connect)."""
-    return {row.key: row.value for row in build_settings(stage, source, bootstrap, auth)}
+    rows = build_settings(stage, source, bootstrap, auth, exactly_once=exactly_once)
+    return {row.key: row.value for row in rows}
 
 
 def explain(

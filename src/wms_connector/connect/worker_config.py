@@ -21,20 +21,42 @@ Choices, and why
   pull e.g. the task's AWS credentials endpoint out of the environment.
 * ``connector.client.config.override.policy=None``: a connector config cannot change the
   worker's Kafka client settings (security protocol, credentials).
-* **Rebalance delay** ``scheduled.rebalance.max.delay.ms`` = 15 s (Kafka's default is 5 min). When
-  a worker leaves, its connector and task stay unassigned for this long in case it comes back.
-  Failover time is about ``session.timeout.ms`` (10 s, detection of a crashed worker) + this delay
-  + task start, so ~25 s plus Debezium's start instead of ~5 min. The delay is applied by the group
-  leader, which remembers the previous assignment: when the lost worker *was* the leader, the
-  survivor becomes leader without that memory and assigns the orphaned task at once (~10 s after a
-  crash). A graceful stop skips detection but not the delay (~15 s, or ~2 s if it was the leader).
-  Measured by ``bench/failover.py`` (2 cores): ~25 s after a SIGKILL of a non-leader, ~10 s
-  of the leader, no event lost. The trade-off: a worker that is only briefly away (a slow
-  GC, a short network blip, an ECS replacement) loses its task to the other worker, which costs
-  one extra task move and restart, and Debezium resumes from the last committed offset, so a few
-  events may be delivered twice (at-least-once, as always). After a crash the duplicates are what
-  the task sent since its last offset commit (``offset.flush.interval.ms`` = 10 s): about 5 s of
-  events on average (measured: 5 to 124 at 25 changes/s).
+* **Failover in seconds** (issue 15, measured by ``bench/failover.py``). Group settings:
+  ``session.timeout.ms`` = 6 s, ``heartbeat.interval.ms`` = 2 s and
+  ``scheduled.rebalance.max.delay.ms`` = 0 (Kafka's default is 5 min; 0 is allowed since Kafka 3.7,
+  KAFKA-15693). A crashed worker is noticed after the session timeout; with no rebalance delay the
+  leader hands its connector and task to a survivor in that same rebalance, so a kill -9 costs the
+  session timeout + one rebalance + the task start, whether the lost worker was the group leader
+  or not. A graceful stop (SIGTERM: every ECS deploy and scale-in) leaves the group at once and
+  costs one rebalance + the task start. Measured (stand-in, 2 shared cores, load 5 to 10): task
+  RUNNING elsewhere a median 5.0 s after a kill -9 of a non-leader, 6.0 s of the leader, 0.4 s
+  after a graceful stop (the session expires 4 to 6 s after the last heartbeat). Before (10 s
+  session, 15 s delay): ~25 s after a kill of a non-leader, ~10 s of the leader, ~15 s graceful.
+
+  The trade-off: a worker that is only briefly away (a GC pause longer than 6 s, a network blip,
+  a worker restarted in place) loses its task to the other worker at once instead of getting it
+  back, which costs one extra task move (a Debezium restart: a few seconds of no events, never a
+  loss). With two workers and one task that churn is cheap, and it buys the fast failover.
+
+  **MSK bounds the detection**: the broker refuses a session timeout below its
+  ``group.min.session.timeout.ms`` (6 s by default, MSK too). Lowering detection further needs an MSK
+  custom configuration with e.g. ``group.min.session.timeout.ms=3000`` (an MSK configuration
+  revision applied to the cluster, a rolling broker restart) and then a lower value here; we do not
+  go there: below ~6 s a slow heartbeat on a loaded worker starts to look like a crash.
+* **Exactly-once source delivery** (KIP-618), when the stage enables it
+  (:attr:`~wms_connector.stages.StageSettings.exactly_once`, default on):
+  ``exactly.once.source.support=enabled``. Each source task writes its records *and* its source
+  offset in one Kafka transaction (transactional id ``<group.id>-<connector>-<task>``), and a new
+  task fences the old one's producer, so a killed worker's uncommitted records are aborted, never
+  delivered twice, to a consumer reading with ``isolation.level=read_committed``. The leader also
+  writes the config topic transactionally (id ``<group.id>-leader``). The workers therefore need
+  the transactional-id permissions (MSK IAM: ``infra/kafka_iam.py``; TLS: ACLs, docs/runtime.md).
+  Measured across kill -9 (``bench/failover.py``, 25 inserts/s): 0 duplicates and 0 lost with
+  it, 382 duplicates over 4 kills without it. The cost is a commit per poll batch (latency,
+  measured by ``bench/e2e_latency.py``). Enabling it on
+  a cluster that already runs without it takes two deploys (``preparing``, then ``enabled``, as
+  Kafka's docs say): a fresh stage can start enabled. ``consumer.isolation.level=read_committed``
+  makes any sink connector on these workers (the tests' JDBC sink) read committed data only.
 * ``plugin.discovery=service_load``: Connect finds plugins through their ServiceLoader manifests
   instead of scanning every class of every jar, which halves worker start time and cuts idle
   memory (measured: see the reference notes, section 10).
@@ -54,10 +76,11 @@ ENV_CONFIG_PROVIDER: Final = "org.apache.kafka.common.config.provider.EnvVarConf
 #: Environment variables a connector config may read through ``${env:NAME}``: the Oracle
 #: connector's credentials (``ORACLE_*``) and the local stand-in's (``WMS_STANDIN_*``).
 SECRET_ENV_ALLOWLIST_PATTERN: Final = r"^(ORACLE|WMS_STANDIN)_[A-Z0-9_]+$"
-#: See the module docstring for the trade-off. Must stay well under a minute with detection.
-REBALANCE_DELAY_MS: Final = 15_000
-SESSION_TIMEOUT_MS: Final = 10_000
-HEARTBEAT_INTERVAL_MS: Final = 3_000
+#: See the module docstring for the trade-off (issue 15: chosen from bench/failover.py figures).
+REBALANCE_DELAY_MS: Final = 0
+#: The broker's default (and MSK's) group.min.session.timeout.ms: the lowest MSK accepts.
+SESSION_TIMEOUT_MS: Final = 6_000
+HEARTBEAT_INTERVAL_MS: Final = 2_000
 REST_PORT: Final = 8083
 #: The config topic must have exactly one partition (Connect refuses anything else).
 CONFIG_TOPIC_PARTITIONS: Final = 1
@@ -166,6 +189,9 @@ def worker_config(
         "rest.advertised.port": str(endpoint.rest_port),
         "rest.advertised.listener": "http",
         "offset.flush.interval.ms": "10000",
+        # KIP-618; the switch is per stage (module docstring). "disabled" is Kafka's default.
+        "exactly.once.source.support": "enabled" if settings.exactly_once else "disabled",
+        "consumer.isolation.level": "read_committed",
         # Source connectors create their topics through Connect's admin client only when a
         # connector asks for it (topic.creation.*); we create topics ourselves before that.
         "topic.creation.enable": "true",

@@ -69,6 +69,11 @@ def health_check_command(port: int = CONNECT_REST_PORT) -> list[str]:
 
 #: Seconds a new worker gets to join the group before failed health checks count.
 HEALTH_START_PERIOD_S = 120
+#: SIGTERM to SIGKILL: time for a clean leave (tasks stopped, the open transaction committed or
+#: aborted, the group left at once, so the other worker takes over in about a second). Connect
+#: needs a few seconds (task.shutdown.graceful.timeout.ms is 5 s per task); a worker killed
+#: earlier costs the 6 s session timeout instead, never data. Fargate allows up to 120 s.
+STOP_TIMEOUT_S = 60
 #: Keep idle Oracle sessions alive through firewalls (see reference §7.2; applies to the whole task).
 TCP_KEEPALIVE_S = "60"
 
@@ -209,6 +214,7 @@ class ConnectService(Construct):
             },
             port_mappings=[ecs.PortMapping(container_port=CONNECT_REST_PORT, name="connect-rest")],
             logging=ecs.LogDriver.aws_logs(stream_prefix="connect", log_group=self.connect_log_group),
+            stop_timeout=Duration.seconds(STOP_TIMEOUT_S),
             health_check=ecs.HealthCheck(
                 # The worker's root resource answers once it has joined the group; connector state is
                 # the agent's business, never a reason for ECS to kill a worker.

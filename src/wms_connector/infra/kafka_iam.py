@@ -32,12 +32,16 @@ _TOPIC_ACTIONS = (
     "kafka-cluster:WriteData",
 )
 _GROUP_ACTIONS = ("kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup")
+#: Exactly-once source delivery (KIP-618): each task's transactional producer, the leader's
+#: transactional config-topic writes, and the zombie fencing a new task does.
+_TRANSACTION_ACTIONS = ("kafka-cluster:AlterTransactionalId", "kafka-cluster:DescribeTransactionalId")
 
 #: Statement id -> actions, for the workers (:func:`msk_resources`) and the topics Lambda.
 _MSK_ACTIONS = {
     "MskConnect": _CLUSTER_ACTIONS,
     "MskStageTopics": _TOPIC_ACTIONS,
     "MskStageGroups": _GROUP_ACTIONS,
+    "MskStageTransactions": _TRANSACTION_ACTIONS,
 }
 _TOPICS_ACTIONS = {
     "MskConnect": ("kafka-cluster:Connect", "kafka-cluster:DescribeCluster"),
@@ -69,6 +73,9 @@ def msk_resources(names: StageNames, *, partition: str, region: str, account: st
         "MskStageTopics": [f"{base}:topic/*/*/{topic}" for topic in sorted(names.all_topics)],
         # Connect's group, and Debezium's schema-history consumer (its group starts with topic.prefix).
         "MskStageGroups": [f"{base}:group/*/*/{names.group_id}", f"{base}:group/*/*/{names.topic_prefix}*"],
+        # Connect's transactional ids all start with the group id: <group>-<connector>-<task> for
+        # the tasks, <group>-leader for the leader's config-topic writes.
+        "MskStageTransactions": [f"{base}:transactional-id/*/*/{names.group_id}-*"],
     }
 
 

@@ -34,7 +34,7 @@ from wms_connector.local.state import (
     save_state,
 )
 from wms_connector.naming import names_for
-from wms_connector.stages import KafkaAuth, Stage, settings_for
+from wms_connector.stages import KafkaAuth, Stage, StageSettings, settings_for
 
 BROKER_MAIN: Final = "kafka.Kafka"
 STORAGE_MAIN: Final = "kafka.tools.StorageTool"
@@ -89,6 +89,10 @@ class LocalCluster:
     java: Java | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: More plugin directories after the runtime's (tests only: the JDBC sink of tests/sink/pom.xml).
+    extra_plugin_path: tuple[str, ...] = ()
+    #: Override the stage's exactly-once switch (benchmarks compare both); None = the stage's.
+    exactly_once: bool | None = None
 
     def __post_init__(self) -> None:
         # Processes run with the state directory as cwd: every path handed to them is absolute.
@@ -294,10 +298,10 @@ class LocalCluster:
                 rest_port=port,
                 listen_host="127.0.0.1",
             ),
-            self.layout.plugin_path,
+            (*self.layout.plugin_path, *self.extra_plugin_path),
             auth=KafkaAuth.PLAINTEXT,
             sizing=LOCAL_SIZING,
-            settings=settings_for(stage),
+            settings=stage_settings(stage, self.exactly_once),
         )
 
     def _worker_command(self, tag: str, config: str, metrics_port: int) -> list[str]:
@@ -468,6 +472,14 @@ class LocalCluster:
             "broker": {"pid": state.broker.pid, "alive": alive["broker"], "log": state.broker.log},
             "workers": workers,
         }
+
+
+def stage_settings(stage: Stage, exactly_once: bool | None = None) -> StageSettings:
+    """The stage's settings, with its exactly-once switch overridden when ``exactly_once`` is given."""
+    settings = settings_for(stage)
+    if exactly_once is None:
+        return settings
+    return settings.model_copy(update={"exactly_once": exactly_once})
 
 
 # -- probes (each a single bounded request) ------------------------------------------------

@@ -115,13 +115,19 @@ def fetch(
     *,
     maven_args: Sequence[str] = (),
     verify: bool = False,
+    dist: str = "dist",
+    required: Sequence[str] | None = None,
 ) -> FetchResult:
-    """Make ``cache/dist`` hold exactly the jars of ``pom``. Idempotent; Maven runs only when needed."""
+    """Make ``cache/<dist>`` hold exactly the jars of ``pom``. Idempotent; Maven runs only when needed.
+
+    ``required`` lists the files the layout must hold (default: the runtime's, from the pinned
+    versions). Another POM (the tests' JDBC sink, ``tests/sink/pom.xml``) gets its own ``dist``
+    and shares the Maven repository ``cache/m2``."""
     pom, cache = pom.resolve(), cache.resolve()
     pom_bytes = pom.read_bytes()
     pom_sha256 = hashlib.sha256(pom_bytes).hexdigest()
     versions = pinned_versions(pom_bytes.decode("utf-8"))
-    layout = RuntimeLayout(cache / "dist")
+    layout = RuntimeLayout(cache / dist)
     if manifest_problem(layout.root, pom_sha256, deep=verify) is None:
         count = len(json.loads(layout.manifest.read_text())["files"])
         return FetchResult(layout, versions, downloaded=False, files=count)
@@ -129,7 +135,7 @@ def fetch(
     java = find_java()
     maven = _maven()
     repo = cache / "m2"
-    partial = cache / "dist.partial"
+    partial = cache / f"{dist}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     cache.mkdir(parents=True, exist_ok=True)
     command = [
@@ -157,7 +163,8 @@ def fetch(
                 f"~/.m2/settings.xml) and run `wms-connector local fetch` again. Maven said: {detail}"
             )
         raise WmsError(f"`mvn package` on {pom} failed (exit {result.returncode}): {detail}")
-    missing = [name for name in required_files(versions) if not (partial / name).is_file()]
+    wanted = required_files(versions) if required is None else tuple(required)
+    missing = [name for name in wanted if not (partial / name).is_file()]
     if missing:
         raise WmsError(f"Maven finished but the layout lacks {', '.join(missing)}; check {pom}")
     manifest = build_manifest(partial, pom_sha256, versions)

@@ -79,6 +79,8 @@ def register_fresh(
     source: SourceAdapter,
     bootstrap: str,
     auth: KafkaAuth = KafkaAuth.PLAINTEXT,
+    *,
+    exactly_once: bool | None = None,
 ) -> str:
     """Register the connector for a *new* source database, forgetting offsets of earlier runs.
 
@@ -93,7 +95,8 @@ def register_fresh(
     except ConnectRestError as error:
         if error.status != 404:
             raise
-    api.create(name, build_config(stage, source, bootstrap, auth), initial_state="STOPPED")
+    config = build_config(stage, source, bootstrap, auth, exactly_once=exactly_once)
+    api.create(name, config, initial_state="STOPPED")
     _wait_state(api, name, "STOPPED")
     api.delete_offsets(name)
     api.resume(name)
@@ -133,7 +136,7 @@ def wait_running(api: ConnectApi, name: str, timeout_s: float = 120.0, poll_s: f
 @dataclass
 class EventTail:
     """Reads change events from the data topics (from the beginning, or ``from_now``), without
-    committing offsets."""
+    committing offsets, with ``isolation.level=read_committed`` (what every consumer must set)."""
 
     bootstrap: str
     topics: Sequence[str]
@@ -150,6 +153,10 @@ class EventTail:
                 "enable.auto.commit": False,
                 "topic.metadata.refresh.interval.ms": 1000,
                 "fetch.wait.max.ms": 50,
+                # The workers write in Kafka transactions (exactly-once source, KIP-618): read only
+                # committed ones, or a killed task's aborted records would show as duplicates.
+                # (librdkafka's default too; Java consumers default to read_uncommitted.)
+                "isolation.level": "read_committed",
             }
         )
         if self.from_now:

@@ -14,6 +14,11 @@ directory is handed to that user.
 The schemas are quoted uppercase (``"WMS"``, ``"MMDL"``) so Debezium's topic names are exactly the
 product's (``wms.MMDL.PLAN_BASE_WVR_TBL``). Tables use ``REPLICA IDENTITY FULL`` so updates and
 deletes carry before images, as Oracle's supplemental logging (ALL columns) gives.
+
+The columns carry what a lossless feed must keep (issue 15): microsecond timestamps with and
+without a time zone (``timestamp(6)``, like Oracle's default ``TIMESTAMP(6)``; ``timestamptz``, like
+``TIMESTAMP WITH TIME ZONE``), a 38-digit decimal with 18 decimals (``NUMBER(38,18)``) and an
+unconstrained ``numeric`` (Oracle's ``NUMBER`` without precision and scale).
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ _DDL: Final = {
         "WVR_AMT" numeric(14, 2),
         "SLOT_CNT" integer,
         "CREATED_BY" varchar(30),
+        "WVR_RATE" numeric(38, 18),
+        "SBMT_TS" timestamp(6) with time zone,
         "LAST_UPDT_TS" timestamp(6) NOT NULL DEFAULT localtimestamp
     """,
     "PLAN_WVR_RVSN_TBL": """
@@ -70,6 +77,8 @@ _DDL: Final = {
         "APRVL_DT" date,
         "RVSN_AMT" numeric(14, 2),
         "CMNT_TXT" varchar(400),
+        "RVSN_FACTOR" numeric,
+        "APRVL_TS" timestamp(6),
         "LAST_UPDT_TS" timestamp(6) NOT NULL DEFAULT localtimestamp
     """,
 }
@@ -77,6 +86,17 @@ _DDL: Final = {
 
 def quoted(table: TableId) -> str:
     return f'"{table.schema}"."{table.table}"'
+
+
+def flat_quoted(table: TableId) -> str:
+    """The table in one schema, named ``<SCHEMA>_<TABLE>`` (how sinks that flatten
+    ``schema.table`` topic names, such as Debezium's JDBC sink, name it)."""
+    return f'"public"."{table.schema}_{table.table}"'
+
+
+def copy_sql() -> list[str]:
+    """The DDL of a copy of the four tables in one schema, named by :func:`flat_quoted` (pure)."""
+    return [f"CREATE TABLE IF NOT EXISTS {flat_quoted(t)} ({_DDL[t.table]})" for t in CAPTURED_TABLES]
 
 
 def schema_sql() -> list[str]:
@@ -171,11 +191,23 @@ class StandInPostgres:
     def user(self) -> str:
         return DB_USER
 
-    def conninfo(self) -> str:
-        return f"host={self.host} port={self.port} dbname={DB_NAME} user={DB_USER} password={self.password}"
+    def conninfo(self, dbname: str = DB_NAME) -> str:
+        return f"host={self.host} port={self.port} dbname={dbname} user={DB_USER} password={self.password}"
 
-    def connect(self, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
-        return psycopg.connect(self.conninfo(), autocommit=autocommit)
+    def connect(
+        self, autocommit: bool = False, dbname: str = DB_NAME
+    ) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.conninfo(dbname), autocommit=autocommit)
+
+    def create_copy(self, dbname: str) -> None:
+        """A second, empty database on this server with the same tables (columns and types), named
+        by :func:`flat_quoted`: where a downstream sink replays the topics, to compare with the
+        source row by row."""
+        with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+        with self.connect(dbname=dbname) as conn:
+            for statement in copy_sql():
+                conn.execute(statement)
 
     def _run(self, argv: Sequence[str], what: str) -> None:
         result = subprocess.run(_as_user(self._user, argv), capture_output=True, text=True, check=False)

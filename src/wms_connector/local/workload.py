@@ -43,6 +43,10 @@ def waiver_row(table: TableId, key: int, version: int = 0) -> dict[str, Any]:
     """Column values of row ``key`` (deterministic, so tests can compare what arrives)."""
     number = f"{STATES[key % len(STATES)]}.{key:05d}.R{version:02d}"
     day = dt.date(2026, 1, 1) + dt.timedelta(days=key % 300)
+    # Every digit of these must survive the trip (microseconds, 18 decimals, 30 significant digits).
+    micros = (key * 7919 + version * 104_729) % 1_000_000
+    moment = dt.datetime(2026, 1, 1, 8, 30) + dt.timedelta(seconds=key % 86_400, microseconds=micros)
+    fraction = f"{(key * 48_271 + version) % 10**18:018d}"
     if table.table == "PLAN_BASE_WVR_TBL":
         return {
             "PLAN_BASE_WVR_ID": key,
@@ -55,6 +59,8 @@ def waiver_row(table: TableId, key: int, version: int = 0) -> dict[str, Any]:
             "WVR_AMT": Decimal(key * 1000 + version) / 100,
             "SLOT_CNT": 100 + version,
             "CREATED_BY": "demo",
+            "WVR_RATE": Decimal(f"{key % 10**20}.{fraction}"),
+            "SBMT_TS": moment.replace(tzinfo=dt.timezone(dt.timedelta(hours=-5))),
         }
     return {
         "PLAN_WVR_RVSN_ID": key,
@@ -67,6 +73,8 @@ def waiver_row(table: TableId, key: int, version: int = 0) -> dict[str, Any]:
         "APRVL_DT": day + dt.timedelta(days=30) if version else None,
         "RVSN_AMT": Decimal(key * 10 + version) / 100,
         "CMNT_TXT": f"revision {version} of {number}",
+        "RVSN_FACTOR": Decimal(f"0.{fraction}{micros:06d}") * 10 ** (key % 7),
+        "APRVL_TS": moment if version else None,
     }
 
 
