@@ -28,6 +28,7 @@ app = typer.Typer(
 def _register() -> None:
     # One module per command group; each exposes register(app).
     from wms_connector.commands import (
+        agent,
         connector,
         foundation,
         infra,
@@ -39,7 +40,7 @@ def _register() -> None:
     )
 
     # local_run adds to the group that local creates, so it comes after it.
-    for module in (foundation, local, local_run, runtime, topics, connector, preflight, infra):
+    for module in (foundation, local, local_run, runtime, topics, connector, preflight, infra, agent):
         module.register(app)
 
 
