@@ -193,6 +193,7 @@ class ConnectService(Construct):
             ignore_mode=IgnoreMode.DOCKER,
         )
         db_secret = secretsmanager.Secret.from_secret_name_v2(self, "DbInfoSecret", secrets.db_info.path)
+        self.db_secret = db_secret  # the connect-agent's container reads the Oracle user from it
         self.connect_container = self.task_definition.add_container(
             "Connect",
             container_name=names.connect_container,

@@ -9,6 +9,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from wms_connector.infra.agent_alarms import AgentAlarms
+from wms_connector.infra.agent_sidecar import AgentSidecar
 from wms_connector.infra.connect_service import ConnectSecrets, ConnectService
 from wms_connector.infra.events import ServiceEvents
 from wms_connector.infra.inputs import StageInputs
@@ -74,6 +76,28 @@ class ConnectorStack(Stack):
             service_name=names.service,
             desired_count=settings.worker_count,
             alerts_topic=alerts_topic,
+        )
+        self.agent = AgentSidecar(
+            self,
+            "Agent",
+            names=names,
+            settings=settings,
+            task_definition=self.connect.task_definition,
+            image=self.connect.image,
+            connect_container=self.connect.connect_container,
+            db_secret=self.connect.db_secret,
+            db=secrets.db_info.value,
+            brokers=secrets.broker_string.value,
+            logs_key=self.logs_key,
+            removal_policy=inputs.removal_policy,
+        )
+        self.agent_alarms = AgentAlarms(
+            self,
+            "AgentAlarms",
+            names=names,
+            settings=settings,
+            alerts_topic=alerts_topic,
+            extra_alarms=(self.alarms.running_tasks,),
         )
         self.topic_cleanup: TopicCleanup | None = None
         if inputs.stage.is_ephemeral and inputs.lambda_bundle_dir is not None:
