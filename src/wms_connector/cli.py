@@ -36,11 +36,12 @@ def _register() -> None:
         local_run,
         preflight,
         runtime,
+        status,
         topics,
     )
 
     # local_run adds to the group that local creates, so it comes after it.
-    for module in (foundation, local, local_run, runtime, topics, connector, preflight, infra, agent):
+    for module in (foundation, local, local_run, runtime, topics, connector, preflight, infra, agent, status):
         module.register(app)
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from wms_connector.agent.loop import Agent, CycleReport
 from wms_connector.agent.policy import Gate, Policy, Verdict
+from wms_connector.cli import main
 from wms_connector.commands.agent import AgentSource, build_agent
 from wms_connector.connect import exposition
 from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
@@ -303,3 +304,36 @@ def test_agent_process_exits_cleanly_on_sigterm(bed: Bed) -> None:
     assert process.returncode == 0
     events = [json.loads(line)["event"] for line in err.splitlines() if line.startswith("{")]
     assert events[0] == "started" and events[-1] == "stopping"
+
+
+def test_status_command_shows_a_healthy_connector_and_exits_0(
+    bed: Bed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    agents = bed.agents()
+    cycle_until(agents, healthy, 120)
+    worker = bed.api.status(bed.name)["tasks"][0]["worker_id"]
+    index = next(i for i, url in enumerate(bed.cluster.rest_urls) if url.endswith(worker.split(":")[1]))
+    argv = [
+        "status",
+        "--stage",
+        bed.cluster.stage.name,
+        "--source",
+        "standin",
+        "--connect-url",
+        bed.cluster.rest_urls[1 - index],  # any worker answers for the whole group
+        "--metrics-url",
+        bed.cluster.metrics_urls[index],
+        "--json",
+    ]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["verdict"], data["state"], data["connected"]) == ("healthy", "RUNNING", True)
+    assert data["tasks"][0]["worker"] == worker
+    assert main(argv[:-1]) == 0
+    assert "healthy" in capsys.readouterr().out
+
+
+def test_status_command_exits_1_for_a_missing_connector(bed: Bed, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["status", "--stage", "other-stage", "--connect-url", bed.cluster.rest_urls[0], "--json"]
+    assert main(argv) == 1
+    assert json.loads(capsys.readouterr().out)["verdict"] == "missing"

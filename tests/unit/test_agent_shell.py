@@ -165,7 +165,17 @@ def test_healthz_reflects_agent_and_worker_never_the_database() -> None:
     assert healthz(None, 0.0, 20.0)[0] == 503
     assert healthz(_report(100.0, True), 110.0, 20.0) == (
         200,
-        {"agent": "ok", "last_cycle_age_s": 10.0, "worker_reachable": True, "verdict": "healthy"},
+        {
+            "agent": "ok",
+            "last_cycle_age_s": 10.0,
+            "worker_reachable": True,
+            "verdict": "healthy",
+            "reason": "task RUNNING here and connected",
+            "restart_count": 0,
+            "restarts_in_window": 0,
+            "last_restart": None,
+            "gate": None,
+        },
     )
     assert healthz(_report(100.0, True), 130.0, 20.0)[1]["agent"] == "stuck"
     assert healthz(_report(100.0, False), 101.0, 20.0)[0] == 503

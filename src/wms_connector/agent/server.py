@@ -26,11 +26,17 @@ def healthz(last: CycleReport | None, now: float, max_age_s: float) -> tuple[int
     age = now - last.at
     worker = last.observation.worker_reachable
     ok = age <= max_age_s and worker
+    record = last.decision.memory.restarts
     body = {
         "agent": "ok" if age <= max_age_s else "stuck",
         "last_cycle_age_s": round(age, 1),
         "worker_reachable": worker,
         "verdict": last.decision.assessment.verdict.value,
+        "reason": last.decision.assessment.reason,
+        "restart_count": record.count,
+        "restarts_in_window": len(record.recent),
+        "last_restart": record.last_restart,
+        "gate": last.decision.gate.value if last.decision.gate else None,
     }
     return (200 if ok else 503), body
 
