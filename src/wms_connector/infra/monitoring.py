@@ -1,11 +1,6 @@
-"""Alarms (and, later, the dashboard) of a stage, all notifying the alerts topic.
-
-Seam for the agent issue: it adds its alarms (connector/task failed, lag, stale events, agent
-heartbeat missing, restart budget exhausted, Oracle/Kafka unreachable) and the dashboard here,
-from ``StageSettings`` thresholds and ``names.metric_namespace``, with ``_notify`` and
-``names.alarm(what)``. Today it holds the one alarm that needs no agent metric: fewer running
-workers than desired (Container Insights), where missing data counts as breaching, because a
-stage with no task at all emits no datapoint.
+"""The alarm that needs no agent metric: fewer running workers than desired (Container Insights),
+where missing data counts as breaching, because a stage with no task at all emits no datapoint.
+The agent's alarms and the dashboard are in ``agent_alarms.py``.
 """
 
 from __future__ import annotations
