@@ -4,12 +4,15 @@ alarms (names, thresholds, missing data, actions, runbook links) and the dashboa
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Capture, Match
 
 from tests.infra.conftest import STAGES, Synthesized
+from tests.infra.dashboard_picture import dashboard_document, dashboard_svg, layout_problems
 from tests.infra.helpers import connector
 from wms_connector.infra.agent_alarms import alarm_specs, heartbeat_threshold
 from wms_connector.infra.agent_sidecar import HEALTHZ_PORT, STATE_DIR
@@ -132,3 +135,41 @@ def test_one_dashboard_per_stage_with_every_alarm_and_the_lag(synthesized: Synth
         AgentMetric.RESTARTS,
     ):
         assert metric.value in text
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_dashboard_picture_lays_out_cleanly(synthesized: Synthesized, stage: str, tmp_path: Path) -> None:
+    names = names_for(Stage(stage))
+    body = Capture()
+    connector(synthesized, stage).has_resource_properties(
+        "AWS::CloudWatch::Dashboard", {"DashboardBody": body}
+    )
+    document = dashboard_document(body.as_object())
+    assert layout_problems(document) == []
+    assert [w["type"] for w in document["widgets"]].count("alarm") == 1
+    out = Path(os.environ.get("WMS_DASHBOARD_PICTURES", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    svg = dashboard_svg(document, names.dashboard)
+    (out / f"{stage}.svg").write_text(svg)
+    assert svg.count("<rect") == len(document["widgets"]) + 1
+
+
+def test_layout_check_catches_overlap_and_empty_widgets() -> None:
+    document = {
+        "widgets": [
+            {
+                "type": "metric",
+                "x": 0,
+                "y": 0,
+                "width": 12,
+                "height": 6,
+                "properties": {"title": "a", "metrics": [1]},
+            },
+            {"type": "metric", "x": 6, "y": 2, "width": 20, "height": 6, "properties": {"title": "b"}},
+        ]
+    }
+    assert layout_problems(document) == [
+        "widget 'b' leaves the 24-column grid",
+        "widget 'b' shows no metric",
+        "widgets 'a' and 'b' overlap",
+    ]

@@ -176,7 +176,11 @@ class AgentAlarms(Construct):
         )
 
     def _graph(
-        self, title: str, *metrics: tuple[AgentMetric, str], threshold: float | None = None
+        self,
+        title: str,
+        *metrics: tuple[AgentMetric, str],
+        threshold: float | None = None,
+        right: tuple[tuple[AgentMetric, str], ...] = (),
     ) -> cloudwatch.GraphWidget:
         annotations = (
             [cloudwatch.HorizontalAnnotation(value=threshold, label="alarm")]
@@ -186,6 +190,7 @@ class AgentAlarms(Construct):
         return cloudwatch.GraphWidget(
             title=title,
             left=[self.metric(m, s) for m, s in metrics],
+            right=[self.metric(m, s) for m, s in right] or None,
             left_annotations=annotations,
             width=8,
             height=6,
@@ -228,10 +233,10 @@ class AgentAlarms(Construct):
                 threshold=heartbeat_threshold(settings),
             ),
             self._graph(
-                "Oracle: SCN gap, oldest SCN age, queue",
+                "Oracle SCN gap and oldest SCN age (left), queue capacity (right)",
                 (AgentMetric.SCN_GAP, "Maximum"),
                 (AgentMetric.OLDEST_SCN_AGE_MS, "Maximum"),
-                (AgentMetric.QUEUE_REMAINING, "Minimum"),
+                right=((AgentMetric.QUEUE_REMAINING, "Minimum"),),
             ),
         )
         return dashboard
