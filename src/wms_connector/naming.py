@@ -49,6 +49,7 @@ class AgentMetric(StrEnum):
     OLDEST_SCN_AGE_MS = "OldestScnAgeInMilliseconds"
     ACTIVE_TRANSACTIONS = "NumberOfActiveTransactions"
     SCN_FREEZE_COUNT = "ScnFreezeCount"
+    ARCHIVE_HEADROOM_MS = "ArchiveLogHeadroomMs"
     RESTARTS = "Restarts"
     RESTART_COUNT = "RestartCount"
     BUDGET_EXHAUSTED = "RestartBudgetExhausted"

@@ -108,6 +108,30 @@ def test_stale_lag_is_not_reported() -> None:
     assert metrics[AgentMetric.SINCE_LAST_EVENT_MS] == POLICY.stale_event_ms + 1
 
 
+def test_oracle_scn_figures_and_archive_log_headroom() -> None:
+    streaming = Streaming(
+        connected=True,
+        offset_scn=1000.0,
+        current_scn=1250.0,
+        oldest_scn_age_ms=3_600_000.0,
+        scn_freeze_count=2,
+    )
+    observation = Observation(True, running(), True, streaming)
+    decision = decide(observation, Memory(), ME, 0.0, POLICY)
+    samples = cycle_metrics(
+        observation,
+        decision,
+        restarts_issued=0,
+        stale_event_ms=1,
+        archive_retention_ms=POLICY.archive_retention_ms,
+    )
+    metrics = {s.metric: s.value for s in samples}
+    assert metrics[AgentMetric.SCN_GAP] == 250.0
+    assert metrics[AgentMetric.OLDEST_SCN_AGE_MS] == 3_600_000.0
+    assert metrics[AgentMetric.ARCHIVE_HEADROOM_MS] == 86_400_000 - 3_600_000
+    assert metrics[AgentMetric.SCN_FREEZE_COUNT] == 2
+
+
 def test_unreachable_worker_still_sends_the_heartbeat() -> None:
     metrics = _metrics(Observation(False, None))
     assert metrics == {AgentMetric.HEARTBEAT: 1, AgentMetric.WORKER_REACHABLE: 0.0}

@@ -21,6 +21,7 @@ UNITS: Final[Mapping[AgentMetric, str]] = {
     AgentMetric.LAG_MS: "Milliseconds",
     AgentMetric.SINCE_LAST_EVENT_MS: "Milliseconds",
     AgentMetric.OLDEST_SCN_AGE_MS: "Milliseconds",
+    AgentMetric.ARCHIVE_HEADROOM_MS: "Milliseconds",
 }
 DEFAULT_UNIT: Final = "Count"
 
@@ -56,7 +57,12 @@ def render(*, namespace: str, dimensions: Mapping[str, str], samples: list[Sampl
 
 
 def cycle_metrics(
-    obs: Observation, decision: Decision, *, restarts_issued: int, stale_event_ms: int
+    obs: Observation,
+    decision: Decision,
+    *,
+    restarts_issued: int,
+    stale_event_ms: int,
+    archive_retention_ms: int | None = None,
 ) -> list[Sample]:
     """What one agent reports for one cycle.
 
@@ -65,7 +71,8 @@ def cycle_metrics(
     the streaming MBean, so only it reports lag, connection and SCN figures, and its restart
     record. ``MilliSecondsBehindSource`` keeps its last value on an idle source (DBZ-8885): it is
     reported only while fresh, i.e. while ``MilliSecondsSinceLastEvent`` is under the stage's
-    no-event threshold.
+    no-event threshold. For Oracle, the headroom is the archive-log retention minus
+    ``OldestScnAgeInMilliseconds``: how long until the restart point leaves the logs.
     """
     verdict = decision.assessment.verdict
     status = obs.status
@@ -114,6 +121,9 @@ def cycle_metrics(
                 (AgentMetric.SCN_FREEZE_COUNT, streaming.scn_freeze_count),
             )
             samples += [Sample(metric, value) for metric, value in optional if value is not None]
+            if archive_retention_ms is not None and streaming.oldest_scn_age_ms is not None:
+                headroom = archive_retention_ms - streaming.oldest_scn_age_ms
+                samples.append(Sample(AgentMetric.ARCHIVE_HEADROOM_MS, headroom))
             if streaming.current_scn is not None and streaming.offset_scn is not None:
                 samples.append(Sample(AgentMetric.SCN_GAP, streaming.current_scn - streaming.offset_scn))
     return samples

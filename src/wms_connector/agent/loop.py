@@ -216,7 +216,11 @@ class Agent:
             namespace=self.names.metric_namespace,
             dimensions=self.names.metric_dimensions(self.connector),
             samples=cycle_metrics(
-                obs, decision, restarts_issued=issued, stale_event_ms=self.policy.stale_event_ms
+                obs,
+                decision,
+                restarts_issued=issued,
+                stale_event_ms=self.policy.stale_event_ms,
+                archive_retention_ms=self.policy.archive_retention_ms,
             ),
             timestamp_ms=int(now * 1000),
         )

@@ -208,6 +208,8 @@ class Policy:
     budget_window_ms: int
     reset_after_ms: int
     stale_event_ms: int
+    #: The DBA's archive-log retention: ``OldestScnAgeInMilliseconds`` is measured against it.
+    archive_retention_ms: int = 86_400_000
 
     @classmethod
     def from_settings(cls, settings: StageSettings) -> Policy:
@@ -220,6 +222,7 @@ class Policy:
             budget_window_ms=settings.restart_budget_window_ms,
             reset_after_ms=settings.restart_reset_after_ms,
             stale_event_ms=settings.stale_event_alarm_ms,
+            archive_retention_ms=settings.archive_log_retention_ms,
         )
 
 

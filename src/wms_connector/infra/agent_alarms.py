@@ -233,9 +233,10 @@ class AgentAlarms(Construct):
                 threshold=heartbeat_threshold(settings),
             ),
             self._graph(
-                "Oracle SCN gap and oldest SCN age (left), queue capacity (right)",
+                "Oracle: SCN gap, oldest SCN age, archive-log headroom; queue (right)",
                 (AgentMetric.SCN_GAP, "Maximum"),
                 (AgentMetric.OLDEST_SCN_AGE_MS, "Maximum"),
+                (AgentMetric.ARCHIVE_HEADROOM_MS, "Minimum"),
                 right=((AgentMetric.QUEUE_REMAINING, "Minimum"),),
             ),
         )
