@@ -7,6 +7,7 @@ topics. The last tests run the real ``wms-connector agent`` process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -27,7 +28,7 @@ from wms_connector.cli import main
 from wms_connector.commands.agent import AgentSource, build_agent
 from wms_connector.connect import exposition
 from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
-from wms_connector.connect.rest import BackOff, HttpConnectApi
+from wms_connector.connect.rest import BackOff, ConnectRestError, HttpConnectApi
 from wms_connector.local.pipeline import EventTail, ensure_local_topics, register_fresh, wait_running
 from wms_connector.local.procs import free_port
 from wms_connector.local.standin import StandInPostgres
@@ -109,7 +110,8 @@ def bed(local_cluster: Any, module_standin_state_dir: Path) -> Iterator[Bed]:
     }
     yield Bed(local_cluster, standin, api, env, name, tail, [], [])
     tail.close()
-    api.delete(name)
+    with contextlib.suppress(ConnectRestError):
+        api.delete(name)
     api.close()
     standin.keep_data = False
     standin.stop()
@@ -175,6 +177,24 @@ def test_emf_lines_carry_lag_scraped_from_the_real_exporter(bed: Bed) -> None:
     assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == holder.names.metric_namespace
     other = json.loads(agents[1 - index].cycle().emf)
     assert AgentMetric.LAG_MS.value not in other and other[AgentMetric.HEARTBEAT.value] == 1
+
+
+def test_unreachable_database_at_create_is_retried_with_backoff_and_reported(bed: Bed) -> None:
+    agents = bed.agents()
+    bed.standin.stop_server()
+    try:
+        bed.api.delete(bed.name)
+        first = [a.cycle() for a in agents]
+        # Connect validates before storing: nothing is created, each agent reports it and goes on.
+        messages = [e.get("message") for e in bed.logs if e.get("event") == "reconcile"]
+        assert [r.reconcile for r in first] == ["database-unreachable"] * len(agents), messages
+        assert all(r.decision.assessment.verdict is Verdict.MISSING for r in first)
+        assert [r.reconcile for r in (a.cycle() for a in agents)] == ["skipped"] * len(agents)  # backing off
+        assert any(e.get("outcome") == "database-unreachable" and e.get("retry_in_s") for e in bed.logs)
+    finally:
+        bed.standin.start_server()
+    cycle_until(agents, healthy, 180, every_s=2.0)
+    bed.insert_and_see()
 
 
 def test_database_stopped_is_detected_restarted_by_the_holder_only_and_recovers(bed: Bed) -> None:

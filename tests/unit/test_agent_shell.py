@@ -246,3 +246,18 @@ def test_own_worker_id_from_the_ecs_metadata_endpoint() -> None:
     assert own_worker_id({}, 8083, "127.0.0.1:9000") == "127.0.0.1:9000"
     with pytest.raises(WmsError, match="--worker-id"):
         own_worker_id({}, 8083)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Error while validating connector config: Connection to 127.0.0.1:52477 refused. Check that the "
+        "hostname and port are correct and that the postmaster is accepting TCP/IP connections.",
+        "Unable to connect (primary): Failed to resolve Oracle database version",
+    ],
+)
+def test_refusals_that_mean_the_database_is_unreachable(message: str) -> None:
+    from wms_connector.connect.rest import is_unreachable_message
+
+    assert is_unreachable_message(message)
+    assert not is_unreachable_message("database.user: A value is required")
