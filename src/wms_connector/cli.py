@@ -28,6 +28,7 @@ app = typer.Typer(
 def _register() -> None:
     # One module per command group; each exposes register(app).
     from wms_connector.commands import (
+        agent,
         connector,
         foundation,
         infra,
@@ -35,12 +36,25 @@ def _register() -> None:
         local_run,
         preflight,
         runtime,
+        status,
         topics,
         verify,
     )
 
     # local_run adds to the group that local creates, so it comes after it.
-    for module in (foundation, local, local_run, runtime, topics, connector, preflight, infra, verify):
+    for module in (
+        foundation,
+        local,
+        local_run,
+        runtime,
+        topics,
+        connector,
+        preflight,
+        infra,
+        verify,
+        agent,
+        status,
+    ):
         module.register(app)
 
 

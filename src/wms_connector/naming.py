@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from typing import Final
 
@@ -30,6 +31,53 @@ SIGNAL_TABLE: Final = "WMS_CDC_SIGNAL"
 NAMESPACE_MARK: Final = "--wms--"
 SECRET_ROOT: Final = "wms"
 DEFAULT_SECRET_SCOPE: Final = "default"
+
+
+class AgentMetric(StrEnum):
+    """The CloudWatch metrics the connect-agent emits as EMF lines, and the alarms watch."""
+
+    HEARTBEAT = "AgentHeartbeat"
+    WORKER_REACHABLE = "WorkerReachable"
+    CONNECTOR_UP = "ConnectorUp"
+    CONNECTOR_FAILED = "ConnectorFailed"
+    HEALTHY = "Healthy"
+    CONNECTED = "Connected"
+    LAG_MS = "MilliSecondsBehindSource"
+    SINCE_LAST_EVENT_MS = "MilliSecondsSinceLastEvent"
+    QUEUE_REMAINING = "QueueRemainingCapacity"
+    SCN_GAP = "ScnGap"
+    OLDEST_SCN_AGE_MS = "OldestScnAgeInMilliseconds"
+    ACTIVE_TRANSACTIONS = "NumberOfActiveTransactions"
+    SCN_FREEZE_COUNT = "ScnFreezeCount"
+    ARCHIVE_HEADROOM_MS = "ArchiveLogHeadroomMs"
+    RESTARTS = "Restarts"
+    RESTART_COUNT = "RestartCount"
+    BUDGET_EXHAUSTED = "RestartBudgetExhausted"
+    UNRECOVERABLE = "UnrecoverableFailure"
+
+
+class AlarmKind(StrEnum):
+    """What each alarm of a stage watches; the value is the alarm name's suffix and the anchor of
+    its section in ``docs/operations.md``."""
+
+    CONNECTOR_FAILED = "connector-failed"
+    DISCONNECTED = "disconnected"
+    LAG = "lag-high"
+    NO_EVENTS = "no-events"
+    AGENT_HEARTBEAT_MISSING = "agent-heartbeat-missing"
+    RESTART_BUDGET_EXHAUSTED = "restart-budget-exhausted"
+    UNRECOVERABLE = "unrecoverable-failure"
+    RUNNING_TASKS_BELOW_DESIRED = "running-tasks-below-desired"
+
+
+#: The EMF dimension set of every agent metric, in this order.
+METRIC_DIMENSIONS: Final = ("Stage", "Connector")
+RUNBOOK: Final = "docs/operations.md"
+
+
+def runbook_anchor(kind: AlarmKind) -> str:
+    """Where a person reads what an alarm means and what to do (its section in the runbook)."""
+    return f"{RUNBOOK}#{kind.value}"
 
 
 @dataclass(frozen=True, order=True)
@@ -177,6 +225,13 @@ class StageNames:
 
     def alarm(self, what: str) -> str:
         return f"{self.alarm_prefix}-{what}"
+
+    def alarm_for(self, kind: AlarmKind) -> str:
+        return self.alarm(kind.value)
+
+    def metric_dimensions(self, connector: str) -> dict[str, str]:
+        """The values of :data:`METRIC_DIMENSIONS` for one connector of the stage."""
+        return dict(zip(METRIC_DIMENSIONS, (self.stage.name, connector), strict=True))
 
     @property
     def log_group_root(self) -> str:
@@ -355,7 +410,7 @@ BOUNDED_NAMES: Final = (
         ),
     ),
     BoundedName("CloudWatch namespace", 255, lambda n: (n.metric_namespace,)),
-    BoundedName("CloudWatch alarm", 255, lambda n: (n.alarm("restart-budget-exhausted"),)),
+    BoundedName("CloudWatch alarm", 255, lambda n: tuple(n.alarm_for(k) for k in AlarmKind)),
     BoundedName("CloudWatch dashboard", 255, lambda n: (n.dashboard,)),
     BoundedName("EC2 security group", 255, lambda n: (n.security_group, n.topics_security_group)),
     BoundedName("CloudFormation export", 255, lambda n: (n.alerts_topic_export, n.alerts_key_export)),

@@ -45,7 +45,11 @@ def build_plan(stage: Stage) -> dict[str, Any]:
         "alarms": {
             "lag_alarm_ms": settings.lag_alarm_ms,
             "stale_event_alarm_ms": settings.stale_event_alarm_ms,
+            "disconnected_alarm_ms": settings.disconnected_alarm_ms,
+            "restart_after_unhealthy_ms": settings.restart_after_unhealthy_ms,
             "restart_budget": settings.restart_budget,
+            "restart_budget_window_ms": settings.restart_budget_window_ms,
+            "agent_poll_interval_ms": settings.agent_poll_interval_ms,
         },
         "kafka": {
             "replication_factor": settings.replication_factor,

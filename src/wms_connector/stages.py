@@ -198,6 +198,36 @@ class StageSettings(BaseModel):
         description="KIP-618 exactly-once source delivery (worker exactly.once.source.support=enabled, "
         "connector exactly.once.support=required); the per-stage switch if the engine shows a defect",
     )
+    # -- the connect-agent (defaults documented in docs/operations.md#alarms) ---------------------
+    agent_poll_interval_ms: int = Field(default=5_000, gt=0, description="agent cycle period")
+    restart_after_unhealthy_ms: int = Field(
+        default=60_000,
+        gt=0,
+        description="a RUNNING task disconnected (or with no streaming metrics) this long counts as failed",
+    )
+    scn_stall_ms: int = Field(
+        default=600_000,
+        gt=0,
+        description="Oracle: OffsetScn flat while CurrentScn advances this long = stalled",
+    )
+    restart_backoff_base_ms: int = Field(
+        default=10_000, gt=0, description="wait before restart n+1 is base * 2**(n-1); the first is immediate"
+    )
+    restart_backoff_max_ms: int = Field(default=300_000, gt=0, description="cap of the restart back-off")
+    restart_budget_window_ms: int = Field(
+        default=3_600_000, gt=0, description="rolling window of restart_budget (restarts per window)"
+    )
+    restart_reset_after_ms: int = Field(
+        default=600_000, gt=0, description="healthy this long clears the back-off count (not the budget)"
+    )
+    disconnected_alarm_ms: int = Field(
+        default=300_000, gt=0, description="alarm when the connector reports Connected=0 this long"
+    )
+    archive_log_retention_ms: int = Field(
+        default=86_400_000,
+        gt=0,
+        description="the DBA's archive-log retention: OldestScnAgeInMilliseconds is measured against it",
+    )
 
     @property
     def connect_cpu(self) -> int:
@@ -272,6 +302,8 @@ _SETTINGS: Final[dict[str, StageSettings]] = {
         data_retention_ms=14 * 24 * 3600 * 1000,
         retain_on_destroy=True,
         restart_budget=5,
+        restart_after_unhealthy_ms=30_000,
+        disconnected_alarm_ms=120_000,
     ),
 }
 
@@ -283,6 +315,8 @@ _EPHEMERAL = _MAIN.model_copy(
         "log_retention_days": 7,
         "data_retention_ms": 3 * 24 * 3600 * 1000,
         "retain_on_destroy": False,
+        # Branch stages and the local runtime heal faster: nobody pages on them.
+        "restart_after_unhealthy_ms": 30_000,
     }
 )
 

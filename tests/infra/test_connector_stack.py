@@ -30,13 +30,15 @@ def test_resource_counts(synthesized: Synthesized, stage: str) -> None:
     template.resource_count_is("AWS::ECS::Service", 1)
     template.resource_count_is("AWS::ECS::TaskDefinition", 1)
     template.resource_count_is("AWS::Events::Rule", 3)
-    template.resource_count_is("AWS::CloudWatch::Alarm", 1)
+    # running tasks + the seven agent alarms (tests/infra/test_agent_infra.py), one dashboard
+    template.resource_count_is("AWS::CloudWatch::Alarm", 8)
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     template.resource_count_is("AWS::KMS::Key", 1)
     # task, exec, topics Lambda, redeploy Lambda: the same for every stage kind
     template.resource_count_is("AWS::IAM::Role", 4)
     template.resource_count_is("AWS::EC2::SecurityGroup", 2)
-    # connect + exec audit + the topics and redeploy Lambdas' groups
-    template.resource_count_is("AWS::Logs::LogGroup", 4)
+    # connect + agent + exec audit + the topics and redeploy Lambdas' groups
+    template.resource_count_is("AWS::Logs::LogGroup", 5)
     template.resource_count_is("AWS::Lambda::Function", 2)
     template.resource_count_is(RESOURCE_TYPE, 1)
     template.resource_count_is("AWS::EC2::NatGateway", 0)
@@ -115,26 +117,28 @@ def test_task_and_container_sizes_follow_the_stage(synthesized: Synthesized, sta
             "Cpu": str(settings.task_cpu),
             "Memory": str(settings.task_memory_mib),
             "RequiresCompatibilities": ["FARGATE"],
-            "ContainerDefinitions": [
-                Match.object_like(
-                    {
-                        "Name": names.connect_container,
-                        "Cpu": settings.connect_cpu,
-                        "Memory": settings.connect_memory_mib,
-                        "Essential": True,
-                        "PortMappings": [Match.object_like({"ContainerPort": 8083})],
-                        "Environment": Match.array_with(
-                            [
-                                {"Name": "WMS_STAGE", "Value": stage},
-                                {
-                                    "Name": "KAFKA_BOOTSTRAP_SERVERS",
-                                    "Value": str(inputs.secrets.broker_string.value),
-                                },
-                            ]
-                        ),
-                    }
-                )
-            ],
+            "ContainerDefinitions": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "Name": names.connect_container,
+                            "Cpu": settings.connect_cpu,
+                            "Memory": settings.connect_memory_mib,
+                            "Essential": True,
+                            "PortMappings": [Match.object_like({"ContainerPort": 8083})],
+                            "Environment": Match.array_with(
+                                [
+                                    {"Name": "WMS_STAGE", "Value": stage},
+                                    {
+                                        "Name": "KAFKA_BOOTSTRAP_SERVERS",
+                                        "Value": str(inputs.secrets.broker_string.value),
+                                    },
+                                ]
+                            ),
+                        }
+                    )
+                ]
+            ),
         },
     )
 
@@ -154,16 +158,19 @@ def test_logs_go_to_the_encrypted_stage_log_group_with_stage_retention(
     template.has_resource_properties(
         "AWS::ECS::TaskDefinition",
         {
-            "ContainerDefinitions": [
-                Match.object_like(
-                    {
-                        "LogConfiguration": {
-                            "LogDriver": "awslogs",
-                            "Options": Match.object_like({"awslogs-group": log_group}),
+            "ContainerDefinitions": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "Name": names.connect_container,
+                            "LogConfiguration": {
+                                "LogDriver": "awslogs",
+                                "Options": Match.object_like({"awslogs-group": log_group}),
+                            },
                         }
-                    }
-                )
-            ]
+                    )
+                ]
+            )
         },
     )
     # the awslogs group is a Ref to the log group named connect_log_group

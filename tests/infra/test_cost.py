@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.infra.conftest import EPHEMERAL, STAGES, Synthesized
+from tests.infra.helpers import connector
 from wms_connector.infra.cost import estimate, load_prices, summary
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage, settings_for
@@ -27,7 +28,8 @@ def test_fargate_cost_is_size_times_workers_times_hours(synthesized: Synthesized
         settings.task_memory_mib / 1024 * hours * prices["fargate_gb_hour"], 2
     )
     assert lines["KMS keys"] == 2 * prices["kms_key_month"]
-    assert lines["CloudWatch alarms"] == prices["alarm_standard_month"]
+    alarms = len(connector(synthesized, stage).find_resources("AWS::CloudWatch::Alarm"))
+    assert lines["CloudWatch alarms"] == round(alarms * prices["alarm_standard_month"], 2)
 
 
 def test_lambda_is_priced_where_it_exists(synthesized: Synthesized) -> None:

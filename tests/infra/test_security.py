@@ -130,33 +130,35 @@ def test_password_is_injected_by_ecs_and_never_in_any_output(synthesized: Synthe
     connector(synthesized, stage).has_resource_properties(
         "AWS::ECS::TaskDefinition",
         {
-            "ContainerDefinitions": [
-                Match.object_like(
-                    {
-                        "Secrets": Match.array_with(
-                            [
-                                {
-                                    "Name": "ORACLE_PASSWORD",
-                                    "ValueFrom": {
-                                        "Fn::Join": [
-                                            "",
-                                            [
-                                                "arn:",
-                                                {"Ref": "AWS::Partition"},
-                                                f":secretsmanager:{TARGET.region}:{TARGET.account}:secret:"
-                                                f"{dbinfo}:password::",
-                                            ],
-                                        ]
-                                    },
-                                }
-                            ]
-                        ),
-                        "Environment": Match.not_(
-                            Match.array_with([Match.object_like({"Name": "ORACLE_PASSWORD"})])
-                        ),
-                    }
-                )
-            ]
+            "ContainerDefinitions": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "Secrets": Match.array_with(
+                                [
+                                    {
+                                        "Name": "ORACLE_PASSWORD",
+                                        "ValueFrom": {
+                                            "Fn::Join": [
+                                                "",
+                                                [
+                                                    "arn:",
+                                                    {"Ref": "AWS::Partition"},
+                                                    f":secretsmanager:{TARGET.region}:{TARGET.account}:secret:"
+                                                    f"{dbinfo}:password::",
+                                                ],
+                                            ]
+                                        },
+                                    }
+                                ]
+                            ),
+                            "Environment": Match.not_(
+                                Match.array_with([Match.object_like({"Name": "ORACLE_PASSWORD"})])
+                            ),
+                        }
+                    )
+                ]
+            )
         },
     )
 

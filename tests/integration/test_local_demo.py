@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from wms_connector.commands.local_run import local_agent
 from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
 from wms_connector.connect.rest import BackOff, ConnectRestError, HttpConnectApi
 from wms_connector.local import demo
@@ -38,6 +39,7 @@ def test_demo_shows_changes_of_all_four_tables(
             duration_s=20,
             console=Console(file=out, width=200),
             standin=standin,
+            agent=local_agent(local_cluster.stage, local_cluster.state, standin),
         )
         names = names_for(local_cluster.stage)
         for table in CAPTURED_TABLES:
@@ -45,6 +47,10 @@ def test_demo_shows_changes_of_all_four_tables(
                 assert summary.events[names.data_topic(table), op] >= 1, (table, op)
         text = out.getvalue()
         assert LABEL in text and "insert" in text and "delete" in text
+        # make run shows the connect-agent's status line (beside worker 0, as in an ECS task).
+        agent_lines = [line for line in text.splitlines() if line.startswith("agent: ")]
+        assert agent_lines and all("restarts 0" in line for line in agent_lines)
+        assert any(v in agent_lines[-1] for v in ("agent: healthy", "agent: running-elsewhere"))
         # It stops what it started: the connector is gone.
         with pytest.raises(ConnectRestError) as gone:
             api.get_config(names.standin_connector)

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from wms_connector.agent.runner import BackgroundAgent
+from wms_connector.commands.agent import AgentSource, build_agent
 from wms_connector.commands.common import JsonOption, OfflineOption, SecretsFileOption
 from wms_connector.commands.connector import SourceKind
 from wms_connector.commands.local import DEFAULT_LOCAL_STAGE, local_app
@@ -30,7 +32,7 @@ from wms_connector.local.java import find_java
 from wms_connector.local.standin import LABEL, StandInPostgres
 from wms_connector.output import console, emit, err_console
 from wms_connector.secrets.store import backend_for, resolve_stage
-from wms_connector.stages import Stage
+from wms_connector.stages import Stage, settings_for
 
 
 def _render_summary(data: dict[str, Any]) -> None:
@@ -45,6 +47,32 @@ def _render_summary(data: dict[str, Any]) -> None:
         console.print(
             f"commit -> Kafka latency: p50 {data['latency']['p50_ms']} ms, p99 {data['latency']['p99_ms']} ms"
         )
+
+
+def local_agent(stage: Stage, state: Any, standin: StandInPostgres) -> BackgroundAgent:
+    """The connect-agent beside worker 0, as in an ECS task; its logs stay out of the demo's output."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": state.bootstrap,
+        "WMS_KAFKA_AUTH": "plaintext",
+        "WMS_STANDIN_HOST": standin.host,
+        "WMS_STANDIN_PORT": str(standin.port),
+        "WMS_STANDIN_DB": standin.dbname,
+        "WMS_STANDIN_USER": standin.user,
+    }
+    worker = state.workers[0]
+    agent, _api = build_agent(
+        stage_name=stage.name,
+        source=AgentSource.STANDIN,
+        connect_url=state.rest_urls[0],
+        metrics_url=state.metrics_urls[0],
+        worker_id=f"127.0.0.1:{worker.port}",
+        state_file=None,
+        reconcile_enabled=True,
+        env=env,
+    )
+    agent.emit = lambda _line: None
+    agent.log = lambda _record: None
+    return BackgroundAgent(agent, settings_for(stage).agent_poll_interval_ms / 1000)
 
 
 def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
@@ -98,6 +126,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
                 standin.host, standin.port, standin.dbname, standin.user, password=standin.password
             )
         api = HttpConnectApi(state.rest_urls[0], backoff=BackOff(scale_ms=500, max_attempts=12))
+        agent = local_agent(the_stage, state, standin) if standin is not None else None
         try:
             summary = run_demo(
                 stage=the_stage,
@@ -107,9 +136,12 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
                 duration_s=seconds,
                 console=console,
                 standin=standin,
+                agent=agent,
             )
         finally:
             api.close()
+            if agent is not None:
+                agent.stop()
         emit(summary.as_dict(), as_json, _render_summary)
     finally:
         if standin is not None:

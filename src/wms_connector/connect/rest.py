@@ -11,6 +11,7 @@ after the back-off is spent, never a crash.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -72,9 +73,13 @@ class DatabaseUnreachableError(WmsError):
     """Connect refused a create/update because the source database cannot be reached."""
 
 
+#: PostgreSQL's JDBC driver (the stand-in): "Connection to 127.0.0.1:5432 refused. Check that ...".
+_REFUSED_TO = re.compile(r"connection to \S+ refused")
+
+
 def is_unreachable_message(message: str) -> bool:
     text = message.lower()
-    return any(marker in text for marker in _UNREACHABLE_MARKERS)
+    return any(marker in text for marker in _UNREACHABLE_MARKERS) or bool(_REFUSED_TO.search(text))
 
 
 class ConnectApi(Protocol):

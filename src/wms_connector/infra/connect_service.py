@@ -103,12 +103,9 @@ def connect_environment(*, stage: str, db: DbInfo, brokers: BrokerString) -> dic
 class ConnectService(Construct):
     """Cluster + task definition + Fargate service of the Connect workers.
 
-    Agent seam: the connect-agent issue adds its container with
-    ``self.task_definition.add_container(names.agent_container, image=self.image,
-    cpu=settings.agent_cpu, memory_limit_mib=settings.agent_memory_mib, ...)`` and a log group
-    ``names.agent_log_group`` (``logging.log_group`` with ``self.logs_key``); the Connect container
-    already leaves that budget free (``connect_cpu = task_cpu - agent_cpu``), and
-    ``self.task_role`` is the role it extends (e.g. its DynamoDB state table).
+    The connect-agent's container is added to ``self.task_definition`` by
+    ``agent_sidecar.AgentSidecar`` (same ``self.image``, ``self.db_secret`` for the Oracle user);
+    the Connect container leaves its budget free (``connect_cpu = task_cpu - agent_cpu``).
     """
 
     def __init__(
@@ -198,6 +195,7 @@ class ConnectService(Construct):
             ignore_mode=IgnoreMode.DOCKER,
         )
         db_secret = secretsmanager.Secret.from_secret_name_v2(self, "DbInfoSecret", secrets.db_info.path)
+        self.db_secret = db_secret  # the connect-agent's container reads the Oracle user from it
         self.connect_container = self.task_definition.add_container(
             "Connect",
             container_name=names.connect_container,

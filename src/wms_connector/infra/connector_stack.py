@@ -10,6 +10,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from wms_connector.infra.agent_alarms import AgentAlarms
+from wms_connector.infra.agent_sidecar import AgentSidecar
 from wms_connector.infra.connect_service import ConnectSecrets, ConnectService
 from wms_connector.infra.events import ServiceEvents
 from wms_connector.infra.inputs import StageInputs
@@ -107,6 +109,28 @@ class ConnectorStack(Stack):
             logs_key=self.logs_key,
             removal_policy=inputs.removal_policy,
             iam_path=inputs.iam_path,
+        )
+        self.agent = AgentSidecar(
+            self,
+            "Agent",
+            names=names,
+            settings=settings,
+            task_definition=self.connect.task_definition,
+            image=self.connect.image,
+            connect_container=self.connect.connect_container,
+            db_secret=self.connect.db_secret,
+            db=secrets.db_info.value,
+            brokers=secrets.broker_string.value,
+            logs_key=self.logs_key,
+            removal_policy=inputs.removal_policy,
+        )
+        self.agent_alarms = AgentAlarms(
+            self,
+            "AgentAlarms",
+            names=names,
+            settings=settings,
+            alerts_topic=alerts_topic,
+            extra_alarms=(self.alarms.running_tasks,),
         )
         if inputs.permissions_boundary_arn is not None:
             iam.PermissionsBoundary.of(self).apply(

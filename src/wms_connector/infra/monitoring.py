@@ -1,11 +1,6 @@
-"""Alarms (and, later, the dashboard) of a stage, all notifying the alerts topic.
-
-Seam for the agent issue: it adds its alarms (connector/task failed, lag, stale events, agent
-heartbeat missing, restart budget exhausted, Oracle/Kafka unreachable) and the dashboard here,
-from ``StageSettings`` thresholds and ``names.metric_namespace``, with ``_notify`` and
-``names.alarm(what)``. Today it holds the one alarm that needs no agent metric: fewer running
-workers than desired (Container Insights), where missing data counts as breaching, because a
-stage with no task at all emits no datapoint.
+"""The alarm that needs no agent metric: fewer running workers than desired (Container Insights),
+where missing data counts as breaching, because a stage with no task at all emits no datapoint.
+The agent's alarms and the dashboard are in ``agent_alarms.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +11,7 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from wms_connector.naming import StageNames
+from wms_connector.naming import AlarmKind, StageNames, runbook_anchor
 
 CONTAINER_INSIGHTS_NAMESPACE = "ECS/ContainerInsights"
 #: Three one-minute periods: a replacement task after a crash normally runs within that.
@@ -47,8 +42,11 @@ class ServiceAlarms(Construct):
         self.running_tasks = cloudwatch.Alarm(
             self,
             "RunningTasksBelowDesired",
-            alarm_name=names.alarm("running-tasks-below-desired"),
-            alarm_description=f"fewer than {desired_count} Connect workers running in {service_name}",
+            alarm_name=names.alarm_for(AlarmKind.RUNNING_TASKS_BELOW_DESIRED),
+            alarm_description=(
+                f"fewer than {desired_count} Connect workers running in {service_name}. "
+                f"Runbook: {runbook_anchor(AlarmKind.RUNNING_TASKS_BELOW_DESIRED)}"
+            ),
             metric=running,
             threshold=desired_count,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,

@@ -23,6 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from wms_connector.agent.runner import BackgroundAgent
 from wms_connector.connect.connector_config import SourceAdapter
 from wms_connector.connect.rest import ConnectApi, ConnectRestError
 from wms_connector.local.events import ChangeEvent, percentile
@@ -42,6 +43,8 @@ from wms_connector.stages import Stage
 DEMO_PAUSE_S = 0.25
 #: A new round of demo changes (fresh keys) starts this often while the run lasts.
 ROUND_EVERY_S = 15.0
+#: The agent's status line is shown this often.
+AGENT_LINE_EVERY_S = 10.0
 
 
 @dataclass
@@ -106,6 +109,7 @@ def run_demo(
     standin: StandInPostgres | None = None,
     keep_connector: bool = False,
     clock: Callable[[], float] = time.monotonic,
+    agent: BackgroundAgent | None = None,
 ) -> DemoSummary:
     """Register ``source``'s connector, drive the demo workload (stand-in only), show events."""
     names = names_for(stage)
@@ -131,9 +135,16 @@ def run_demo(
     if standin is not None:
         worker = threading.Thread(target=_workload, args=(standin, stop, summary), daemon=True)
         worker.start()
+    if agent is not None:
+        # Started once the connector runs: it watches, heals and measures it beside the workers.
+        agent.start()
     deadline = clock() + duration_s
+    next_line = clock() + AGENT_LINE_EVERY_S / 2
     try:
         while clock() < deadline:
+            if agent is not None and clock() >= next_line:
+                console.print(f"[bold blue]{escape(agent.status_line())}[/]", soft_wrap=True)
+                next_line = clock() + AGENT_LINE_EVERY_S
             for event in tail.poll(timeout_s=0.5):
                 summary.events[event.topic, event.op] += 1
                 if event.latency_ms is not None and event.op in ("c", "u", "d"):
@@ -143,6 +154,8 @@ def run_demo(
         stop.set()
         if worker is not None:
             worker.join(timeout=10)
+        if agent is not None:
+            agent.stop()  # before the delete below: a running agent would recreate the connector
         tail.close()
         if not keep_connector:
             try:

@@ -321,9 +321,17 @@ class StandInPostgres:
 
     def restart(self) -> None:
         """Stop and start the same server (data kept), e.g. to test recovery."""
+        self.stop_server()
+        self.start_server()
+
+    def stop_server(self) -> None:
+        """Stop the server and keep its data (an outage the agent must detect); see :meth:`start_server`."""
         self._run(
             [str(self._bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"], "stop"
         )
+
+    def start_server(self) -> None:
+        """Start the server stopped by :meth:`stop_server` again, same port and data."""
         self._run(
             [str(self._bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "start"],
             "start",

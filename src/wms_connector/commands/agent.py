@@ -1,0 +1,163 @@
+"""``agent``: the connect-agent sidecar (reconcile, health, recovery, EMF metrics, /healthz)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import httpx
+import typer
+
+from wms_connector.agent.desired import desired_from_env
+from wms_connector.agent.identity import own_worker_id
+from wms_connector.agent.loop import Agent, json_log
+from wms_connector.agent.policy import Policy
+from wms_connector.agent.server import HealthServer
+from wms_connector.agent.state import RecordFile
+from wms_connector.commands.common import StageOption, parse_stage
+from wms_connector.connect.rest import BackOff, HttpConnectApi
+from wms_connector.errors import InputError
+from wms_connector.naming import names_for
+from wms_connector.stages import settings_for
+
+DEFAULT_CONNECT_URL = "http://localhost:8083"
+DEFAULT_METRICS_URL = "http://localhost:9404/metrics"
+#: Where the ECS task mounts the agent's volume (infra/connect_service.py mounts it here).
+DEFAULT_STATE_FILE = "/var/lib/wms-agent/restarts.json"
+DEFAULT_HEALTHZ_PORT = 8084
+#: /healthz fails when no cycle finished within this many poll periods.
+HEALTHZ_MAX_CYCLES = 4
+
+
+class AgentSource(StrEnum):
+    ORACLE = "oracle"
+    STANDIN = "standin"
+
+
+def build_agent(
+    *,
+    stage_name: str,
+    source: AgentSource,
+    connect_url: str,
+    metrics_url: str,
+    worker_id: str | None,
+    state_file: Path | None,
+    reconcile_enabled: bool,
+    env: Mapping[str, str],
+    policy: Policy | None = None,
+) -> tuple[Agent, HttpConnectApi]:
+    """The agent wired to its worker (the same wiring the command and the tests use)."""
+    stage = parse_stage(stage_name)
+    names = names_for(stage)
+    connector, desired = desired_from_env(stage, source.value, env)
+    api = HttpConnectApi(connect_url, timeout_s=30.0, backoff=BackOff(scale_ms=250, max_attempts=4))
+    port = httpx.URL(connect_url).port or 8083
+    http = httpx.Client(timeout=5.0)
+
+    def scrape() -> str:
+        response = http.get(metrics_url)
+        response.raise_for_status()
+        return response.text
+
+    agent = Agent(
+        api=api,
+        scrape=scrape,
+        names=names,
+        connector=connector,
+        desired=desired,
+        own_worker=own_worker_id(env, port, worker_id),
+        policy=policy or Policy.from_settings(settings_for(stage)),
+        record_file=RecordFile(state_file) if state_file is not None else None,
+        reconcile_enabled=reconcile_enabled,
+    )
+    return agent, api
+
+
+def agent_command(  # noqa: PLR0917 - typer maps each parameter to an option
+    stage: StageOption,
+    source: Annotated[
+        AgentSource, typer.Option("--source", help="oracle (ECS) or standin (the local STAND-IN)")
+    ] = AgentSource.ORACLE,
+    connect_url: Annotated[str, typer.Option("--connect-url", help="its own worker's REST API")] = (
+        DEFAULT_CONNECT_URL
+    ),
+    metrics_url: Annotated[str, typer.Option("--metrics-url", help="its worker's JMX exporter")] = (
+        DEFAULT_METRICS_URL
+    ),
+    worker_id: Annotated[
+        str | None,
+        typer.Option("--worker-id", help="the worker's advertised host:port (default: from ECS metadata)"),
+    ] = None,
+    state_file: Annotated[
+        Path | None, typer.Option("--state-file", help="restart record kept across agent restarts")
+    ] = None,
+    poll: Annotated[
+        float | None, typer.Option("--poll", help="seconds between cycles (default: the stage's)")
+    ] = None,
+    healthz_port: Annotated[
+        int, typer.Option("--healthz-port", help="port of /healthz (0: any free port)")
+    ] = DEFAULT_HEALTHZ_PORT,
+    healthz_host: Annotated[str, typer.Option("--healthz-host")] = "127.0.0.1",
+    no_reconcile: Annotated[
+        bool, typer.Option("--no-reconcile", help="watch and heal only; never create or change the config")
+    ] = False,
+    once: Annotated[bool, typer.Option("--once", help="run one cycle, print its EMF line, exit")] = False,
+) -> int:
+    """Keep this task's connector registered, healthy and measured (runs until SIGTERM)."""
+    if poll is not None and poll <= 0:
+        raise InputError(f"--poll must be positive seconds (got {poll:g})")
+    env = dict(os.environ)
+    agent, api = build_agent(
+        stage_name=stage,
+        source=source,
+        connect_url=connect_url,
+        metrics_url=metrics_url,
+        worker_id=worker_id,
+        state_file=state_file
+        or (Path(DEFAULT_STATE_FILE) if "ECS_CONTAINER_METADATA_URI_V4" in env else None),
+        reconcile_enabled=not no_reconcile,
+        env=env,
+    )
+    poll_s = poll if poll is not None else settings_for(agent.names.stage).agent_poll_interval_ms / 1000
+    try:
+        if once:
+            report = agent.cycle()
+            return 0 if report.decision.assessment.healthy else 1
+        stop = threading.Event()
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            json_log({"level": "info", "event": "stopping", "signal": signal.Signals(signum).name})
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        server = HealthServer(healthz_host, healthz_port, lambda: agent.last, HEALTHZ_MAX_CYCLES * poll_s)
+        server.start()
+        json_log(
+            {
+                "level": "info",
+                "event": "started",
+                "stage": agent.names.stage.name,
+                "connector": agent.connector,
+                "worker": agent.own_worker,
+                "poll_s": poll_s,
+                "healthz_port": server.port,
+            }
+        )
+        try:
+            agent.run(stop, poll_s)
+        finally:
+            server.stop()
+        return 0
+    finally:
+        api.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("agent")(agent_command)

@@ -1,0 +1,173 @@
+"""``status``: the connector, its tasks and workers, lag, restarts and the health verdict at a glance.
+
+Reads a worker's REST API (``--connect-url``; through ECS Exec port forwarding in AWS), optionally
+the JMX exporter of the worker that runs the task (``--metrics-url``: connection and lag) and an
+agent's ``/healthz`` (``--agent-url``: its restart record). The verdict is the agent's own policy
+(``agent.policy.assess``). Exit 0 when healthy, 1 when not.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from wms_connector.agent.policy import (
+    ConnectorStatus,
+    Memory,
+    Observation,
+    Policy,
+    Streaming,
+    assess,
+)
+from wms_connector.commands.agent import AgentSource
+from wms_connector.commands.common import JsonOption, StageOption, parse_stage
+from wms_connector.connect import exposition
+from wms_connector.connect.rest import BackOff, ConnectRestError, ConnectUnreachableError, HttpConnectApi
+from wms_connector.naming import names_for
+from wms_connector.output import console, emit
+from wms_connector.stages import settings_for
+
+
+def _get_json(url: str) -> dict[str, Any] | None:
+    try:
+        body = httpx.get(url, timeout=5).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def collect(
+    *,
+    stage_name: str,
+    source: AgentSource,
+    connect_url: str,
+    metrics_url: str | None,
+    agent_url: str | None,
+    now: float,
+) -> dict[str, Any]:
+    """Everything ``status`` shows, as the ``--json`` document."""
+    stage = parse_stage(stage_name)
+    names = names_for(stage)
+    connector = names.standin_connector if source is AgentSource.STANDIN else names.connector
+    api = HttpConnectApi(connect_url, timeout_s=10.0, backoff=BackOff(scale_ms=250, max_attempts=3))
+    report: dict[str, Any] = {"stage": stage.name, "connector": connector, "connect_url": connect_url}
+    try:
+        root = api.root()
+        listed = api.list_connectors()
+    except (ConnectUnreachableError, ConnectRestError) as error:
+        root, listed, report["error"] = None, {}, str(error)
+    finally:
+        api.close()
+    entry = listed.get(connector) or {}
+    status = ConnectorStatus.from_rest(entry["status"]) if entry.get("status") else None
+    streaming, read, snapshot = None, False, False
+    if metrics_url:
+        try:
+            samples = exposition.parse(httpx.get(metrics_url, timeout=5).text)
+            read = True
+            streaming = Streaming.from_attributes(exposition.debezium(samples, server=names.topic_prefix))
+            snap = exposition.debezium(samples, server=names.topic_prefix, context=exposition.SNAPSHOT)
+            snapshot = snap.get("snapshotrunning", 0.0) >= 1.0
+        except (httpx.HTTPError, exposition.ExpositionError) as error:
+            report["metrics_error"] = str(error)
+    # With the exporter of the task's worker, judge as that worker's agent; else by status only.
+    own = status.tasks[0].worker_id if (status and status.tasks and read) else ""
+    observation = Observation(root is not None, status, read, streaming, snapshot)
+    verdict = assess(observation, Memory(), own, now, Policy.from_settings(settings_for(stage)))
+    report |= {
+        "worker_version": (root or {}).get("version"),
+        "state": status.state if status else None,
+        "connector_worker": status.worker_id if status else None,
+        "tasks": [
+            {
+                "id": t.id,
+                "state": t.state,
+                "worker": t.worker_id,
+                "trace": t.trace.splitlines()[0] if t.trace else "",
+            }
+            for t in (status.tasks if status else ())
+        ],
+        "workers": sorted({t.worker_id for t in status.tasks} | {status.worker_id}) if status else [],
+        "connected": None if streaming is None else streaming.connected,
+        "lag_ms": None if streaming is None else streaming.ms_behind_source,
+        "since_last_event_ms": None if streaming is None else streaming.ms_since_last_event,
+        "agent": _get_json(f"{agent_url.rstrip('/')}/healthz") if agent_url else None,
+        "verdict": verdict.verdict.value,
+        "reason": verdict.reason,
+        "healthy": verdict.healthy,
+    }
+    return report
+
+
+def _render(data: dict[str, Any]) -> None:
+    colour = "green" if data["healthy"] else "red"
+    console.print(
+        f"[bold]{escape(data['connector'])}[/] (stage {escape(data['stage'])}): "
+        f"[{colour}]{escape(data['verdict'])}[/] - {escape(data['reason'])}"
+    )
+    table = Table(show_header=True)
+    for column in ("what", "state", "worker", "detail"):
+        table.add_column(column)
+    table.add_row("connector", escape(str(data["state"])), escape(str(data["connector_worker"])), "")
+    for task in data["tasks"]:
+        table.add_row(
+            f"task {task['id']}", escape(task["state"]), escape(task["worker"]), escape(task["trace"])
+        )
+    console.print(table)
+
+    def shown(value: Any, unit: str = "") -> str:
+        return "-" if value is None else f"{value:g}{unit}" if isinstance(value, float) else str(value)
+
+    console.print(
+        f"connected {shown(data['connected'])}, lag {shown(data['lag_ms'], ' ms')}, "
+        f"since last event {shown(data['since_last_event_ms'], ' ms')}, "
+        f"worker {escape(str(data['worker_version']))}"
+    )
+    agent = data.get("agent")
+    if agent:
+        console.print(
+            f"agent: {escape(str(agent.get('agent')))}, restarts {agent.get('restart_count')} "
+            f"({agent.get('restarts_in_window')} in the budget window), "
+            f"last {shown(agent.get('last_restart'))}, "
+            f"gate {escape(str(agent.get('gate')))}"
+        )
+    if "error" in data:
+        console.print(f"[red]{escape(data['error'])}[/]")
+
+
+def status_command(  # noqa: PLR0917 - typer maps each parameter to an option
+    stage: StageOption,
+    connect_url: Annotated[str, typer.Option("--connect-url", help="a worker's REST API")] = (
+        "http://localhost:8083"
+    ),
+    metrics_url: Annotated[
+        str | None, typer.Option("--metrics-url", help="the JMX exporter of the worker running the task")
+    ] = None,
+    agent_url: Annotated[
+        str | None, typer.Option("--agent-url", help="an agent's base URL (/healthz)")
+    ] = None,
+    source: Annotated[
+        AgentSource, typer.Option("--source", help="oracle or standin (local)")
+    ] = AgentSource.ORACLE,
+    as_json: JsonOption = False,
+) -> int:
+    """Connector, tasks, workers, lag, restarts and the health verdict; exit 0 healthy, 1 not."""
+    data = collect(
+        stage_name=stage,
+        source=source,
+        connect_url=connect_url,
+        metrics_url=metrics_url,
+        agent_url=agent_url,
+        now=time.time(),
+    )
+    emit(data, as_json, _render)
+    return 0 if data["healthy"] else 1
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status_command)
