@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from wms_connector.aws import default_region
+from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, OptionalStageOption, parse_stage
 from wms_connector.errors import InputError, WmsError
 from wms_connector.kafka.admin import (
@@ -21,7 +22,7 @@ from wms_connector.kafka.admin import (
 from wms_connector.kafka.client import default_auth
 from wms_connector.kafka.deletion import require_ephemeral
 from wms_connector.kafka.topics import topic_specs
-from wms_connector.output import console, emit, err_console
+from wms_connector.output import console, emit, err_console, markup, styled
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 topics_app = typer.Typer(
@@ -31,7 +32,14 @@ topics_app = typer.Typer(
 )
 
 BootstrapOption = Annotated[
-    str, typer.Option("--bootstrap", "-b", help="Kafka bootstrap servers host:port[,...]")
+    str,
+    typer.Option(
+        "--bootstrap",
+        "-b",
+        parser=params.bootstrap,
+        metavar="HOST:PORT,...",
+        help="Kafka bootstrap servers host:port[,...]",
+    ),
 ]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")]
 AuthOption = Annotated[
@@ -104,7 +112,7 @@ def _render_reconcile(data: dict[str, Any]) -> None:
             + ([row["error"]] if row["error"] else [])
         )
         style = _ACTION_STYLE[row["action"]]
-        table.add_row(row["topic"], f"[{style}]{row['action']}[/]", escape(detail))
+        table.add_row(row["topic"], styled(row["action"], style), detail)
     console.print(table)
     counts: dict[str, int] = {}
     for row in data["actions"]:
@@ -149,17 +157,17 @@ def _render_delete(data: dict[str, Any]) -> None:
     table.add_column("status")
     for topic in data["delete"]:
         if topic in data["errors"]:
-            status = f"[red]{escape(data['errors'][topic])}[/]"
+            status = styled(data["errors"][topic], "red")
         elif topic in data["still_listed"]:
-            status = "[yellow]still listed[/]"
+            status = styled("still listed", "yellow")
         elif topic in data["deleted"]:
-            status = "[green]deleted[/]"
+            status = styled("deleted", "green")
         else:
-            status = "to delete"
+            status = Text("to delete")
         table.add_row(topic, status)
     console.print(table)
     for row in data["spared"]:
-        console.print(f"[yellow]spared[/] {row['topic']}: {escape(row['reason'])}")
+        console.print(markup("[yellow]spared[/] {}: {}", row["topic"], row["reason"]))
     if not data["delete"]:
         console.print("nothing to delete")
 

@@ -118,9 +118,16 @@ def check_image_context(image_context: Path) -> Path:
 
 
 def check_lambda_bundle(stage: Stage, bundle_dir: Path) -> Path | None:
-    """Only ephemeral stages have the topic-cleanup Lambda, so only they need its bundle."""
+    """Only ephemeral stages have the topic-cleanup Lambda, so only they need its bundle.
+
+    The default bundle directory is built (or rebuilt) here when it is missing or stale; a
+    directory given explicitly is used as it is."""
     if stage.is_named:
         return None
+    if bundle_dir.resolve() == DEFAULT_LAMBDA_BUNDLE_DIR.resolve():
+        from wms_connector.infra.bundle import ensure_bundle
+
+        ensure_bundle(bundle_dir, REPO_ROOT / "constraints.txt")
     marker = bundle_dir / "wms_connector" / "lambdas"
     if not marker.is_dir():
         raise InputError(

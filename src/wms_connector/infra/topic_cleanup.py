@@ -22,6 +22,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from wms_connector.infra.bundle import lambda_code
 from wms_connector.infra.iam import service_role
 from wms_connector.infra.kafka_iam import grant_cleanup_msk_access
 from wms_connector.infra.logging import log_group
@@ -115,7 +116,7 @@ class TopicCleanup(Construct):
             runtime=lambda_.Runtime.PYTHON_3_12,
             architecture=lambda_.Architecture.X86_64,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(bundle_dir)),
+            code=lambda_code(bundle_dir),
             role=self.role,
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=vpc.private_subnets),

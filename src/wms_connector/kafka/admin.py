@@ -25,7 +25,7 @@ from confluent_kafka.admin import (
 )
 
 from wms_connector.errors import WmsError
-from wms_connector.kafka.client import client_config
+from wms_connector.kafka.client import client_config, require_reachable
 from wms_connector.kafka.deletion import DeletionSelection, require_ephemeral, select_for_deletion
 from wms_connector.kafka.reconcile import Action, ActionKind, TopicState, plan_topics
 from wms_connector.kafka.topics import TopicSpec
@@ -69,6 +69,8 @@ class TopicAdmin:
             raise KafkaUnavailableError(
                 f"cannot open a Kafka client for {bootstrap} ({auth.value} auth): {error}{hint}"
             ) from error
+        # One clear line, within seconds, instead of librdkafka retrying for the whole timeout.
+        require_reachable(bootstrap)
         return cls(admin, deadline=deadline)
 
     def timeout(self) -> float:
