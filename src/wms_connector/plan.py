@@ -68,7 +68,9 @@ def build_plan(stage: Stage) -> dict[str, Any]:
             "alarm_prefix": names.alarm_prefix,
             "alerts_topic": names.alerts_topic,
             "dashboard": names.dashboard,
-            "log_groups": [names.connect_log_group, names.agent_log_group, names.topic_cleanup_log_group],
+            # Only branch stages have the topic-cleanup Lambda, so only they have its log group.
+            "log_groups": [names.connect_log_group, names.agent_log_group]
+            + ([names.topic_cleanup_log_group] if stage.is_ephemeral else []),
             "task_role": names.task_role,
             "execution_role": names.execution_role,
         },

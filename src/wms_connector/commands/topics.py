@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
@@ -19,9 +20,9 @@ from wms_connector.kafka.admin import (
     delete_stage_topics,
     reconcile_topics,
 )
-from wms_connector.kafka.client import default_auth
+from wms_connector.kafka.client import bootstrap_hosts, default_auth, is_loopback
 from wms_connector.kafka.deletion import require_ephemeral
-from wms_connector.kafka.topics import topic_specs
+from wms_connector.kafka.topics import TopicSpec, topic_specs
 from wms_connector.output import console, emit, err_console, markup, styled
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
@@ -91,6 +92,8 @@ def topics_command(
 ) -> None:
     """List every topic the stage owns, with partitions, replication factor and config."""
     if ctx.invoked_subcommand is not None:
+        # `topics --stage S create`: the group's options are the subcommand's defaults.
+        ctx.obj = {"stage": stage, "replication_factor": replication_factor}
         return
     specs = topic_specs(_stage(stage), replication_factor=replication_factor)
     emit([spec.to_json() for spec in specs], as_json, _render_specs)
@@ -116,12 +119,40 @@ def _render_reconcile(data: dict[str, Any]) -> None:
     console.print(table)
     counts: dict[str, int] = {}
     for row in data["actions"]:
-        counts[row["action"]] = counts.get(row["action"], 0) + 1
+        # A create or fix the broker refused did not happen: count it as failed, not as done.
+        kind = "failed" if row["error"] else row["action"]
+        counts[kind] = counts.get(kind, 0) + 1
     console.print(f"{verb}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
 
 
 @topics_app.command("create")
+def _from_group(ctx: typer.Context, key: str, value: Any) -> Any:
+    """A subcommand option, else the same option given to the ``topics`` group."""
+    if value is not None:
+        return value
+    return (ctx.obj or {}).get(key) if isinstance(ctx.obj, dict) else None
+
+
+def fit_replication(specs: list[TopicSpec], brokers: int, *, loopback: bool, given: bool) -> list[TopicSpec]:
+    """Refuse, before anything is created, a replication factor above the cluster's broker count;
+    on a loopback cluster without --replication-factor, use the broker count instead (and say so)."""
+    highest = max((s.replication_factor for s in specs), default=0)
+    if brokers < 1 or highest <= brokers:
+        return specs
+    if loopback and not given:
+        err_console.print(
+            f"the local cluster has {brokers} broker(s): using replication factor {brokers} "
+            f"instead of the stage's {highest}"
+        )
+        return [replace(s, replication_factor=min(s.replication_factor, brokers)) for s in specs]
+    raise InputError(
+        f"replication factor {highest} needs at least {highest} brokers, but the cluster has {brokers}; "
+        "pass --replication-factor N (N <= the broker count) or use a cluster with enough brokers"
+    )
+
+
 def create_command(
+    ctx: typer.Context,
     *,
     stage: OptionalStageOption = None,
     bootstrap: BootstrapOption = "",
@@ -132,9 +163,15 @@ def create_command(
     as_json: JsonOption = False,
 ) -> None:
     """Create the stage's missing topics, fix safe configs, report (and leave) what is unsafe to fix."""
-    parsed = _stage(stage)
-    specs = topic_specs(parsed, replication_factor=replication_factor)
+    parsed = _stage(_from_group(ctx, "stage", stage))
+    replication_factor = _from_group(ctx, "replication_factor", replication_factor)
     admin = _admin(parsed, bootstrap, auth, region)
+    specs = fit_replication(
+        list(topic_specs(parsed, replication_factor=replication_factor)),
+        admin.broker_count(),
+        loopback=all(is_loopback(h) for h in bootstrap_hosts(bootstrap)),
+        given=replication_factor is not None,
+    )
     result: ReconcileResult = reconcile_topics(admin, specs, dry_run=dry_run)
     emit(result.to_json(), as_json, _render_reconcile)
     if result.failed:
@@ -143,7 +180,8 @@ def create_command(
         )
     if result.unfixable and not dry_run:
         raise WmsError(
-            f"{len(result.unfixable)} topic(s) differ in ways this tool does not fix (see 'report' above); "
+            f"{len(result.unfixable)} topic(s) differ in ways this tool does not fix (the actions marked "
+            "'report'); "
             "fix them deliberately, then run again"
         )
 
@@ -174,6 +212,7 @@ def _render_delete(data: dict[str, Any]) -> None:
 
 @topics_app.command("delete")
 def delete_command(
+    ctx: typer.Context,
     *,
     stage: OptionalStageOption = None,
     bootstrap: BootstrapOption = "",
@@ -184,7 +223,7 @@ def delete_command(
     as_json: JsonOption = False,
 ) -> None:
     """Delete an ephemeral stage's own topics (named stages: always refused). Needs --yes to act."""
-    parsed = _stage(stage)
+    parsed = _stage(_from_group(ctx, "stage", stage))
     require_ephemeral(parsed)  # refused before any flag or broker matters
     admin = _admin(parsed, bootstrap, auth, region)
     plan_only = dry_run or not yes

@@ -175,6 +175,14 @@ def _scope(config: Mapping[str, str]) -> list[Problem]:
     return problems
 
 
+_SEPARATORS: Final = re.compile(r"[\s\"';,=:/@&?]+")
+
+
+def _holds(value: str, secret: str) -> bool:
+    """``value`` is ``secret``, or holds it as one separator-delimited token."""
+    return value == secret or secret in _SEPARATORS.split(value)
+
+
 def _secrets(config: Mapping[str, str], known_secrets: Iterable[str]) -> list[Problem]:
     problems = []
     password = config.get("database.password")
@@ -185,7 +193,10 @@ def _secrets(config: Mapping[str, str], known_secrets: Iterable[str]) -> list[Pr
             problems.append(_err(key, "a secret must be a ${env:NAME} placeholder, never the value itself"))
     secrets = [s for s in known_secrets if s]
     for key, value in config.items():
-        if any(secret in value or secret in key for secret in secrets):
+        # A whole value equal to a secret, or a secret embedded in a value (a URL, a JAAS line)
+        # between separators: a short password such as "1" must not flag tasks.max=1's neighbours
+        # by substring (that both fails wrongly and reveals the password's content).
+        if any(_holds(value, secret) for secret in secrets):
             # Never echo the value: the message names the key only.
             problems.append(_err(key, "holds a known secret value in plaintext"))
     return problems

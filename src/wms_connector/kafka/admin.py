@@ -89,6 +89,14 @@ class TopicAdmin:
             raise KafkaUnavailableError(f"cannot list topics: {error}") from error
         return {name for name, topic in metadata.topics.items() if topic.error is None}
 
+    def broker_count(self) -> int:
+        """How many brokers the cluster's metadata lists."""
+        try:
+            metadata = self._admin.list_topics(timeout=self.timeout())
+        except KafkaException as error:
+            raise KafkaUnavailableError(f"cannot read the cluster metadata: {error}") from error
+        return len(metadata.brokers)
+
     def group_members(self, group: str) -> list[str]:
         """Client ids of the live members of consumer/Connect group ``group`` (empty when none).
 
