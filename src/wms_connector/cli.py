@@ -138,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = build_command().main(args=args, prog_name="wms-connector", standalone_mode=False)
     except typer.Exit as done:
+        if done.exit_code == 130:  # typer turns Ctrl-C into Exit(130)
+            err_console.print("interrupted")
         return done.exit_code
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("interrupted")

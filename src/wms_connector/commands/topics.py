@@ -125,7 +125,6 @@ def _render_reconcile(data: dict[str, Any]) -> None:
     console.print(f"{verb}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
 
 
-@topics_app.command("create")
 def _from_group(ctx: typer.Context, key: str, value: Any) -> Any:
     """A subcommand option, else the same option given to the ``topics`` group."""
     if value is not None:
@@ -151,6 +150,7 @@ def fit_replication(specs: list[TopicSpec], brokers: int, *, loopback: bool, giv
     )
 
 
+@topics_app.command("create")
 def create_command(
     ctx: typer.Context,
     *,
