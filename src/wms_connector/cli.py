@@ -138,8 +138,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = build_command().main(args=args, prog_name="wms-connector", standalone_mode=False)
     except typer.Exit as done:
-        if done.exit_code == 130:  # typer turns Ctrl-C into Exit(130)
-            err_console.print("interrupted")
         return done.exit_code
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("interrupted")
@@ -169,7 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"run again with {DEBUG_FLAG} for the traceback and report it"
         )
         return 1
-    return result if isinstance(result, int) else 0
+    code = result if isinstance(result, int) else 0
+    if code == 130:  # typer turns Ctrl-C (and typer.Exit(n)) into a return value without standalone mode
+        err_console.print("interrupted")
+    return code
 
 
 def run() -> None:

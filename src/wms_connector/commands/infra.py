@@ -78,8 +78,10 @@ def stage_inputs(
     """Validate everything (stage first) before any construct is built."""
     parsed = parse_stage(stage)
     # Only --offline may fall back to the fake account: a secrets file alone is no reason to.
+    # A secrets file is read (and refused when unreadable) before the target is checked.
+    backend = backend_for(secrets_file, offline, region) if secrets_file is not None else None
     target = target_for(account, region, offline=offline)
-    backend = backend_for(secrets_file, offline, target.region)
+    backend = backend or backend_for(secrets_file, offline, target.region)
     return load_inputs(parsed, backend, target, image_context=image_context, lambda_bundle_dir=lambda_bundle)
 
 

@@ -33,7 +33,7 @@ topics_app = typer.Typer(
 )
 
 BootstrapOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--bootstrap",
         "-b",
@@ -62,7 +62,7 @@ def _stage(value: str | None) -> Stage:
     return parse_stage(value)
 
 
-def _admin(stage: Stage, bootstrap: str, auth: KafkaAuth | None, region: str | None) -> TopicAdmin:
+def _admin(stage: Stage, bootstrap: str | None, auth: KafkaAuth | None, region: str | None) -> TopicAdmin:
     """An admin client of ``bootstrap``; without ``--auth``, the stage's (plaintext on loopback)."""
     if not bootstrap:
         raise InputError("missing --bootstrap: give the Kafka bootstrap servers, host:port[,...]")
@@ -155,7 +155,7 @@ def create_command(
     ctx: typer.Context,
     *,
     stage: OptionalStageOption = None,
-    bootstrap: BootstrapOption = "",
+    bootstrap: BootstrapOption = None,
     dry_run: DryRunOption = False,
     auth: AuthOption = None,
     region: RegionOption = None,
@@ -169,7 +169,7 @@ def create_command(
     specs = fit_replication(
         list(topic_specs(parsed, replication_factor=replication_factor)),
         admin.broker_count(),
-        loopback=all(is_loopback(h) for h in bootstrap_hosts(bootstrap)),
+        loopback=all(is_loopback(h) for h in bootstrap_hosts(bootstrap or "")),
         given=replication_factor is not None,
     )
     result: ReconcileResult = reconcile_topics(admin, specs, dry_run=dry_run)
@@ -215,7 +215,7 @@ def delete_command(
     ctx: typer.Context,
     *,
     stage: OptionalStageOption = None,
-    bootstrap: BootstrapOption = "",
+    bootstrap: BootstrapOption = None,
     dry_run: DryRunOption = False,
     yes: Annotated[bool, typer.Option("--yes", help="really delete (without it: plan only)")] = False,
     auth: AuthOption = None,
