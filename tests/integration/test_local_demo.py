@@ -45,6 +45,9 @@ def test_demo_shows_changes_of_all_four_tables(
                 assert summary.events[names.data_topic(table), op] >= 1, (table, op)
         text = out.getvalue()
         assert LABEL in text and "insert" in text and "delete" in text
+        # A fresh stand-in's connector is created by this run: the summary says so (not "unchanged").
+        assert summary.as_dict()["registration"] == "created"
+        assert summary.as_dict()["interrupted"] is False
         # It stops what it started: the connector is gone.
         with pytest.raises(ConnectRestError) as gone:
             api.get_config(names.standin_connector)

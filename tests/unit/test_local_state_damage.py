@@ -27,7 +27,9 @@ from wms_connector.stages import Stage
 
 def spawn_tagged(state_dir: Path, tag: str) -> int:
     sleeper = [sys.executable, "-c", "import time; time.sleep(120)", procs.tag_arg(tag)]
-    return procs.spawn(sleeper, state_dir / "logs" / "x.log", cwd=state_dir, env={})
+    pid = procs.spawn(sleeper, state_dir / "logs" / "x.log", cwd=state_dir, env={})
+    assert procs.is_ours(pid, tag)  # waits out the moment between fork and exec
+    return pid
 
 
 @pytest.fixture
