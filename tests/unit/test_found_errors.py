@@ -321,3 +321,14 @@ def test_ctrl_c_in_a_command_exits_130(
     monkeypatch.setattr(foundation, "build_plan", interrupted)
     assert main(["plan", "--stage", "main"]) == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_the_topics_table_keeps_every_column_at_80_columns(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wms_connector import output
+
+    monkeypatch.setattr(output.console, "_width", 80)
+    code, out, _ = run(capsys, "topics", "--stage", "feature-x")
+    header = next(line for line in out.splitlines() if "topic" in line and "role" in line)
+    assert code == 0 and all(word in header for word in ("RF", "config"))

@@ -228,3 +228,14 @@ def test_bad_secrets_file(tmp_path: Path, content: str | None, problem: str) -> 
     with pytest.raises(Exception, match=problem) as caught:
         FileSecretsBackend(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_secret_scheduled_for_deletion_says_so_and_does_not_fall_back(sm: Any) -> None:
+    from wms_connector.secrets.store import SecretAccessError
+
+    sm.put("wms/feature-sec/brokerString", "b:9094")
+    sm.put("wms/default/brokerString", "other:9094")
+    sm.delete_secret(SecretId="wms/feature-sec/brokerString", RecoveryWindowInDays=7)
+    with pytest.raises(SecretAccessError, match="scheduled for deletion") as info:
+        resolve(STAGE, BROKER_STRING, AwsSecretsBackend(sm))
+    assert "IAM" not in str(info.value)

@@ -73,8 +73,9 @@ def _admin(stage: Stage, bootstrap: str | None, auth: KafkaAuth | None, region: 
 
 def _render_specs(rows: list[dict[str, Any]]) -> None:
     table = Table(title="Topics", show_header=True)
+    # Long names fold instead of pushing whole columns off an 80-column terminal.
     for column in ("topic", "role", "partitions", "RF", "config"):
-        table.add_column(column, no_wrap=column != "config")
+        table.add_column(column, overflow="fold", no_wrap=column in ("role", "partitions", "RF"))
     for row in rows:
         config = "\n".join(f"{k}={v}" for k, v in row["config"].items())
         table.add_row(
@@ -105,7 +106,7 @@ _ACTION_STYLE = {"create": "green", "ok": "dim", "alter-config": "yellow", "repo
 def _render_reconcile(data: dict[str, Any]) -> None:
     verb = "would" if data["dry_run"] else "did"
     table = Table(title=f"Topic plan ({'dry run' if data['dry_run'] else 'applied'})", show_header=True)
-    table.add_column("topic", no_wrap=True)
+    table.add_column("topic", overflow="fold")
     table.add_column("action")
     table.add_column("detail")
     for row in data["actions"]:
@@ -191,7 +192,7 @@ def _render_delete(data: dict[str, Any]) -> None:
         f"Topics of stage {data['stage']} to delete" if data["dry_run"] or not data["deleted"] else "Deleted"
     )
     table = Table(title=title, show_header=True)
-    table.add_column("topic", no_wrap=True)
+    table.add_column("topic", overflow="fold")
     table.add_column("status")
     for topic in data["delete"]:
         if topic in data["errors"]:

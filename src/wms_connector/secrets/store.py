@@ -87,6 +87,13 @@ class AwsSecretsBackend:
             code = error.response.get("Error", {}).get("Code", "Unknown")
             if code == "ResourceNotFoundException":
                 return None
+            message = str(error.response.get("Error", {}).get("Message", ""))
+            if code == "InvalidRequestException" and "delet" in message.lower():  # "marked for deletion"
+                raise SecretAccessError(
+                    f"secret {path!r} is scheduled for deletion in AWS Secrets Manager; restore it "
+                    f"(aws secretsmanager restore-secret --secret-id {path}) or delete it for good, "
+                    "then retry (not falling back to the default path meanwhile)"
+                ) from error
             raise SecretAccessError(
                 f"cannot read secret {path!r} from AWS Secrets Manager ({code}); not falling back to "
                 "the default path, because only a missing secret may fall back. Check the caller's "
