@@ -142,7 +142,8 @@ def fit_replication(specs: list[TopicSpec], brokers: int, *, loopback: bool, giv
     if loopback and not given:
         err_console.print(
             f"the local cluster has {brokers} broker(s): using replication factor {brokers} "
-            f"instead of the stage's {highest}"
+            f"instead of the stage's {highest}",
+            soft_wrap=True,
         )
         return [replace(s, replication_factor=min(s.replication_factor, brokers)) for s in specs]
     raise InputError(
