@@ -73,3 +73,17 @@ def test_branch_synth_inputs_build_the_default_bundle_for_real(
     inputs.check_lambda_bundle(Stage("feature-x"), target)  # current: not rebuilt
     assert (target / bundle.STAMP).stat().st_mtime_ns == stamp
     assert inputs.check_lambda_bundle(Stage("main"), target) is None  # named stages have no Lambda
+
+
+def test_a_relative_out_lands_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The jsii kernel keeps the directory the process had when it started; --out is ours."""
+    import aws_cdk  # noqa: F401 - the kernel starts here, in the suite's directory
+
+    from wms_connector.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["synth", "--stage", "main", "--offline", "--out", "rel"]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "rel" / "manifest.json").is_file()

@@ -27,14 +27,16 @@ ROOT = build_command()
 LEAVES: dict[tuple[str, ...], Any] = {
     path: cmd for path, cmd in walk(ROOT) if path and not getattr(cmd, "commands", None)
 }
-CLOSED = "127.0.0.1:9"  # the discard port: nothing listens on loopback there
+CLOSED = "127.0.0.1:9"
+REPO = Path(__file__).resolve().parents[2]  # the discard port: nothing listens on loopback there
 
 #: Arguments that make a command valid apart from the option under test, and that never reach
 #: a network address or start a process: --offline for AWS, a closed loopback port for brokers.
 BASELINE: dict[tuple[str, ...], list[str]] = {
     ("config",): ["--stage", "main", "--offline"],
-    ("cost",): ["--stage", "main", "--offline"],
-    ("synth",): ["--stage", "main", "--offline"],
+    # An explicit (placeholder) bundle: a branch stage never builds the real one here.
+    ("cost",): ["--stage", "main", "--offline", "--lambda-bundle", "bundle"],
+    ("synth",): ["--stage", "main", "--offline", "--lambda-bundle", "bundle"],
     ("secrets",): ["--stage", "main", "--offline"],
     ("preflight",): ["--dsn", "u@127.0.0.1:9/s", "--timeout", "5"],
     ("topics", "create"): ["--stage", "feature-x", "--bootstrap", CLOSED, "--dry-run"],
@@ -86,6 +88,7 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         directory.mkdir()
     (work / "a-dir").mkdir()
     (work / "a-file").write_text("x")
+    (work / "bundle" / "wms_connector" / "lambdas").mkdir(parents=True)
     monkeypatch.chdir(work)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("WMS_LOCAL_STATE", str(tmp_path / "state"))
@@ -228,7 +231,9 @@ def test_arbitrary_text_to_any_option_never_tracebacks(
 ) -> None:
     path, option, parse = choice
     assume("\x00" not in text and not _reaches_outside(parse, option, text))
+    repo_before = sorted(REPO.iterdir())
     code = main([*path, *baseline(path, LEAVES[path]), f"{option}={text}"])
     out, err = capsys.readouterr()
+    assert sorted(REPO.iterdir()) == repo_before  # nothing written into the checkout
     assert code in (0, 1, 2), (path, option, text, err)
     assert "Traceback" not in out + err
