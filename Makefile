@@ -89,23 +89,15 @@ fmt: setup
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
-## make lambda-bundle: the topic-cleanup Lambda's code in build/lambda/ (no Docker): the manylinux
-## x86_64 cp312 wheels of its runtime dependencies, pinned by constraints.txt, plus our package.
-## manylinux_2_28 is accepted because Lambda's python3.12 runs on Amazon Linux 2023 (glibc 2.34).
-## Synth of an ephemeral stage fingerprints this directory; deploy uploads it.
+## make lambda-bundle: the Lambda functions' code in build/lambda/ (no Docker): the manylinux
+## x86_64 cp312 wheels of their runtime dependencies, pinned by constraints.txt, plus our package.
+## The pip command and the staleness stamp live in src/wms_connector/infra/bundle.py; synth, cost
+## and `npx cdk synth` of a branch stage run the same build themselves when the bundle is missing
+## or stale, so this target is only needed to build it ahead of time.
 LAMBDA_BUNDLE := build/lambda
-LAMBDA_DEPS := confluent-kafka 'pydantic[email]' aws-msk-iam-sasl-signer-python
 .PHONY: lambda-bundle
 lambda-bundle: setup
-	rm -rf $(LAMBDA_BUNDLE)
-	$(BIN)/pip install --quiet --target $(LAMBDA_BUNDLE) --platform manylinux2014_x86_64 \
-		--platform manylinux_2_28_x86_64 \
-		--implementation cp --python-version 3.12 --only-binary=:all: -c constraints.txt $(LAMBDA_DEPS)
-	cp -r src/wms_connector $(LAMBDA_BUNDLE)/
-	find $(LAMBDA_BUNDLE) -name __pycache__ -prune -exec rm -rf {} +
-	rm -rf $(LAMBDA_BUNDLE)/wms_connector/infra
-	# boto3/botocore come with Lambda's python3.12 runtime; bundling them would triple the asset.
-	rm -rf $(LAMBDA_BUNDLE)/boto3* $(LAMBDA_BUNDLE)/botocore* $(LAMBDA_BUNDLE)/s3transfer* $(LAMBDA_BUNDLE)/bin
+	$(BIN)/python -m wms_connector.infra.bundle $(LAMBDA_BUNDLE)
 
 ## make cdk-cli: the pinned AWS CDK CLI (package.json) in node_modules/, so `npx cdk ...` uses it.
 .PHONY: cdk-cli

@@ -34,6 +34,11 @@ from wms_connector.errors import InputError
 NAMED_STAGES: Final = ("main", "val", "production")
 MAX_STAGE_LENGTH: Final = 36
 STAGE_PATTERN: Final = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
+#: Names the grammar accepts but that collide with a path or topic we derive, with the reason.
+RESERVED_STAGES: Final = {
+    "default": "it is the shared fallback of every stage's secrets (wms/default/<name>), so its own "
+    "secret paths would be the fallback paths",
+}
 #: Characters of the stable hash appended when a branch name must be shortened or disambiguated.
 BRANCH_HASH_LENGTH: Final = 6
 
@@ -79,6 +84,8 @@ def stage_problem(name: str) -> str | None:
         return "a stage must not end with '-'"
     if "--" in name:
         return "a stage must not contain '--' (it delimits the topic namespace --wms--<stage>--)"
+    if name in RESERVED_STAGES:
+        return f"the stage name {name!r} is reserved: {RESERVED_STAGES[name]}"
     if not STAGE_PATTERN.match(name):  # pragma: no cover - the rules above are exhaustive
         return f"a stage must match {STAGE_PATTERN.pattern}"
     return None
@@ -146,7 +153,7 @@ def stage_for_branch(branch: str) -> Stage:
     if not slug:
         raise StageError(
             f"branch {branch!r} has no ASCII letter to start a stage from; rename the branch "
-            "or pass --stage explicitly"
+            "or choose a stage name yourself (`wms-connector plan --stage NAME` checks one)"
         )
     head = slug[: MAX_STAGE_LENGTH - BRANCH_HASH_LENGTH - 1].rstrip("-")
     return Stage(f"{head}-{_short_hash(branch)}")

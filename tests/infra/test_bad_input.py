@@ -65,7 +65,10 @@ def test_missing_secret_offline_names_the_file_and_key(tmp_path: Path) -> None:
 
 def test_missing_secret_through_the_cli_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _secrets_file(tmp_path, wms__default__vpc=None)
-    code = main(["synth", "--stage", "main", "--secrets-file", str(path), "--out", str(tmp_path / "o")])
+    target = ["--account", "123456789012", "--region", "us-east-1"]
+    code = main(
+        ["synth", "--stage", "main", "--secrets-file", str(path), *target, "--out", str(tmp_path / "o")]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "'vpc'" in err and str(path) in err

@@ -118,3 +118,16 @@ def test_cli_validate_says_only_the_connection_fails(
     out = capsys.readouterr().out
     assert code == 0, out
     assert "the only error is the database connection" in out
+
+
+def test_cli_validate_of_the_standin_counts_a_refused_database_as_the_connection(
+    local_cluster: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing listens on the stand-in port: the real PostgreSQL plugin's refusal is the connection."""
+    from wms_connector.local.procs import free_port
+
+    argv = ["config", "--stage", "val", "--source", "standin", "--validate"]
+    code = main([*argv, "--connect-url", local_cluster.rest_urls[0], "--standin-port", str(free_port())])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0, out
+    assert "plugin connection database.hostname" in out and "the only error is the database connection" in out

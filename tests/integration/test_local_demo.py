@@ -51,6 +51,9 @@ def test_demo_shows_changes_of_all_four_tables(
         agent_lines = [line for line in text.splitlines() if line.startswith("agent: ")]
         assert agent_lines and all("restarts 0" in line for line in agent_lines)
         assert any(v in agent_lines[-1] for v in ("agent: healthy", "agent: running-elsewhere"))
+        # A fresh stand-in's connector is created by this run: the summary says so (not "unchanged").
+        assert summary.as_dict()["registration"] == "created"
+        assert summary.as_dict()["interrupted"] is False
         # It stops what it started: the connector is gone.
         with pytest.raises(ConnectRestError) as gone:
             api.get_config(names.standin_connector)

@@ -94,13 +94,13 @@ def test_secrets_shows_paths_never_values(capsys: pytest.CaptureFixture[str]) ->
     assert password not in out
 
 
-def test_secrets_with_missing_required_secret_exits_1(
+def test_secrets_with_missing_required_secret_exits_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     path = tmp_path / "s.json"
     path.write_text("{}")
     code, _, err = run(capsys, "secrets", "--stage", "main", "--secrets-file", str(path))
-    assert code == 1
+    assert code == 2  # missing is bad input, as in every other command that reads secrets
     assert "brokerString" in err
 
 
@@ -117,7 +117,7 @@ def test_secrets_against_aws_endpoint(
     finally:
         client.delete_secret(SecretId="wms/cli-aws/brokerString", ForceDeleteWithoutRecovery=True)
     rows = {r["name"]: r for r in json.loads(out)}
-    assert code == 1  # the other required secrets are missing there
+    assert code == 2  # the other required secrets are missing there (bad input)
     assert rows["brokerString"]["resolved_path"] == "wms/cli-aws/brokerString"
     assert rows["brokerString"]["backend"] == "aws-secretsmanager"
     assert rows["dbInfo"]["problem"] == "missing"

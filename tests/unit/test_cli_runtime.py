@@ -23,7 +23,11 @@ def test_down_when_nothing_runs_is_fine(empty_state: Path, capsys: pytest.Captur
 
 def test_status_when_nothing_runs(empty_state: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["local", "status", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"running": False, "state_dir": str(empty_state.resolve())}
+    assert json.loads(capsys.readouterr().out) == {
+        "running": False,
+        "state_dir": str(empty_state.resolve()),
+        "unrecorded_pids": [],
+    }
 
 
 def test_logs_when_nothing_ran_is_an_error(empty_state: Path, capsys: pytest.CaptureFixture[str]) -> None:

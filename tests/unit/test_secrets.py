@@ -142,10 +142,10 @@ def test_alert_emails_are_deduplicated(sm: Any) -> None:
 @pytest.mark.parametrize(
     ("raw", "problem"),
     [
-        ("", "entry 1"),
-        ("host-without-port", "not host:port"),
-        ("h:9094,h2:x", "non-numeric port"),
-        ("h:70000", "'brokers.0.port'"),
+        ("", "names no broker"),
+        ("host-without-port", "entry 1: the port is missing"),
+        ("h:9094,h2:x", "entry 2: the port is not a number"),
+        ("h:70000", "entry 1: the port is outside 1..65535"),
         ("h:9094,,h2:9094", "entry 2"),
     ],
 )
@@ -174,7 +174,7 @@ def test_broker_string_shape(sm: Any, raw: str, problem: str) -> None:
         (
             {
                 "id": "vpc-0123456789abcdef0",
-                "private_subnets": ["subnet-1", "subnet-2"],
+                "private_subnets": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
                 "availability_zones": ["a"],
             },
             "one zone per private subnet",
@@ -228,3 +228,14 @@ def test_bad_secrets_file(tmp_path: Path, content: str | None, problem: str) -> 
     with pytest.raises(Exception, match=problem) as caught:
         FileSecretsBackend(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_secret_scheduled_for_deletion_says_so_and_does_not_fall_back(sm: Any) -> None:
+    from wms_connector.secrets.store import SecretAccessError
+
+    sm.put("wms/feature-sec/brokerString", "b:9094")
+    sm.put("wms/default/brokerString", "other:9094")
+    sm.delete_secret(SecretId="wms/feature-sec/brokerString", RecoveryWindowInDays=7)
+    with pytest.raises(SecretAccessError, match="scheduled for deletion") as info:
+        resolve(STAGE, BROKER_STRING, AwsSecretsBackend(sm))
+    assert "IAM" not in str(info.value)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from wms_connector.commands import params
 from wms_connector.stages import Stage
 
 _STAGE_HELP = "stage: main, val, production or a branch stage"
@@ -16,7 +17,12 @@ OptionalStageOption = Annotated[str | None, typer.Option("--stage", "-s", help=_
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output (stable, documented)")]
 SecretsFileOption = Annotated[
     Path | None,
-    typer.Option("--secrets-file", help="read secrets from this JSON file instead of AWS Secrets Manager"),
+    typer.Option(
+        "--secrets-file",
+        parser=params.existing_file,
+        metavar="FILE",
+        help="read secrets from this JSON file instead of AWS Secrets Manager",
+    ),
 ]
 OfflineOption = Annotated[
     bool,

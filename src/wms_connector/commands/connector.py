@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
+from wms_connector.commands import params
 from wms_connector.commands.common import (
     JsonOption,
     OfflineOption,
@@ -29,7 +29,7 @@ from wms_connector.connect.connector_config import (
 )
 from wms_connector.connect.rest import FieldError, HttpConnectApi, validation_errors
 from wms_connector.errors import InputError, WmsError
-from wms_connector.output import console, emit
+from wms_connector.output import console, emit, markup, styled
 from wms_connector.secrets.store import backend_for, resolve_stage
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
@@ -100,7 +100,9 @@ def _setting_row(setting: Setting) -> dict[str, str]:
 
 def _render(data: dict[str, Any]) -> None:
     label = " (STAND-IN source: local PostgreSQL)" if data["source"] == "standin" else ""
-    console.print(f"[bold]Connector[/] {data['config']['name']} for stage {data['stage']}{label}")
+    console.print(
+        markup("[bold]Connector[/] {} for stage {}{}", data["config"]["name"], data["stage"], label)
+    )
     console.print(_settings_table(data["settings"], None, "value", "why"))
     console.print(_settings_table(data["optional"], "Optional, not set", "example", "when"))
     _render_checks(data)
@@ -120,18 +122,18 @@ def _settings_table(rows: list[dict[str, str]], title: str | None, value: str, r
 def _render_checks(data: dict[str, Any]) -> None:
     if "problems" in data:
         if not data["problems"]:
-            console.print("[green]our checks: pass[/]")
+            console.print(styled("our checks: pass", "green"))
         for p in data["problems"]:
             colour = "red" if p["severity"] == "error" else "yellow"
-            console.print(f"[{colour}]{p['severity']}[/] {escape(p['key'])}: {escape(p['message'])}")
+            console.print(markup(f"[{colour}]{{}}[/] {{}}: {{}}", p["severity"], p["key"], p["message"]))
     if "validation" in data:
         report = data["validation"]
         for e in report["errors"]:
             tag = "connection" if e["connection"] else "[red]error[/]"
-            # The plugin's text may hold "[a, b]" (Java lists) or "[/...]": never rich markup.
-            console.print(f"plugin {tag} {escape(e['key'])}: {escape(e['message'])}")
+            # The plugin's text may hold "[a, b]" (Java lists) or "[/...]": escaped by markup().
+            console.print(markup(f"plugin {tag} {{}}: {{}}", e["key"], e["message"]))
         colour = "green" if report["ok"] else "red"
-        console.print(f"[{colour}]{report['summary']}[/]")
+        console.print(styled(report["summary"], colour))
 
 
 def config_command(  # noqa: PLR0917 - typer maps each parameter to an option
@@ -145,9 +147,18 @@ def config_command(  # noqa: PLR0917 - typer maps each parameter to an option
         bool, typer.Option("--validate", help="send the config to the real plugin's validate endpoint")
     ] = False,
     connect_url: Annotated[
-        str | None, typer.Option("--connect-url", help="Kafka Connect REST URL for --validate")
+        str | None,
+        typer.Option(
+            "--connect-url",
+            parser=params.http_url,
+            metavar="URL",
+            help="Kafka Connect REST URL for --validate",
+        ),
     ] = None,
-    standin_port: Annotated[int, typer.Option("--standin-port", help="stand-in PostgreSQL port")] = 5432,
+    standin_port: Annotated[
+        int,
+        typer.Option("--standin-port", parser=params.port, metavar="PORT", help="stand-in PostgreSQL port"),
+    ] = 5432,
     secrets_file: SecretsFileOption = None,
     offline: OfflineOption = False,
 ) -> int:

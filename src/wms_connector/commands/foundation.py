@@ -14,8 +14,8 @@ from wms_connector.commands.common import (
     StageOption,
     parse_stage,
 )
-from wms_connector.errors import WmsError
-from wms_connector.output import console, emit, print_json
+from wms_connector.errors import InputError, WmsError
+from wms_connector.output import console, emit, markup, print_json, styled
 from wms_connector.plan import build_plan
 from wms_connector.secrets.store import backend_for, lookup_all
 from wms_connector.stages import stage_for_branch
@@ -34,9 +34,9 @@ def stage_for_branch_command(
 
 
 def _render_plan(plan: dict[str, Any]) -> None:
-    console.print(f"[bold]Stage[/] {plan['stage']} ([cyan]{plan['kind']}[/])")
+    console.print(markup("[bold]Stage[/] {} ([cyan]{}[/])", plan["stage"], plan["kind"]))
     if plan["topic_namespace"]:
-        console.print(f"Topic namespace: [yellow]{plan['topic_namespace']}[/]")
+        console.print(markup("Topic namespace: [yellow]{}[/]", plan["topic_namespace"]))
     else:
         console.print("Topic namespace: (none: named stage)")
     sizing = Table(title="Sizing and alarms", show_header=True)
@@ -104,18 +104,20 @@ def secrets_command(
         table.add_column("status")
         for row in data:
             if row["problem"]:
-                status = f"[red]{row['problem']}[/]"
+                status = styled(row["problem"], "red")
             elif row["resolved_path"] is None:
-                status = "[dim]not set (optional)[/]"
+                status = styled("not set (optional)", "dim")
             else:
-                status = "[green]ok[/]"
+                status = styled("ok", "green")
             table.add_row(row["name"], row["resolved_path"] or "-", status)
         console.print(table)
 
     emit(rows, as_json, render)
-    failed = [item.name for item in lookups if item.problem]
+    failed = [item for item in lookups if item.problem]
     if failed:
-        raise WmsError(f"stage {parsed.name!r}: secrets not usable: {', '.join(failed)}")
+        # Missing or malformed secrets are bad input (2); a secret that could not be read is not (1).
+        kind = InputError if all(item.input_problem for item in failed) else WmsError
+        raise kind(f"stage {parsed.name!r}: secrets not usable: {', '.join(i.name for i in failed)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from wms_connector.commands import params
 from wms_connector.commands.common import (
     JsonOption,
     OfflineOption,
@@ -24,17 +25,32 @@ from wms_connector.infra.inputs import (
     load_inputs,
     target_for,
 )
-from wms_connector.output import console, emit
+from wms_connector.output import console, emit, status, styled
 from wms_connector.secrets.store import backend_for
 
-OutOption = Annotated[Path, typer.Option("--out", help="cloud assembly directory (created)")]
+OutOption = Annotated[
+    Path,
+    typer.Option("--out", parser=params.out_dir, metavar="DIR", help="cloud assembly directory (created)"),
+]
 AccountOption = Annotated[str | None, typer.Option("--account", help="target AWS account id (12 digits)")]
 RegionOption = Annotated[str | None, typer.Option("--region", help="target AWS region")]
 ImageContextOption = Annotated[
-    Path, typer.Option("--image-context", help="build context of the Connect image (holds the Dockerfile)")
+    Path,
+    typer.Option(
+        "--image-context",
+        parser=params.existing_dir,
+        metavar="DIR",
+        help="build context of the Connect image (holds the Dockerfile)",
+    ),
 ]
 LambdaBundleOption = Annotated[
-    Path, typer.Option("--lambda-bundle", help="the Lambdas' code dir (make lambda-bundle)")
+    Path,
+    typer.Option(
+        "--lambda-bundle",
+        parser=params.out_dir,
+        metavar="DIR",
+        help="the Lambdas' code dir (built there when missing or stale)",
+    ),
 ]
 
 
@@ -61,8 +77,11 @@ def stage_inputs(
 ) -> StageInputs:
     """Validate everything (stage first) before any construct is built."""
     parsed = parse_stage(stage)
-    target = target_for(account, region, offline=offline or secrets_file is not None)
-    backend = backend_for(secrets_file, offline, target.region)
+    # Only --offline may fall back to the fake account: a secrets file alone is no reason to.
+    # A secrets file is read (and refused when unreadable) before the target is checked.
+    backend = backend_for(secrets_file, offline, region) if secrets_file is not None else None
+    target = target_for(account, region, offline=offline)
+    backend = backend or backend_for(secrets_file, offline, target.region)
     return load_inputs(parsed, backend, target, image_context=image_context, lambda_bundle_dir=lambda_bundle)
 
 
@@ -91,7 +110,7 @@ def synth_command(
         image_context=image_context,
         lambda_bundle=lambda_bundle,
     )
-    with console.status(f"synthesizing {inputs.names.alerts_stack} and {inputs.names.connector_stack}"):
+    with status(f"synthesizing {inputs.names.alerts_stack} and {inputs.names.connector_stack}"):
         result = synth([inputs], out)
     data = {
         "stage": inputs.stage.name,
@@ -135,7 +154,7 @@ def cost_command(
         image_context=image_context,
         lambda_bundle=lambda_bundle,
     )
-    with tempfile.TemporaryDirectory(prefix="wms-cost-") as tmp, console.status("synthesizing"):
+    with tempfile.TemporaryDirectory(prefix="wms-cost-") as tmp, status("synthesizing"):
         result = synth([inputs], Path(tmp))
         templates = [result.template(name) for name in result.templates]
     prices = load_prices()
@@ -155,9 +174,9 @@ def cost_command(
                 f"{line['unit_price']:g}",
                 f"{line['monthly']:.2f}",
             )
-        table.add_row("total", "", "", "", f"[bold]{d['monthly_total']:.2f}[/]")
+        table.add_row("total", "", "", "", styled(f"{d['monthly_total']:.2f}", "bold"))
         console.print(table)
-        console.print(f"[dim]{d['prices_source']}[/]")
+        console.print(styled(d["prices_source"], "dim"))
 
     emit(data, as_json, render)
 

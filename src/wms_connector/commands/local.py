@@ -10,13 +10,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, parse_stage
 from wms_connector.errors import InputError, WmsError
 from wms_connector.local import paths
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.fetch import FetchResult, fetch
 from wms_connector.local.java import find_java
-from wms_connector.output import console, emit, err_console, print_json
+from wms_connector.output import console, emit, markup, print_json, status
 
 local_app = typer.Typer(
     help="Local runtime: a real Kafka broker (KRaft) and Kafka Connect workers on loopback ports.",
@@ -28,7 +29,7 @@ DEFAULT_LOCAL_STAGE = "local"
 
 
 def _fetch(verify: bool = False) -> FetchResult:
-    with err_console.status("fetching the pinned jars (runtime/pom.xml) with Maven..."):
+    with status("fetching the pinned jars (runtime/pom.xml) with Maven..."):
         return fetch(paths.pom_path(), paths.cache_dir(), verify=verify)
 
 
@@ -59,11 +60,17 @@ def fetch_command(
 
 
 def up_command(
-    workers: Annotated[int, typer.Option("--workers", "-n", help="Connect workers to start")] = 2,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", "-n", parser=params.count, metavar="N", help="Connect workers to start"),
+    ] = 2,
     stage: Annotated[str, typer.Option("--stage", "-s", help="stage the workers are rendered for")] = (
         DEFAULT_LOCAL_STAGE
     ),
-    broker_port: Annotated[int | None, typer.Option(help="broker port (default: a free one)")] = None,
+    broker_port: Annotated[
+        int | None,
+        typer.Option(parser=params.port, metavar="PORT", help="broker port (default: a free one)"),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Start the local broker and workers (or show the ones already running) and wait until healthy."""
@@ -73,8 +80,8 @@ def up_command(
     result = _fetch()
     cluster = _cluster(result)
     started = time.monotonic()
-    with err_console.status("starting the local cluster...") as status:
-        state, fresh = cluster.up(parsed, workers, broker_port=broker_port, progress=status.update)
+    with status("starting the local cluster...") as progress:
+        state, fresh = cluster.up(parsed, workers, broker_port=broker_port, progress=progress)
     data = {
         "started": fresh,
         "seconds": round(time.monotonic() - started, 1),
@@ -86,7 +93,7 @@ def up_command(
 
     def render(d: dict[str, Any]) -> None:
         verb = f"started in {d['seconds']} s" if d["started"] else "already running"
-        console.print(f"[green]local cluster {verb}[/] (stage {d['stage']})")
+        console.print(markup("[green]local cluster {}[/] (stage {})", verb, d["stage"]))
         console.print(f"bootstrap: {d['bootstrap']}")
         for url in d["rest_urls"]:
             console.print(f"worker:    {url}")
@@ -104,7 +111,7 @@ def status_command(as_json: JsonOption = False) -> None:
             console.print(f"no local cluster recorded in {d['state_dir']}")
             return
         state = "[green]running[/]" if d["running"] else "[red]degraded[/]"
-        console.print(f"local cluster {state}: stage {d['stage']}, group {d['group_id']}")
+        console.print(markup(f"local cluster {state}: stage {{}}, group {{}}", d["stage"], d["group_id"]))
         console.print(
             f"bootstrap {d['bootstrap']} (broker pid {d['broker']['pid']}, alive: {d['broker']['alive']})"
         )
@@ -125,6 +132,11 @@ def status_command(as_json: JsonOption = False) -> None:
         console.print(table)
 
     emit(data, as_json, render)
+    if data.get("unrecorded_pids"):
+        raise WmsError(
+            f"processes of a local cluster run from {data['state_dir']} without a readable state file "
+            f"(pids {', '.join(map(str, data['unrecorded_pids']))}): `wms-connector local down` stops them"
+        )
     if "stage" in data and not data["running"]:
         raise WmsError(
             "the local cluster is degraded (a process is down): `wms-connector local down` then `up`"
@@ -134,7 +146,9 @@ def status_command(as_json: JsonOption = False) -> None:
 def logs_command(
     name: Annotated[str | None, typer.Argument(help="broker, worker-0, worker-1, ... (default: all)")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing new lines")] = False,
-    lines: Annotated[int, typer.Option("--lines", help="lines from the end of each log")] = 40,
+    lines: Annotated[
+        int, typer.Option("--lines", parser=params.count, metavar="N", help="lines from the end of each log")
+    ] = 40,
 ) -> None:
     """Print the tail of the local processes' logs."""
     logs_dir = paths.state_dir() / "logs"
@@ -142,7 +156,8 @@ def logs_command(
     if name is not None:
         files = [f for f in files if f.stem == name]
         if not files:
-            raise WmsError(f"no log named {name!r} in {logs_dir} (have: broker, worker-N)")
+            have = ", ".join(f.stem for f in sorted(logs_dir.glob("*.log"))) if logs_dir.is_dir() else "none"
+            raise InputError(f"no log named {name!r} in {logs_dir} (have: {have})")
     if not files:
         raise WmsError(f"no logs in {logs_dir}: start the cluster with `wms-connector local up`")
     for path in files:
@@ -182,7 +197,7 @@ def down_command(
 ) -> None:
     """Stop exactly the processes `local up` started (by pid); keep the data unless --wipe."""
     cluster = LocalCluster(paths.state_dir(), paths.RuntimeLayout(paths.cache_dir() / "dist"))
-    with err_console.status("stopping the local cluster..."):
+    with status("stopping the local cluster..."):
         stopped = cluster.down(wipe=wipe)
     if as_json:
         print_json({"stopped": stopped, "wiped": wipe})

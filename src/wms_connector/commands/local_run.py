@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from wms_connector.agent.runner import BackgroundAgent
+from wms_connector.commands import params
 from wms_connector.commands.agent import AgentSource, build_agent
 from wms_connector.commands.common import JsonOption, OfflineOption, SecretsFileOption
 from wms_connector.commands.connector import SourceKind
@@ -23,14 +25,13 @@ from wms_connector.connect.connector_config import (
     SourceAdapter,
 )
 from wms_connector.connect.rest import BackOff, HttpConnectApi
-from wms_connector.errors import InputError
 from wms_connector.local import paths
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.demo import run_demo
 from wms_connector.local.fetch import fetch
 from wms_connector.local.java import find_java
 from wms_connector.local.standin import LABEL, StandInPostgres
-from wms_connector.output import console, emit, err_console
+from wms_connector.output import console, emit, err_console, status
 from wms_connector.secrets.store import backend_for, resolve_stage
 from wms_connector.stages import Stage, settings_for
 
@@ -75,9 +76,26 @@ def local_agent(stage: Stage, state: Any, standin: StandInPostgres) -> Backgroun
     return BackgroundAgent(agent, settings_for(stage).agent_poll_interval_ms / 1000)
 
 
+def _start_standin(directory: Path, password: str) -> tuple[StandInPostgres, PostgresStandIn]:
+    """The STAND-IN PostgreSQL in ``directory`` (world-readable: its server runs as another user)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o755)
+    with status(f"starting the {LABEL}..."):
+        standin = StandInPostgres(directory, password=password).start()
+    return standin, PostgresStandIn(
+        standin.host, standin.port, standin.dbname, standin.user, password=standin.password
+    )
+
+
 def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     seconds: Annotated[
-        float, typer.Option("--for", help="stop after this many seconds (Ctrl-C stops earlier)")
+        float,
+        typer.Option(
+            "--for",
+            parser=params.seconds,
+            metavar="SECONDS",
+            help="stop after this many seconds (Ctrl-C stops earlier)",
+        ),
     ] = 60.0,
     source: Annotated[SourceKind, typer.Option("--source", help="standin (local PostgreSQL) or oracle")] = (
         SourceKind.STANDIN
@@ -85,14 +103,21 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     stage: Annotated[
         str, typer.Option("--stage", "-s", help="stage the local workers run as")
     ] = DEFAULT_LOCAL_STAGE,
-    workers: Annotated[int, typer.Option("--workers", "-n", help="Connect workers to start")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            "-n",
+            parser=params.count,
+            metavar="N",
+            help="Connect workers (default: as many as already run, else 1)",
+        ),
+    ] = None,
     secrets_file: SecretsFileOption = None,
     offline: OfflineOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Cluster + source + connector; shows change events live until --for or Ctrl-C, then stops it all."""
-    if seconds <= 0:
-        raise InputError(f"--for must be positive seconds (got {seconds:g})")
     the_stage = Stage.parse(stage)
     env = dict(os.environ)
     standin: StandInPostgres | None = None
@@ -103,28 +128,26 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
         adapter = OracleSource(db)
     else:
         env.setdefault(STANDIN_PASSWORD_ENV, secrets.token_urlsafe(18))
-    with err_console.status("fetching the pinned jars (runtime/pom.xml)..."):
+    with status("fetching the pinned jars (runtime/pom.xml)..."):
         jars = fetch(paths.pom_path(), paths.cache_dir())
     cluster = LocalCluster(paths.state_dir(), jars.layout, find_java(), env=env)
+    if workers is None:
+        # Use a cluster that already runs as it is (its worker count), else start one worker.
+        running = cluster.running_state()
+        workers = len(running.workers) if running is not None else 1
     standin_dir = paths.state_dir().parent / "standin"
     started_cluster = False
     try:
-        with err_console.status("starting the local cluster...") as status:
-            state, started_cluster = cluster.up(the_stage, workers, progress=status.update)
+        with status("starting the local cluster...") as progress:
+            state, started_cluster = cluster.up(the_stage, workers, progress=progress)
             if not started_cluster:
                 # Workers started earlier lack this run's password in their environment.
-                status.update("restarting the running workers with this run's environment...")
+                progress("restarting the running workers with this run's environment...")
                 for worker in state.workers:
                     cluster.stop_worker(worker.index)
                     cluster.start_worker(worker.index)
         if source is SourceKind.STANDIN:
-            standin_dir.mkdir(parents=True, exist_ok=True)
-            standin_dir.chmod(0o755)
-            with err_console.status(f"starting the {LABEL}..."):
-                standin = StandInPostgres(standin_dir, password=env[STANDIN_PASSWORD_ENV]).start()
-            adapter = PostgresStandIn(
-                standin.host, standin.port, standin.dbname, standin.user, password=standin.password
-            )
+            standin, adapter = _start_standin(standin_dir, env[STANDIN_PASSWORD_ENV])
         api = HttpConnectApi(state.rest_urls[0], backoff=BackOff(scale_ms=500, max_attempts=12))
         agent = local_agent(the_stage, state, standin) if standin is not None else None
         try:
@@ -134,7 +157,8 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
                 api=api,
                 source=adapter,
                 duration_s=seconds,
-                console=console,
+                # With --json, stdout holds only the JSON: the live lines go to stderr.
+                console=err_console if as_json else console,
                 standin=standin,
                 agent=agent,
             )
@@ -143,12 +167,14 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
             if agent is not None:
                 agent.stop()
         emit(summary.as_dict(), as_json, _render_summary)
+        if summary.interrupted:
+            raise KeyboardInterrupt  # after the summary and the clean-up below: exit 130
     finally:
         if standin is not None:
             standin.stop()
             shutil.rmtree(standin_dir, ignore_errors=True)
         if started_cluster:
-            with err_console.status("stopping the local cluster..."):
+            with status("stopping the local cluster..."):
                 cluster.down()
 
 

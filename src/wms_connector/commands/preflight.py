@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
+from wms_connector.commands import params
 from wms_connector.commands.common import (
     JsonOption,
     OfflineOption,
@@ -22,7 +23,7 @@ from wms_connector.commands.common import (
     parse_stage,
 )
 from wms_connector.errors import InputError
-from wms_connector.output import console, print_json
+from wms_connector.output import console, print_json, styled
 from wms_connector.preflight.model import Status
 from wms_connector.preflight.runner import Report, preflight
 from wms_connector.preflight.target import PASSWORD_ENV, expectations, parse_dsn, spec_from_db_info
@@ -35,13 +36,13 @@ _STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
 
 def render(report: Report) -> None:
     # Details carry Oracle's own text ("arguments: [kcbz...]"): escaped, so rich shows it as is.
-    table = Table(title=escape(f"Oracle preflight: {report.target}"), show_lines=False)
+    table = Table(title=f"Oracle preflight: {report.target}", show_lines=False)
     table.add_column("check", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("detail")
     for result in report.results:
         style = _STYLE[result.status]
-        table.add_row(escape(result.title), f"[{style}]{result.status.value}[/]", escape(result.detail))
+        table.add_row(result.title, styled(result.status.value, style), result.detail)
     console.print(table)
     # FAILs first: they block the deployment. WARN fixes follow for the DBA's convenience.
     for status in (Status.FAIL, Status.WARN):
@@ -50,7 +51,7 @@ def render(report: Report) -> None:
                 console.print(
                     Panel(
                         Syntax(result.fix.sql, "sql", word_wrap=True, theme="ansi_dark"),
-                        title=escape(
+                        title=Text(
                             f"{status.value} {result.id}: fix from {result.fix.file} [{result.fix.block}]"
                         ),
                         title_align="left",
@@ -58,8 +59,8 @@ def render(report: Report) -> None:
                     )
                 )
     summary = ", ".join(f"{report.count(s)} {s.value}" for s in Status)
-    verdict = "[green]ready[/]" if report.ok else "[bold red]not ready[/]"
-    console.print(f"{summary}: {verdict}")
+    verdict = styled("ready", "green") if report.ok else styled("not ready", "bold red")
+    console.print(Text(f"{summary}: ") + verdict)
 
 
 def run_preflight(
@@ -124,13 +125,28 @@ def preflight_command(  # noqa: PLR0917 - typer passes options by keyword
     secrets_file: SecretsFileOption = None,
     offline: OfflineOption = False,
     timeout: Annotated[
-        float, typer.Option(help="overall deadline in seconds (connect + all queries)")
+        float,
+        typer.Option(
+            parser=params.seconds,
+            metavar="SECONDS",
+            help="overall deadline in seconds (connect + all queries)",
+        ),
     ] = 60.0,
     min_archive_hours: Annotated[
-        float | None, typer.Option(help="archive window to require (default: 72 production, 24 otherwise)")
+        float | None,
+        typer.Option(
+            parser=params.seconds_or_zero,
+            metavar="HOURS",
+            help="archive window to require (default: 72 production, 24 otherwise)",
+        ),
     ] = None,
     min_undo_seconds: Annotated[
-        int, typer.Option(help="UNDO_RETENTION to require for the initial snapshot")
+        int,
+        typer.Option(
+            parser=params.not_negative,
+            metavar="SECONDS",
+            help="UNDO_RETENTION to require for the initial snapshot",
+        ),
     ] = 3600,
     archive_destination: Annotated[
         str | None, typer.Option(help="the connector's archive.destination.name, if it sets one")

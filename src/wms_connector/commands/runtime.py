@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, StageOption, parse_stage
 from wms_connector.connect.worker_config import (
     REST_PORT,
@@ -24,25 +25,42 @@ from wms_connector.stages import KafkaAuth, settings_for
 
 def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a parameter
     stage: StageOption,
-    bootstrap: Annotated[str | None, typer.Option(help="Kafka bootstrap servers (host:port,...)")] = None,
+    bootstrap: Annotated[
+        str | None,
+        typer.Option(parser=params.bootstrap, metavar="HOST:PORT,...", help="Kafka bootstrap servers"),
+    ] = None,
     advertised_host: Annotated[
-        str | None, typer.Option(help="REST host other workers reach this one at")
+        str | None,
+        typer.Option(parser=params.host, metavar="HOST", help="REST host other workers reach this one at"),
     ] = None,
     plugin_path: Annotated[list[str] | None, typer.Option(help="plugin directory (repeatable)")] = None,
-    rest_port: Annotated[int, typer.Option(help="REST port")] = REST_PORT,
-    listen_host: Annotated[str, typer.Option(help="REST bind address")] = "0.0.0.0",  # noqa: S104
+    rest_port: Annotated[int, typer.Option(parser=params.port, metavar="PORT", help="REST port")] = REST_PORT,
+    listen_host: Annotated[
+        str, typer.Option(parser=params.host, metavar="HOST", help="REST bind address")
+    ] = "0.0.0.0",  # noqa: S104
     auth: Annotated[KafkaAuth | None, typer.Option(help="override the stage's Kafka client auth")] = None,
     replication_factor: Annotated[
         int | None, typer.Option(min=1, help="internal topics' replication factor (default: the stage's)")
     ] = None,
-    output: Annotated[Path | None, typer.Option(help="write the properties here instead of stdout")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            parser=params.new_file,
+            metavar="FILE",
+            help="write the properties to this file instead of stdout",
+        ),
+    ] = None,
     heap_opts: Annotated[bool, typer.Option("--heap-opts", help="print only the JVM heap flags")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """The worker properties of a stage (or, with --heap-opts, its JVM heap flags)."""
     parsed = parse_stage(stage)
     if heap_opts:
-        print(jvm_heap_opts(settings_for(parsed)))  # noqa: T201 - a bare value for the shell
+        flags = jvm_heap_opts(settings_for(parsed))
+        if as_json:
+            print_json({"stage": parsed.name, "heap_opts": flags})
+        else:
+            print(flags)  # noqa: T201 - a bare value for the shell
         return
     if not bootstrap or not advertised_host or not plugin_path:
         raise InputError("worker-config needs --bootstrap, --advertised-host and --plugin-path")
@@ -62,7 +80,6 @@ def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a pa
     if as_json:
         print_json(props)
     elif output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(render_properties(props))
     else:
         print(render_properties(props), end="")  # noqa: T201

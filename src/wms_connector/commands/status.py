@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from wms_connector.agent.policy import (
@@ -29,7 +28,7 @@ from wms_connector.commands.common import JsonOption, StageOption, parse_stage
 from wms_connector.connect import exposition
 from wms_connector.connect.rest import BackOff, ConnectRestError, ConnectUnreachableError, HttpConnectApi
 from wms_connector.naming import names_for
-from wms_connector.output import console, emit
+from wms_connector.output import console, emit, markup, styled
 from wms_connector.stages import settings_for
 
 
@@ -107,17 +106,17 @@ def collect(
 def _render(data: dict[str, Any]) -> None:
     colour = "green" if data["healthy"] else "red"
     console.print(
-        f"[bold]{escape(data['connector'])}[/] (stage {escape(data['stage'])}): "
-        f"[{colour}]{escape(data['verdict'])}[/] - {escape(data['reason'])}"
+        markup(
+            f"[bold]{{}}[/] (stage {{}}): [{colour}]{{}}[/] - {{}}",
+            *(data[key] for key in ("connector", "stage", "verdict", "reason")),
+        )
     )
     table = Table(show_header=True)
     for column in ("what", "state", "worker", "detail"):
         table.add_column(column)
-    table.add_row("connector", escape(str(data["state"])), escape(str(data["connector_worker"])), "")
+    table.add_row("connector", str(data["state"]), str(data["connector_worker"]), "")
     for task in data["tasks"]:
-        table.add_row(
-            f"task {task['id']}", escape(task["state"]), escape(task["worker"]), escape(task["trace"])
-        )
+        table.add_row(f"task {task['id']}", task["state"], task["worker"], task["trace"])
     console.print(table)
 
     def shown(value: Any, unit: str = "") -> str:
@@ -126,18 +125,18 @@ def _render(data: dict[str, Any]) -> None:
     console.print(
         f"connected {shown(data['connected'])}, lag {shown(data['lag_ms'], ' ms')}, "
         f"since last event {shown(data['since_last_event_ms'], ' ms')}, "
-        f"worker {escape(str(data['worker_version']))}"
+        f"worker {data['worker_version']!s}"
     )
     agent = data.get("agent")
     if agent:
         console.print(
-            f"agent: {escape(str(agent.get('agent')))}, restarts {agent.get('restart_count')} "
+            f"agent: {agent.get('agent')!s}, restarts {agent.get('restart_count')} "
             f"({agent.get('restarts_in_window')} in the budget window), "
             f"last {shown(agent.get('last_restart'))}, "
-            f"gate {escape(str(agent.get('gate')))}"
+            f"gate {agent.get('gate')!s}"
         )
     if "error" in data:
-        console.print(f"[red]{escape(data['error'])}[/]")
+        console.print(styled(data["error"], "red"))
 
 
 def status_command(  # noqa: PLR0917 - typer maps each parameter to an option

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from wms_connector.aws import default_region
+from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, OptionalStageOption, parse_stage
 from wms_connector.errors import InputError, WmsError
 from wms_connector.kafka.admin import (
@@ -18,10 +20,10 @@ from wms_connector.kafka.admin import (
     delete_stage_topics,
     reconcile_topics,
 )
-from wms_connector.kafka.client import default_auth
+from wms_connector.kafka.client import bootstrap_hosts, default_auth, is_loopback
 from wms_connector.kafka.deletion import require_ephemeral
-from wms_connector.kafka.topics import topic_specs
-from wms_connector.output import console, emit, err_console
+from wms_connector.kafka.topics import TopicSpec, topic_specs
+from wms_connector.output import console, emit, err_console, markup, styled
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 topics_app = typer.Typer(
@@ -31,7 +33,14 @@ topics_app = typer.Typer(
 )
 
 BootstrapOption = Annotated[
-    str, typer.Option("--bootstrap", "-b", help="Kafka bootstrap servers host:port[,...]")
+    str | None,
+    typer.Option(
+        "--bootstrap",
+        "-b",
+        parser=params.bootstrap,
+        metavar="HOST:PORT,...",
+        help="Kafka bootstrap servers host:port[,...]",
+    ),
 ]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")]
 AuthOption = Annotated[
@@ -53,7 +62,7 @@ def _stage(value: str | None) -> Stage:
     return parse_stage(value)
 
 
-def _admin(stage: Stage, bootstrap: str, auth: KafkaAuth | None, region: str | None) -> TopicAdmin:
+def _admin(stage: Stage, bootstrap: str | None, auth: KafkaAuth | None, region: str | None) -> TopicAdmin:
     """An admin client of ``bootstrap``; without ``--auth``, the stage's (plaintext on loopback)."""
     if not bootstrap:
         raise InputError("missing --bootstrap: give the Kafka bootstrap servers, host:port[,...]")
@@ -64,8 +73,9 @@ def _admin(stage: Stage, bootstrap: str, auth: KafkaAuth | None, region: str | N
 
 def _render_specs(rows: list[dict[str, Any]]) -> None:
     table = Table(title="Topics", show_header=True)
+    # Long names fold instead of pushing whole columns off an 80-column terminal.
     for column in ("topic", "role", "partitions", "RF", "config"):
-        table.add_column(column, no_wrap=column != "config")
+        table.add_column(column, overflow="fold", no_wrap=column in ("role", "partitions", "RF"))
     for row in rows:
         config = "\n".join(f"{k}={v}" for k, v in row["config"].items())
         table.add_row(
@@ -83,6 +93,8 @@ def topics_command(
 ) -> None:
     """List every topic the stage owns, with partitions, replication factor and config."""
     if ctx.invoked_subcommand is not None:
+        # `topics --stage S create`: the group's options are the subcommand's defaults.
+        ctx.obj = {"stage": stage, "replication_factor": replication_factor}
         return
     specs = topic_specs(_stage(stage), replication_factor=replication_factor)
     emit([spec.to_json() for spec in specs], as_json, _render_specs)
@@ -94,7 +106,7 @@ _ACTION_STYLE = {"create": "green", "ok": "dim", "alter-config": "yellow", "repo
 def _render_reconcile(data: dict[str, Any]) -> None:
     verb = "would" if data["dry_run"] else "did"
     table = Table(title=f"Topic plan ({'dry run' if data['dry_run'] else 'applied'})", show_header=True)
-    table.add_column("topic", no_wrap=True)
+    table.add_column("topic", overflow="fold")
     table.add_column("action")
     table.add_column("detail")
     for row in data["actions"]:
@@ -104,19 +116,48 @@ def _render_reconcile(data: dict[str, Any]) -> None:
             + ([row["error"]] if row["error"] else [])
         )
         style = _ACTION_STYLE[row["action"]]
-        table.add_row(row["topic"], f"[{style}]{row['action']}[/]", escape(detail))
+        table.add_row(row["topic"], styled(row["action"], style), detail)
     console.print(table)
     counts: dict[str, int] = {}
     for row in data["actions"]:
-        counts[row["action"]] = counts.get(row["action"], 0) + 1
+        # A create or fix the broker refused did not happen: count it as failed, not as done.
+        kind = "failed" if row["error"] else row["action"]
+        counts[kind] = counts.get(kind, 0) + 1
     console.print(f"{verb}: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+
+
+def _from_group(ctx: typer.Context, key: str, value: Any) -> Any:
+    """A subcommand option, else the same option given to the ``topics`` group."""
+    if value is not None:
+        return value
+    return (ctx.obj or {}).get(key) if isinstance(ctx.obj, dict) else None
+
+
+def fit_replication(specs: list[TopicSpec], brokers: int, *, loopback: bool, given: bool) -> list[TopicSpec]:
+    """Refuse, before anything is created, a replication factor above the cluster's broker count;
+    on a loopback cluster without --replication-factor, use the broker count instead (and say so)."""
+    highest = max((s.replication_factor for s in specs), default=0)
+    if brokers < 1 or highest <= brokers:
+        return specs
+    if loopback and not given:
+        err_console.print(
+            f"the local cluster has {brokers} broker(s): using replication factor {brokers} "
+            f"instead of the stage's {highest}",
+            soft_wrap=True,
+        )
+        return [replace(s, replication_factor=min(s.replication_factor, brokers)) for s in specs]
+    raise InputError(
+        f"replication factor {highest} needs at least {highest} brokers, but the cluster has {brokers}; "
+        "pass --replication-factor N (N <= the broker count) or use a cluster with enough brokers"
+    )
 
 
 @topics_app.command("create")
 def create_command(
+    ctx: typer.Context,
     *,
     stage: OptionalStageOption = None,
-    bootstrap: BootstrapOption = "",
+    bootstrap: BootstrapOption = None,
     dry_run: DryRunOption = False,
     auth: AuthOption = None,
     region: RegionOption = None,
@@ -124,9 +165,15 @@ def create_command(
     as_json: JsonOption = False,
 ) -> None:
     """Create the stage's missing topics, fix safe configs, report (and leave) what is unsafe to fix."""
-    parsed = _stage(stage)
-    specs = topic_specs(parsed, replication_factor=replication_factor)
+    parsed = _stage(_from_group(ctx, "stage", stage))
+    replication_factor = _from_group(ctx, "replication_factor", replication_factor)
     admin = _admin(parsed, bootstrap, auth, region)
+    specs = fit_replication(
+        list(topic_specs(parsed, replication_factor=replication_factor)),
+        admin.broker_count(),
+        loopback=all(is_loopback(h) for h in bootstrap_hosts(bootstrap or "")),
+        given=replication_factor is not None,
+    )
     result: ReconcileResult = reconcile_topics(admin, specs, dry_run=dry_run)
     emit(result.to_json(), as_json, _render_reconcile)
     if result.failed:
@@ -135,7 +182,8 @@ def create_command(
         )
     if result.unfixable and not dry_run:
         raise WmsError(
-            f"{len(result.unfixable)} topic(s) differ in ways this tool does not fix (see 'report' above); "
+            f"{len(result.unfixable)} topic(s) differ in ways this tool does not fix (the actions marked "
+            "'report'); "
             "fix them deliberately, then run again"
         )
 
@@ -145,30 +193,31 @@ def _render_delete(data: dict[str, Any]) -> None:
         f"Topics of stage {data['stage']} to delete" if data["dry_run"] or not data["deleted"] else "Deleted"
     )
     table = Table(title=title, show_header=True)
-    table.add_column("topic", no_wrap=True)
+    table.add_column("topic", overflow="fold")
     table.add_column("status")
     for topic in data["delete"]:
         if topic in data["errors"]:
-            status = f"[red]{escape(data['errors'][topic])}[/]"
+            status = styled(data["errors"][topic], "red")
         elif topic in data["still_listed"]:
-            status = "[yellow]still listed[/]"
+            status = styled("still listed", "yellow")
         elif topic in data["deleted"]:
-            status = "[green]deleted[/]"
+            status = styled("deleted", "green")
         else:
-            status = "to delete"
+            status = Text("to delete")
         table.add_row(topic, status)
     console.print(table)
     for row in data["spared"]:
-        console.print(f"[yellow]spared[/] {row['topic']}: {escape(row['reason'])}")
+        console.print(markup("[yellow]spared[/] {}: {}", row["topic"], row["reason"]))
     if not data["delete"]:
         console.print("nothing to delete")
 
 
 @topics_app.command("delete")
 def delete_command(
+    ctx: typer.Context,
     *,
     stage: OptionalStageOption = None,
-    bootstrap: BootstrapOption = "",
+    bootstrap: BootstrapOption = None,
     dry_run: DryRunOption = False,
     yes: Annotated[bool, typer.Option("--yes", help="really delete (without it: plan only)")] = False,
     auth: AuthOption = None,
@@ -176,7 +225,7 @@ def delete_command(
     as_json: JsonOption = False,
 ) -> None:
     """Delete an ephemeral stage's own topics (named stages: always refused). Needs --yes to act."""
-    parsed = _stage(stage)
+    parsed = _stage(_from_group(ctx, "stage", stage))
     require_ephemeral(parsed)  # refused before any flag or broker matters
     admin = _admin(parsed, bootstrap, auth, region)
     plan_only = dry_run or not yes

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -28,7 +27,7 @@ from wms_connector.kafka.client import default_auth
 from wms_connector.kafka.topics import TopicRole
 from wms_connector.local.cluster import LOCAL_SIZING
 from wms_connector.naming import names_for
-from wms_connector.output import console, emit, err_console
+from wms_connector.output import console, emit, err_console, markup, styled
 from wms_connector.secrets.shapes import BROKER_STRING
 from wms_connector.secrets.store import backend_for, resolve
 from wms_connector.stages import KafkaAuth, Stage, settings_for
@@ -116,10 +115,11 @@ def _render(data: dict[str, Any]) -> None:
     table.add_column("result", no_wrap=True)
     table.add_column("detail")
     for row in data["checks"]:
-        table.add_row(row["check"], "[green]ok[/]" if row["ok"] else "[red]FAIL[/]", escape(row["detail"]))
+        result = styled("ok", "green") if row["ok"] else styled("FAIL", "red")
+        table.add_row(row["check"], result, row["detail"])
     console.print(table)
     verdict = "[green]verified[/]" if data["ok"] else "[red]NOT verified[/]"
-    console.print(f"{verdict} after {data['elapsed_s']:.0f} s")
+    console.print(markup(f"{verdict} after {{}} s", f"{data['elapsed_s']:.0f}"))
 
 
 def verify_command(

@@ -184,6 +184,16 @@ def _scope(config: Mapping[str, str]) -> list[Problem]:
     return problems
 
 
+#: Shorter known secrets are not searched for in config values (they match by accident).
+MIN_SEARCHED_SECRET: Final = 8
+_SEPARATORS: Final = re.compile(r"[\s\"';,=:/@&?]+")
+
+
+def _holds(value: str, secret: str) -> bool:
+    """``value`` is ``secret``, or holds it as one separator-delimited token."""
+    return value == secret or secret in _SEPARATORS.split(value)
+
+
 def _secrets(config: Mapping[str, str], known_secrets: Iterable[str]) -> list[Problem]:
     problems = []
     password = config.get("database.password")
@@ -192,9 +202,25 @@ def _secrets(config: Mapping[str, str], known_secrets: Iterable[str]) -> list[Pr
     for key, value in config.items():
         if _SECRET_KEY.search(key) and not _PLACEHOLDER.match(value):
             problems.append(_err(key, "a secret must be a ${env:NAME} placeholder, never the value itself"))
-    secrets = [s for s in known_secrets if s]
+    secrets = []
+    for secret in (s for s in known_secrets if s):
+        if len(secret) < MIN_SEARCHED_SECRET:
+            # "1" or "wms" would match tasks.max or topic.prefix: a false failure that also tells
+            # the reader what the password is. Say it is short instead (without saying it).
+            problems.append(
+                _warn(
+                    "database.password",
+                    f"the known password is shorter than {MIN_SEARCHED_SECRET} characters: not searched "
+                    "for in the config (and too short for a production database)",
+                )
+            )
+        else:
+            secrets.append(secret)
     for key, value in config.items():
-        if any(secret in value or secret in key for secret in secrets):
+        # A whole value equal to a secret, or a secret embedded in a value (a URL, a JAAS line)
+        # between separators: a short password such as "1" must not flag tasks.max=1's neighbours
+        # by substring (that both fails wrongly and reveals the password's content).
+        if any(_holds(value, secret) for secret in secrets):
             # Never echo the value: the message names the key only.
             problems.append(_err(key, "holds a known secret value in plaintext"))
     return problems

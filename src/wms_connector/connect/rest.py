@@ -36,6 +36,9 @@ _UNREACHABLE_MARKERS: Final = (
     "connection attempt failed",
     "unknownhost",
     "timed out",
+    # PgJDBC (the stand-in's PostgreSQL connector): "Connection to HOST:PORT refused. Check that
+    # the hostname and port are correct and that the postmaster is accepting TCP/IP connections."
+    "postmaster is accepting tcp/ip connections",
 )
 
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from aws_cdk import Fn, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from wms_connector.infra.agent_alarms import AgentAlarms
 from wms_connector.infra.agent_sidecar import AgentSidecar
+from wms_connector.infra.bundle import lambda_code as bundle_code
 from wms_connector.infra.connect_service import ConnectSecrets, ConnectService
 from wms_connector.infra.events import ServiceEvents
 from wms_connector.infra.inputs import StageInputs
@@ -80,7 +80,7 @@ class ConnectorStack(Stack):
             alerts_topic=alerts_topic,
         )
         # The Lambdas' code (topics, redeploy): one asset, built once.
-        lambda_code = lambda_.Code.from_asset(str(inputs.lambda_bundle_dir))
+        lambda_code = bundle_code(inputs.lambda_bundle_dir)
         self.topics = StageTopics(
             self,
             "Topics",

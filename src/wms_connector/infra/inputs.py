@@ -118,7 +118,14 @@ def check_image_context(image_context: Path) -> Path:
 
 
 def check_lambda_bundle(stage: Stage, bundle_dir: Path) -> Path:
-    """Every stage has the topics and redeploy Lambdas, so every stage needs their bundle."""
+    """Every stage has the topics and redeploy Lambdas, so every stage needs their bundle.
+
+    The default bundle directory is built (or rebuilt) here when it is missing or stale; a
+    directory given explicitly is used as it is."""
+    if bundle_dir.resolve() == DEFAULT_LAMBDA_BUNDLE_DIR.resolve():
+        from wms_connector.infra.bundle import ensure_bundle
+
+        ensure_bundle(bundle_dir, REPO_ROOT / "constraints.txt")
     marker = bundle_dir / "wms_connector" / "lambdas"
     if not marker.is_dir():
         raise InputError(

@@ -29,7 +29,9 @@ def synth(stages: Sequence[StageInputs], outdir: Path) -> SynthResult:
     unacknowledged finding raises (the CDK ``ValidationFailed`` error) before this returns."""
     from wms_connector.infra.app import build_app
 
-    app, stacks = build_app(stages, outdir)
+    # Absolute: the jsii kernel (node) resolves a relative path against its own working
+    # directory, which is where this process was when it first imported aws_cdk.
+    app, stacks = build_app(stages, outdir.resolve())
     assembly = app.synth()
     templates = {
         stack.stack_name: Path(assembly.directory) / stack.template_file

@@ -26,7 +26,7 @@ from confluent_kafka.admin import (
 )
 
 from wms_connector.errors import WmsError
-from wms_connector.kafka.client import client_config
+from wms_connector.kafka.client import client_config, require_reachable
 from wms_connector.kafka.deletion import DeletionSelection, require_ephemeral, select_for_deletion
 from wms_connector.kafka.reconcile import Action, ActionKind, TopicState, plan_topics
 from wms_connector.kafka.topics import TopicSpec
@@ -37,6 +37,9 @@ from wms_connector.stages import KafkaAuth, Stage
 DEFAULT_TIMEOUT_S: Final = 30.0
 #: How often to re-list topics while waiting for a create or delete to show in the metadata.
 _POLL_S: Final = 0.2
+#: Longest single metadata call (so Ctrl-C acts within about this long).
+_SLICE_S: Final = 1.0
+_RETRY_CODES: Final = frozenset({KafkaError._TIMED_OUT, KafkaError._TRANSPORT})
 
 
 class KafkaUnavailableError(WmsError):
@@ -45,6 +48,12 @@ class KafkaUnavailableError(WmsError):
 
 class DeadlineExceededError(WmsError):
     """The work did not finish before the caller's deadline."""
+
+
+def _reason(error: KafkaException) -> str:
+    """librdkafka's message without the ``KafkaError{code=...}`` wrapping."""
+    first = error.args[0] if error.args else None
+    return str(first.str()) if isinstance(first, KafkaError) else str(error)
 
 
 class TopicAdmin:
@@ -70,6 +79,8 @@ class TopicAdmin:
             raise KafkaUnavailableError(
                 f"cannot open a Kafka client for {bootstrap} ({auth.value} auth): {error}{hint}"
             ) from error
+        # One clear line, within seconds, instead of librdkafka retrying for the whole timeout.
+        require_reachable(bootstrap)
         return cls(admin, deadline=deadline)
 
     def timeout(self) -> float:
@@ -81,12 +92,36 @@ class TopicAdmin:
             raise DeadlineExceededError("the deadline passed before the topic work finished")
         return min(DEFAULT_TIMEOUT_S, left)
 
+    def _metadata(self) -> Any:
+        """The cluster metadata, asked in slices of at most ``_SLICE_S``: librdkafka blocks in C
+        for the whole timeout, and Python acts on Ctrl-C only between calls."""
+        deadline = time.monotonic() + self.timeout()
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                return self._admin.list_topics(timeout=max(0.05, min(_SLICE_S, left)))
+            except KafkaException as error:
+                timed_out = error.args and error.args[0].code() in _RETRY_CODES
+                if not timed_out or time.monotonic() >= deadline:
+                    raise
+
     def topic_names(self) -> set[str]:
         try:
-            metadata = self._admin.list_topics(timeout=self.timeout())
+            metadata = self._metadata()
         except KafkaException as error:
-            raise KafkaUnavailableError(f"cannot list topics: {error}") from error
+            raise KafkaUnavailableError(f"cannot list topics: {_reason(error)}") from error
         return {name for name, topic in metadata.topics.items() if topic.error is None}
+
+    def broker_count(self) -> int:
+        """How many brokers the cluster's metadata lists."""
+        try:
+            metadata = self._metadata()
+        except KafkaException as error:
+            raise KafkaUnavailableError(
+                f"the cluster does not answer Kafka metadata requests ({_reason(error)}); is it a Kafka "
+                "broker, with the right --auth?"
+            ) from error
+        return len(metadata.brokers)
 
     def group_members(self, group: str) -> list[str]:
         """Client ids of the live members of consumer/Connect group ``group`` (empty when none).
@@ -111,9 +146,9 @@ class TopicAdmin:
         """Partitions, replication factor and configs of those ``names`` that exist."""
         wanted = set(names)
         try:
-            metadata = self._admin.list_topics(timeout=self.timeout())
+            metadata = self._metadata()
         except KafkaException as error:
-            raise KafkaUnavailableError(f"cannot list topics: {error}") from error
+            raise KafkaUnavailableError(f"cannot list topics: {_reason(error)}") from error
         present = {
             name: meta for name, meta in metadata.topics.items() if name in wanted and meta.error is None
         }

@@ -13,15 +13,45 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
+import socket
 from collections.abc import Callable
 from typing import Any, Final
 
-from wms_connector.errors import InputError
+from wms_connector.errors import InputError, WmsError
+from wms_connector.kafka.bootstrap import parse_bootstrap
 from wms_connector.stages import KafkaAuth
 
 #: librdkafka's client id for everything this repository's admin code opens.
 CLIENT_ID: Final = "wms-connector-topics"
 _LOCAL_HOSTS: Final = frozenset({"localhost"})
+#: librdkafka's own log lines (hundreds of "FAIL" lines for an unreachable broker) go here and
+#: nowhere else: the outcome reaches a person as one error, not as the client's chatter.
+LIBRDKAFKA_LOG: Final = logging.getLogger("wms_connector.librdkafka")
+LIBRDKAFKA_LOG.addHandler(logging.NullHandler())
+LIBRDKAFKA_LOG.propagate = False
+#: Seconds to wait for a TCP connection to a broker before calling the bootstrap unreachable.
+PROBE_TIMEOUT_S: Final = 3.0
+
+
+class BrokerUnreachableError(WmsError):
+    """No broker of the bootstrap list accepts a TCP connection."""
+
+
+def require_reachable(bootstrap: str, timeout_s: float = PROBE_TIMEOUT_S) -> None:
+    """Fail in one line, within ``timeout_s`` per broker, when no broker accepts a connection
+    (instead of librdkafka retrying for its whole timeout)."""
+    reasons = []
+    for broker in parse_bootstrap(bootstrap):
+        try:
+            with socket.create_connection((broker.host, broker.port), timeout=timeout_s):
+                return
+        except OSError as error:
+            reasons.append(f"{broker}: {error.strerror or type(error).__name__}")
+    raise BrokerUnreachableError(
+        f"no broker of {bootstrap} accepts a connection ({'; '.join(reasons)}); "
+        "is the cluster running, and is this machine allowed to reach it?"
+    )
 
 
 def bootstrap_hosts(bootstrap: str) -> list[str]:
@@ -74,7 +104,11 @@ def client_config(
 ) -> dict[str, Any]:
     """The confluent-kafka config for an admin client of ``bootstrap`` with ``auth``."""
     hosts = bootstrap_hosts(bootstrap)
-    config: dict[str, Any] = {"bootstrap.servers": bootstrap, "client.id": CLIENT_ID}
+    config: dict[str, Any] = {
+        "bootstrap.servers": bootstrap,
+        "client.id": CLIENT_ID,
+        "logger": LIBRDKAFKA_LOG,
+    }
     if auth is KafkaAuth.PLAINTEXT:
         remote = [host for host in hosts if not is_loopback(host)]
         if remote:

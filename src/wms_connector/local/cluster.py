@@ -31,6 +31,7 @@ from wms_connector.local.state import (
     WorkerEntry,
     clear_state,
     load_state,
+    locked,
     save_state,
 )
 from wms_connector.naming import names_for
@@ -151,12 +152,25 @@ class LocalCluster:
         broker_port: int | None = None,
         progress: Progress = _quiet,
     ) -> tuple[ClusterState, bool]:
-        """Start the cluster, or return the one already running. ``(state, started_now)``."""
+        """Start the cluster, or return the one already running. ``(state, started_now)``.
+
+        Holds the state directory's lock, and never trusts the state file alone: processes of
+        this directory's cluster that the file does not record (it is missing or damaged) are
+        found by their tag and stopped before anything starts on the same data directory."""
+        with locked(self.state_dir):
+            return self._up(stage, workers, broker_port=broker_port, progress=progress)
+
+    def _up(
+        self, stage: Stage, workers: int, *, broker_port: int | None, progress: Progress
+    ) -> tuple[ClusterState, bool]:
         if workers < 1:
             raise InputError(f"--workers must be at least 1 (got {workers})")
         if broker_port is not None and not 1 <= broker_port <= 65535:
             raise InputError(f"--broker-port {broker_port} is not a TCP port (1..65535)")
         existing = load_state(self.state_dir)
+        stray = self._stop_unrecorded(existing)
+        if stray:
+            progress(f"stopped {', '.join(stray)}: processes of this directory the state file did not record")
         if existing is not None:
             alive = self.liveness(existing)
             if all(alive.values()):
@@ -424,23 +438,46 @@ class LocalCluster:
             stopped.append(state.broker.name)
         return stopped
 
-    def down(self, *, wipe: bool = False) -> list[str]:
-        """Stop exactly the recorded processes; with ``wipe`` also delete data, logs and configs."""
-        state = load_state(self.state_dir)
-        stopped = self._stop_all(state) if state is not None else []
-        clear_state(self.state_dir)
-        if wipe:
-            import shutil
+    def _stop_unrecorded(self, state: ClusterState | None) -> list[str]:
+        """Stop this directory's tagged processes that ``state`` does not record (workers first)."""
+        recorded = set() if state is None else {state.broker.pid, *(w.pid for w in state.workers)}
+        found = {pid: tag for pid, tag in procs.find_tagged(self.state_dir).items() if pid not in recorded}
 
-            for directory in (self.data_dir, self.logs_dir, self.config_dir):
-                shutil.rmtree(directory, ignore_errors=True)
+        def is_worker(pid: int) -> bool:
+            try:
+                return WORKER_MAIN.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                return False
+
+        order = sorted(found, key=lambda pid: not is_worker(pid))
+        return [f"pid {pid}" for pid in order if procs.stop(pid, found[pid], grace_s=30.0)]
+
+    def running_state(self) -> ClusterState | None:
+        """The recorded cluster when every one of its processes runs, else ``None``."""
+        state = load_state(self.state_dir)
+        return state if state is not None and all(self.liveness(state).values()) else None
+
+    def down(self, *, wipe: bool = False) -> list[str]:
+        """Stop the recorded processes and any unrecorded ones of this directory (found by their
+        tag); with ``wipe`` also delete data, logs and configs."""
+        with locked(self.state_dir):
+            state = load_state(self.state_dir)
+            stopped = self._stop_all(state) if state is not None else []
+            stopped += self._stop_unrecorded(state)
+            clear_state(self.state_dir)
+            if wipe:
+                import shutil
+
+                for directory in (self.data_dir, self.logs_dir, self.config_dir):
+                    shutil.rmtree(directory, ignore_errors=True)
         return stopped
 
     # -- status ------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         state = load_state(self.state_dir)
         if state is None:
-            return {"running": False, "state_dir": str(self.state_dir)}
+            stray = sorted(procs.find_tagged(self.state_dir))
+            return {"running": False, "state_dir": str(self.state_dir), "unrecorded_pids": stray}
         alive = self.liveness(state)
         group = names_for(Stage(state.stage)).group_id
         members = group_members(state.bootstrap, group) if alive["broker"] else set()

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from wms_connector.agent.runner import BackgroundAgent
 from wms_connector.connect.connector_config import SourceAdapter
@@ -37,6 +36,7 @@ from wms_connector.local.pipeline import (
 from wms_connector.local.standin import LABEL, StandInPostgres
 from wms_connector.local.workload import apply, demo_steps
 from wms_connector.naming import names_for
+from wms_connector.output import markup, styled
 from wms_connector.stages import Stage
 
 #: Seconds between two demo changes: slow enough to follow on screen.
@@ -54,6 +54,8 @@ class DemoSummary:
     changes_applied: int = 0
     connector: str = ""
     action: str = ""
+    #: Ctrl-C ended the run before its --for elapsed.
+    interrupted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         latency = (
@@ -67,6 +69,7 @@ class DemoSummary:
             "changes_applied": self.changes_applied,
             "events": [{"topic": t, "op": o, "count": n} for (t, o), n in sorted(self.events.items())],
             "latency": latency,
+            "interrupted": self.interrupted,
         }
 
 
@@ -92,8 +95,14 @@ def print_event(console: Console, event: ChangeEvent, *, standin: bool) -> None:
     colour = {"insert": "green", "update": "yellow", "delete": "red", "snapshot": "cyan"}.get(op, "dim")
     # Keys and values are the database's data: "[/x]" in a column must print, not raise MarkupError.
     console.print(
-        f"{tag}[bold]{event.topic}[/] [{colour}]{op:9}[/] {escape(f'{event.key_text:24}')} {latency:>8}  "
-        f"{escape(event.summary())}",
+        markup(
+            f"{tag}[bold]{{}}[/] [{colour}]{{}}[/] {{}} {{}}  {{}}",
+            event.topic,
+            f"{op:9}",
+            f"{event.key_text:24}",
+            f"{latency:>8}",
+            event.summary(),
+        ),
         soft_wrap=True,
     )
 
@@ -115,17 +124,20 @@ def run_demo(
     names = names_for(stage)
     summary = DemoSummary(connector=source.connector_name(names))
     if standin is not None:
-        console.print(f"[bold magenta]{LABEL}[/] on 127.0.0.1:{standin.port}")
+        console.print(markup("[bold magenta]{}[/] on 127.0.0.1:{}", LABEL, standin.port))
     created = ensure_local_topics(bootstrap, stage)
     if created:
         console.print(f"created {len(created)} topic(s) on the local broker")
     if standin is not None:
         # A fresh stand-in database: forget the offsets an earlier run left under this name.
         register_fresh(api, stage, source, bootstrap)
-        console.print(f"connector [bold]{summary.connector}[/]: created (offsets of earlier runs reset)")
+        console.print(
+            markup("connector [bold]{}[/]: created (offsets of earlier runs reset)", summary.connector)
+        )
     result = register(api, stage, source, bootstrap)
-    summary.action = result.action.value
-    console.print(f"connector [bold]{result.name}[/]: reconcile -> {result.action.value}")
+    # After a fresh registration the reconcile finds it equal: what this run did was create it.
+    summary.action = "created" if standin is not None else result.action.value
+    console.print(markup("connector [bold]{}[/]: reconcile -> {}", result.name, result.action.value))
     wait_running(api, result.name)
     console.print("connector and task RUNNING; change events (topic, operation, key, latency, what changed):")
     # A fresh stand-in writes only after this point; a real Oracle snapshots at once: read it all.
@@ -143,13 +155,16 @@ def run_demo(
     try:
         while clock() < deadline:
             if agent is not None and clock() >= next_line:
-                console.print(f"[bold blue]{escape(agent.status_line())}[/]", soft_wrap=True)
+                console.print(styled(agent.status_line(), "bold blue"), soft_wrap=True)
                 next_line = clock() + AGENT_LINE_EVERY_S
             for event in tail.poll(timeout_s=0.5):
                 summary.events[event.topic, event.op] += 1
                 if event.latency_ms is not None and event.op in ("c", "u", "d"):
                     summary.latencies_ms.append(event.latency_ms)
                 print_event(console, event, standin=standin is not None)
+    except KeyboardInterrupt:
+        # Ctrl-C ends the run early; the caller still shows what was seen, then exits 130.
+        summary.interrupted = True
     finally:
         stop.set()
         if worker is not None:
@@ -161,5 +176,5 @@ def run_demo(
             try:
                 api.delete(result.name)
             except ConnectRestError as error:
-                console.print(f"[yellow]could not delete connector {result.name}: {escape(str(error))}[/]")
+                console.print(markup("[yellow]could not delete connector {}: {}[/]", result.name, error))
     return summary

@@ -41,7 +41,13 @@ def find_java(environ: dict[str, str] | None = None) -> Java:
     env = dict(os.environ) if environ is None else environ
     home = env.get("JAVA_HOME")
     candidate = Path(home) / "bin" / "java" if home else None
-    if candidate is None or not candidate.is_file():
+    if candidate is not None and not candidate.is_file():
+        # A set but wrong JAVA_HOME is a mistake to report, not to paper over with PATH's java.
+        raise WmsError(
+            f"JAVA_HOME={home!r} holds no bin/java: point it at a JDK {MIN_JAVA}+ (or unset it to use "
+            "`java` from PATH)"
+        )
+    if candidate is None:
         found = shutil.which("java", path=env.get("PATH"))
         candidate = Path(found) if found else None
     if candidate is None:

@@ -62,6 +62,37 @@ def is_ours(pid: int, tag: str) -> bool:
     return tag_arg(tag).encode() in cmdline.split(b"\0")
 
 
+def tag_of(cmdline: bytes) -> str | None:
+    """The cluster tag a command line carries, or ``None``."""
+    prefix = f"-D{TAG_PROPERTY}=".encode()
+    for arg in cmdline.split(b"\0"):
+        if arg.startswith(prefix):
+            return arg[len(prefix) :].decode(errors="replace")
+    return None
+
+
+def find_tagged(cwd: Path) -> dict[int, str]:
+    """``{pid: tag}`` of every live process of a local cluster started in ``cwd``.
+
+    Every broker and worker carries the tag and runs with its state directory as cwd, so this
+    finds them even when the state file is missing or damaged."""
+    found: dict[int, str] = {}
+    want = cwd.resolve()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            tag = tag_of((entry / "cmdline").read_bytes())
+            if tag is None or Path(os.readlink(entry / "cwd")) != want:
+                continue
+        except OSError:
+            continue
+        pid = int(entry.name)
+        if is_ours(pid, tag):
+            found[pid] = tag
+    return found
+
+
 def stop(pid: int, tag: str, *, grace_s: float = 15.0, hard: bool = False) -> bool:
     """SIGTERM (or SIGKILL when ``hard``) ``pid`` if it is ours; wait until it is gone.
 

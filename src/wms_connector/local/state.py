@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from wms_connector.errors import WmsError
 
 STATE_FORMAT: Final = 1
 
@@ -75,3 +82,37 @@ def save_state(state_dir: Path, state: ClusterState) -> None:
 
 def clear_state(state_dir: Path) -> None:
     state_file(state_dir).unlink(missing_ok=True)
+
+
+#: How long a second ``local`` command waits for the one holding the state directory.
+LOCK_WAIT_S: Final = 60.0
+
+
+@contextlib.contextmanager
+def locked(state_dir: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """Hold the state directory's lock: one ``up``/``down`` at a time per directory."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / ".lock"
+    with path.open("a+") as handle:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "?"
+                    raise WmsError(
+                        f"another wms-connector command (pid {holder}) holds {path} for over {wait_s:g} s; "
+                        "wait for it to finish, or stop it"
+                    ) from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

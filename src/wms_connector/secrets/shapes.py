@@ -8,6 +8,7 @@ and how it is fetched is :mod:`wms_connector.secrets.store`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
@@ -23,11 +24,11 @@ from pydantic import (
     field_validator,
 )
 
+from wms_connector.kafka.bootstrap import HostPort, parse_bootstrap
+
 # ---------------------------------------------------------------------------------------------
 # Shapes
 # ---------------------------------------------------------------------------------------------
-
-_HOST_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]")
 
 
 class Broker(BaseModel):
@@ -36,7 +37,7 @@ class Broker(BaseModel):
     port: int = Field(ge=1, le=65535)
 
     def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
+        return str(HostPort(self.host, self.port))
 
 
 class BrokerString(BaseModel):
@@ -50,17 +51,13 @@ class BrokerString(BaseModel):
         text = raw.strip()
         if text.startswith('"') or text.startswith("{"):
             loaded = json.loads(text)
-            text = loaded if isinstance(loaded, str) else str(loaded.get("brokerString", ""))
-        brokers = []
-        for index, item in enumerate(p.strip() for p in text.split(",")):
-            host, sep, port = item.rpartition(":")
-            if not item or not sep or not host:
-                raise ValueError(f"entry {index + 1} {item!r} is not host:port")
-            if not set(host) <= _HOST_CHARS:
-                raise ValueError(f"entry {index + 1} has an invalid host {host!r}")
-            if not port.isdigit():
-                raise ValueError(f"entry {index + 1} {item!r} has a non-numeric port")
-            brokers.append({"host": host, "port": int(port)})
+            if isinstance(loaded, dict):
+                loaded = loaded.get("brokerString", "")
+            if not isinstance(loaded, str):
+                raise ValueError('must be a string host:port[,host:port...] or {"brokerString": ...}')
+            text = loaded
+        # The one bootstrap grammar (kafka.bootstrap); its errors name the position, never the text.
+        brokers = [{"host": b.host, "port": b.port} for b in parse_bootstrap(text)]
         return cls.model_validate({"brokers": brokers})
 
     def __str__(self) -> str:
@@ -114,9 +111,9 @@ class VpcInfo(BaseModel):
     @field_validator("private_subnets")
     @classmethod
     def _subnet_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for subnet in value:
-            if not subnet.startswith("subnet-") or not subnet[7:].isalnum():
-                raise ValueError(f"{subnet!r} is not a subnet id (subnet-...)")
+        for index, subnet in enumerate(value, start=1):
+            if not re.fullmatch(r"subnet-[0-9a-f]{8,17}", subnet):
+                raise ValueError(f"entry {index} is not a subnet id (subnet- and 8 to 17 hex digits)")
         if len(set(value)) != len(value):
             raise ValueError("lists a subnet twice")
         return value

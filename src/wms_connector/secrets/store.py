@@ -87,6 +87,13 @@ class AwsSecretsBackend:
             code = error.response.get("Error", {}).get("Code", "Unknown")
             if code == "ResourceNotFoundException":
                 return None
+            message = str(error.response.get("Error", {}).get("Message", ""))
+            if code == "InvalidRequestException" and "delet" in message.lower():  # "marked for deletion"
+                raise SecretAccessError(
+                    f"secret {path!r} is scheduled for deletion in AWS Secrets Manager; restore it "
+                    f"(aws secretsmanager restore-secret --secret-id {path}) or delete it for good, "
+                    "then retry (not falling back to the default path meanwhile)"
+                ) from error
             raise SecretAccessError(
                 f"cannot read secret {path!r} from AWS Secrets Manager ({code}); not falling back to "
                 "the default path, because only a missing secret may fall back. Check the caller's "
@@ -111,17 +118,28 @@ class FileSecretsBackend:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        shown = str(path)
+        if path.is_dir() or not shown or shown == ".":
+            raise InputError(f"secrets file {shown!r} is a directory; pass --secrets-file with a JSON file")
         try:
             loaded = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as error:
             raise InputError(
-                f"secrets file {str(path)!r} does not exist; pass --secrets-file with an existing file "
-                "(see config/secrets.example.json)"
+                f"secrets file {shown!r} does not exist; pass --secrets-file with an existing file "
+                f"(the example with fake values: {EXAMPLE_SECRETS_FILE}, or use --offline)"
             ) from error
+        except OSError as error:
+            raise InputError(f"secrets file {shown!r} cannot be read ({error.strerror})") from error
+        except UnicodeDecodeError as error:
+            raise InputError(
+                f"secrets file {shown!r} is not UTF-8 text (byte {error.start}); save it as UTF-8 JSON"
+            ) from None
         except json.JSONDecodeError as error:
             raise InputError(
-                f"secrets file {str(path)!r} is not valid JSON (line {error.lineno}, column {error.colno})"
-            ) from error
+                f"secrets file {shown!r} is not valid JSON (line {error.lineno}, column {error.colno})"
+            ) from None
+        except RecursionError:
+            raise InputError(f"secrets file {shown!r} nests JSON too deeply to be a secrets file") from None
         if not isinstance(loaded, dict):
             raise InputError(f"secrets file {str(path)!r} must hold a JSON object of path -> value")
         self._values: Mapping[str, Any] = loaded
@@ -163,6 +181,8 @@ class Lookup:
     backend: str
     tried: tuple[str, ...]
     problem: str | None = None
+    #: The problem is bad input (missing, malformed: exit 2), not a failure to read (exit 1).
+    input_problem: bool = False
 
     @property
     def found(self) -> bool:
@@ -196,7 +216,10 @@ def parse_secret(spec: SecretSpec[T], path: str, text: str) -> T:
         raise SecretShapeError(
             f"secret {path!r} ({spec.name}) is not valid JSON (line {error.lineno}, column {error.colno})"
         ) from None
+    except RecursionError:
+        raise SecretShapeError(f"secret {path!r} ({spec.name}) nests JSON too deeply") from None
     except ValueError as error:
+        # Our own parsers word their errors by position and rule, never with the value.
         raise SecretShapeError(f"secret {path!r} ({spec.name}) is malformed: {error}") from None
 
 
@@ -229,6 +252,7 @@ def lookup_all(stage: Stage, backend: SecretsBackend) -> list[Lookup]:
         tried = names_for(stage).secret_paths(spec.name)
         path: str | None = None
         problem: str | None = None
+        is_input = True
         try:
             found = locate(stage, spec.name, backend)
             if found is None:
@@ -237,8 +261,8 @@ def lookup_all(stage: Stage, backend: SecretsBackend) -> list[Lookup]:
                 path = found[0]
                 parse_secret(spec, *found)
         except WmsError as error:
-            problem = str(error)
-        results.append(Lookup(spec.name, spec.required, path, backend.label, tried, problem))
+            problem, is_input = str(error), isinstance(error, InputError)
+        results.append(Lookup(spec.name, spec.required, path, backend.label, tried, problem, is_input))
     return results
 
 
