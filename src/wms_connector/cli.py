@@ -30,6 +30,7 @@ def _register() -> None:
     from wms_connector.commands import (
         connector,
         foundation,
+        image,
         infra,
         local,
         local_run,
@@ -39,7 +40,7 @@ def _register() -> None:
     )
 
     # local_run adds to the group that local creates, so it comes after it.
-    for module in (foundation, local, local_run, runtime, topics, connector, preflight, infra):
+    for module in (foundation, local, local_run, runtime, topics, connector, preflight, infra, image):
         module.register(app)
 
 

@@ -7,7 +7,7 @@ from aws_cdk.assertions import Capture, Match
 
 from tests.infra.conftest import EPHEMERAL, IAM_VARIANT, STAGES, Synthesized
 from tests.infra.helpers import connector
-from wms_connector.infra.inputs import DOCKERFILE
+from wms_connector.image.context import DOCKERFILE
 from wms_connector.infra.topic_cleanup import HANDLER, RESOURCE_TYPE
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage, settings_for
