@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import re
 import secrets
 import subprocess
 import threading
@@ -20,15 +22,21 @@ from pathlib import Path
 import httpx
 import pytest
 
+from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
+from wms_connector.connect.rest import BackOff, HttpConnectApi
 from wms_connector.image.build import Built
 from wms_connector.image.engine import Engine
 from wms_connector.infra.connect_service import health_check_command
 from wms_connector.local.cluster import LocalCluster, group_members, worker_healthy
+from wms_connector.local.fetch import FetchResult
+from wms_connector.local.pipeline import ensure_local_topics, register_fresh, wait_running
 from wms_connector.local.procs import free_port
+from wms_connector.local.standin import StandInPostgres
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage
 
-pytestmark = pytest.mark.integration
+# The first test pays for the image build when its fingerprint is new (a cold machine: minutes).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 STAGE = Stage("it-image")
 METADATA = Path(__file__).parent.parent / "data" / "ecs_container_metadata_v4.json"
@@ -264,3 +272,71 @@ def test_sigterm_stops_the_worker_gracefully_and_it_leaves_the_group(
     assert "Herder stopped" in logs
     # A clean leave: the group is empty at once (a crashed worker would stay until its session expires).
     assert group_members(local_cluster.bootstrap, group) == set()
+
+
+DEBEZIUM_STAGE = Stage("it-image-dbz")
+_SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>.*)\})?\s+(?P<value>\S+)$")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def samples(exposition: str, name: str, labels: dict[str, str]) -> list[float]:
+    """The values of the samples called ``name`` whose labels include ``labels`` (Prometheus text)."""
+    found = []
+    for line in exposition.splitlines():
+        match = _SAMPLE.match(line)
+        if match is None or match["name"] != name:
+            continue
+        if labels.items() <= dict(_LABEL.findall(match["labels"] or "")).items():
+            found.append(float(match["value"]))
+    return found
+
+
+def test_the_jmx_exporter_serves_debezium_metrics_of_a_running_task(
+    connect_image: Built,
+    docker_engine: Engine,
+    local_cluster: LocalCluster,
+    runtime_jars: FetchResult,
+    standin_state_dir: Path,
+) -> None:
+    """Debezium's MBeans exist only while a Debezium task runs, and the Oracle task needs an Oracle.
+    So the STAND-IN PostgreSQL plugin (left out of the image) is mounted read-only into a second
+    container of the same image: the exporter and rules are the image's own, and Debezium's
+    PostgreSQL connector registers the same task-less ``connector-metrics`` names as Oracle's."""
+    standin = StandInPostgres(standin_state_dir, password=os.environ[STANDIN_PASSWORD_ENV]).start()
+    rest_port, metrics_port = free_port(), free_port()
+    name = f"wms-image-dbz-{secrets.token_hex(4)}"
+    env = {
+        **container_env(local_cluster.bootstrap, rest_port, metrics_port),
+        "WMS_STAGE": DEBEZIUM_STAGE.name,
+        "WMS_ADVERTISED_HOST": "127.0.0.1",
+        STANDIN_PASSWORD_ENV: standin.password,
+    }
+    plugin = runtime_jars.layout.plugins / "debezium-connector-postgres"
+    mount = f"type=bind,source={plugin},target=/opt/connect/plugins/debezium-connector-postgres,readonly"
+    try:
+        docker_engine.run(docker_run_argv(name, connect_image.tag, env, "--mount", mount))
+        url = f"http://127.0.0.1:{rest_port}"
+        wait_ready(docker_engine, name, url)
+        api = HttpConnectApi(url, backoff=BackOff(scale_ms=500, max_attempts=12))
+        source = PostgresStandIn(
+            standin.host, standin.port, standin.dbname, standin.user, password=standin.password
+        )
+        ensure_local_topics(local_cluster.bootstrap, DEBEZIUM_STAGE)
+        connector = register_fresh(api, DEBEZIUM_STAGE, source, local_cluster.bootstrap)
+        wait_running(api, connector)
+        server = names_for(DEBEZIUM_STAGE).topic_prefix
+        labels = {"context": "streaming", "plugin": "postgres", "server": server}
+        deadline = time.monotonic() + 90
+        while True:
+            metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=20).text
+            if samples(metrics, "debezium_metrics_connected", labels) == [1.0]:
+                break
+            assert time.monotonic() < deadline, [m for m in metrics.splitlines() if "debezium" in m][:10]
+            time.sleep(1)
+        assert samples(metrics, "debezium_metrics_millisecondssincelastevent", labels)
+        assert samples(
+            metrics, "kafka_connect_connector_status", {"connector": connector, "status": "running"}
+        )
+    finally:
+        docker_engine.run(["rm", "--force", name], check=False)
+        standin.stop()

@@ -152,6 +152,9 @@ def _base_tarball(recipe: BaseRecipe, print_: str, cas: dict[str, Path], cache: 
             tail = " ".join(log.read_text(errors="replace").strip().splitlines()[-2:])
             raise WmsError(f"mmdebstrap failed for the base {recipe.name} (log {log}): {tail}")
         partial.rename(tarball)
+        for stale in cache.glob(f"{recipe.name}-*.tar"):
+            if stale != tarball:  # an older recipe or CA set: never used again
+                stale.unlink(missing_ok=True)
         say(f"local base {recipe.name}: {time.monotonic() - started:.0f} s")
         return tarball
 

@@ -42,7 +42,7 @@ from wms_connector.stages import StageSettings
 
 PASSWORD_ENV = "ORACLE_PASSWORD"
 USER_ENV = "ORACLE_USER"
-#: The image (runtime/Dockerfile) is ``python:*-slim``: it has ``python3`` on PATH and no curl or wget.
+#: The image (runtime/Dockerfile) is built on a Python slim base: ``python3`` on PATH, no curl or wget.
 
 
 def health_check_command(port: int = CONNECT_REST_PORT) -> list[str]:
