@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -38,7 +38,7 @@ def build_command(
 
     if bases not in {"auto", "upstream", "local"}:
         raise InputError(f"--bases {bases!r}: choose auto, upstream or local")
-    mode: Mode = bases  # type: ignore[assignment]
+    mode = cast(Mode, bases)
     root = repo_root()
     engine = ensure_engine(docker_state_dir(root))
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -168,8 +169,6 @@ def local_bases(engine: Engine, say: Say, cache: Path | None = None) -> dict[str
     tags = {recipe.arg: local_tag(recipe, print_) for recipe, print_ in wanted.items()}
     missing = [recipe for recipe in RECIPES if not _has_image(engine, tags[recipe.arg])]
     if missing:
-        import shutil
-
         if shutil.which("mmdebstrap") is None:
             apt_install(["mmdebstrap"], why="building the local Debian bases")
         with ThreadPoolExecutor(max_workers=len(missing)) as pool:

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -38,7 +38,6 @@ class Engine:
     started_pid: int | None = None
     state_dir: Path | None = None
     log: Path | None = None
-    env: dict[str, str] = field(default_factory=dict)
 
     def environ(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ if base is None else base)
