@@ -279,6 +279,36 @@ _SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>.*)\})?\s+(?P<
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
+def committed_offset(bootstrap: str, topic: str, connector: str) -> object:
+    """The last source offset the offsets topic holds for a connector (None when it holds none)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "wms-it-offsets", "enable.auto.commit": False}
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions
+        }
+        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+        last: object = None
+        remaining = {p for p, end in ends.items() if end > 0}
+        deadline = time.monotonic() + 30
+        while remaining and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            key = json.loads(message.key() or b"null")
+            if isinstance(key, list) and key and key[0] == connector and message.value() is not None:
+                last = json.loads(message.value())
+            if message.offset() + 1 >= ends[message.partition()]:
+                remaining.discard(message.partition())
+        return last
+    finally:
+        consumer.close()
+
+
 def samples(exposition: str, name: str, labels: dict[str, str]) -> list[float]:
     """The values of the samples called ``name`` whose labels include ``labels`` (Prometheus text)."""
     found = []
