@@ -321,7 +321,7 @@ def samples(exposition: str, name: str, labels: dict[str, str]) -> list[float]:
     return found
 
 
-def test_the_jmx_exporter_serves_debezium_metrics_of_a_running_task(
+def test_a_running_debezium_task_exports_its_metrics_and_flushes_offsets_on_sigterm(
     connect_image: Built,
     docker_engine: Engine,
     local_cluster: LocalCluster,
