@@ -80,11 +80,20 @@ class Engine:
         except ProcessLookupError:
             return
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                return
+        while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        os.kill(pid, signal.SIGKILL)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(0.5)
+        if self.state_dir is not None:
+            _unmount_leftovers(private_paths(self.state_dir)["exec"])
+
+
+def _unmount_leftovers(exec_root: Path) -> None:
+    """dockerd bind-mounts its network namespace under its exec root and leaves it after exiting."""
+    namespace = exec_root / "netns" / "default"
+    if os.path.ismount(namespace):
+        subprocess.run(["umount", str(namespace)], capture_output=True, check=False)
 
 
 def _alive(pid: int) -> bool:
