@@ -103,3 +103,12 @@ lambda-bundle: setup
 .PHONY: cdk-cli
 cdk-cli:
 	npm ci --no-audit --no-fund
+
+## make image: the Kafka Connect image (runtime/Dockerfile) from this checkout, on the Docker engine
+## that answers `docker info`, else (root + apt) on a private daemon in .state/docker that is
+## stopped again afterwards. Bases: the pinned upstream images when pullable, else local Debian
+## equivalents (mmdebstrap, cached in ~/.cache/wms-connector/image-bases; never push such an image).
+## IMAGE_ARGS passes options, e.g. IMAGE_ARGS='--bases local --json'.
+.PHONY: image
+image: setup
+	$(BIN)/wms-connector image build $(IMAGE_ARGS)

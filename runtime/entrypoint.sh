@@ -36,17 +36,27 @@ except (ValueError, KeyError, IndexError, TypeError) as error:
 # The container metadata document (a link-local HTTP endpoint that ECS provides; not a download).
 container_metadata() {
   python3 -c '
-import sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=5) as response:
-    sys.stdout.write(response.read().decode())
-' "${ECS_CONTAINER_METADATA_URI_V4:?ECS_CONTAINER_METADATA_URI_V4 is not set: not in ECS? set WMS_ADVERTISED_HOST}"
+import sys, urllib.error, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=5) as response:
+        sys.stdout.write(response.read().decode())
+except (OSError, ValueError) as error:
+    sys.exit(f"entrypoint: cannot read the task metadata from ECS_CONTAINER_METADATA_URI_V4 ({error})")
+' "$ECS_CONTAINER_METADATA_URI_V4"
 }
 
 advertised_host() {
+  local document
   if [[ -n "${WMS_ADVERTISED_HOST:-}" ]]; then
     printf '%s\n' "$WMS_ADVERTISED_HOST"
+  elif [[ -z "${ECS_CONTAINER_METADATA_URI_V4:-}" ]]; then
+    echo "entrypoint: neither ECS_CONTAINER_METADATA_URI_V4 (set by ECS) nor WMS_ADVERTISED_HOST is set:" \
+      "outside ECS, set WMS_ADVERTISED_HOST to the address other workers reach this one at" >&2
+    return 1
   else
-    container_metadata | task_ip
+    # Fetched first, parsed after: a failed fetch is its one error, not also a parse error.
+    document="$(container_metadata)" || return 1
+    printf '%s' "$document" | task_ip
   fi
 }
 

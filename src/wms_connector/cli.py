@@ -41,6 +41,7 @@ def _register() -> None:
         agent,
         connector,
         foundation,
+        image,
         infra,
         local,
         local_run,
@@ -64,6 +65,7 @@ def _register() -> None:
         verify,
         agent,
         status,
+        image,
     ):
         module.register(app)
 

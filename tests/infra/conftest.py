@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from wms_connector.infra.inputs import DEFAULT_IMAGE_CONTEXT, DOCKERFILE, StageInputs, Target, load_inputs
+from wms_connector.image.context import DOCKERFILE
+from wms_connector.infra.inputs import DEFAULT_IMAGE_CONTEXT, StageInputs, Target, load_inputs
 from wms_connector.secrets.store import EXAMPLE_SECRETS_FILE, FileSecretsBackend
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 

@@ -7,7 +7,7 @@ from aws_cdk.assertions import Capture, Match
 
 from tests.infra.conftest import IAM_VARIANT, STAGES, Synthesized
 from tests.infra.helpers import connector
-from wms_connector.infra.inputs import DOCKERFILE
+from wms_connector.image.context import DOCKERFILE
 from wms_connector.infra.redeploy import HANDLER as REDEPLOY_HANDLER
 from wms_connector.infra.topics import HANDLER, RESOURCE_TYPE, topics_digest
 from wms_connector.lambdas.redeploy import VALUE_CHANGING_CALLS

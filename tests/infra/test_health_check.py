@@ -16,6 +16,7 @@ from aws_cdk.assertions import Capture, Match
 
 from tests.infra.conftest import STAGES, Synthesized
 from tests.infra.helpers import connector
+from wms_connector.image.dockerfile import arg_defaults, instructions, resolve
 from wms_connector.infra.connect_service import health_check_command
 from wms_connector.local.paths import repo_root
 from wms_connector.local.procs import free_port
@@ -24,12 +25,10 @@ from wms_connector.stages import Stage
 
 
 def _final_base_image() -> str:
-    froms = [
-        line.split()[1]
-        for line in (repo_root() / "runtime" / "Dockerfile").read_text().splitlines()
-        if line.startswith("FROM ")
-    ]
-    return froms[-1]
+    """The final stage's base as the builder resolves it (ARG defaults: the pinned upstream image)."""
+    text = (repo_root() / "runtime" / "Dockerfile").read_text()
+    froms = [args.split()[0] for word, args in instructions(text) if word == "FROM"]
+    return resolve(froms[-1], arg_defaults(text))
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -51,7 +50,8 @@ def test_the_health_check_runs_python3_which_the_image_has(synthesized: Synthesi
         },
     )
     assert command.as_array() == health_check_command()
-    # The final image is the official Python slim image: python3 is there, curl and wget are not.
+    # The final image is on the official Python slim image: python3 is there, curl and wget are not
+    # (tests/integration/test_image.py runs this very command inside the built image).
     assert command.as_array()[:2] == ["CMD", "python3"]
     assert _final_base_image().startswith("python:")
 

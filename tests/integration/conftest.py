@@ -20,9 +20,12 @@ from pathlib import Path
 import pytest
 
 from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV
+from wms_connector.errors import WmsError
+from wms_connector.image.build import Built, build_image
+from wms_connector.image.engine import Engine, docker_state_dir, ensure_engine
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.fetch import FetchResult, fetch
-from wms_connector.local.paths import cache_dir, pom_path
+from wms_connector.local.paths import cache_dir, pom_path, repo_root
 from wms_connector.stages import Stage
 
 from .jdbc_sink import fetch_sink
@@ -97,3 +100,35 @@ def module_standin_state_dir() -> Iterator[Path]:
     path = _standin_dir()
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+# -- the Connect image (issue 11) -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[Engine]:
+    """A Docker engine: the user's, or a private daemon in <repo>/.state/docker (stopped at the end).
+
+    Skipped, with the reason, only where no engine answers and none can be installed (not root or
+    no apt): CI on our machines is root on Debian, so there the image tests always run.
+    """
+    try:
+        engine = ensure_engine(docker_state_dir(repo_root()))
+    except WmsError as error:
+        pytest.skip(f"no Docker engine for the image tests: {error}")
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+@pytest.fixture(scope="session")
+def connect_image(docker_engine: Engine) -> Built:
+    """The image of this checkout, built once per input fingerprint (a warm run only looks it up)."""
+    root = repo_root()
+    return build_image(
+        docker_engine,
+        root,
+        say=lambda line: print(f"image: {line}"),
+        build_log=docker_state_dir(root) / "build.log",
+    )

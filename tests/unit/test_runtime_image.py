@@ -1,8 +1,9 @@
 """The image definition: same versions as the local runtime, linted, and its entrypoint's IP lookup.
 
-There is no Docker engine here, so the Dockerfile is checked as text: it must take every jar from
-runtime/pom.xml (the file the local runtime resolves), pin its base images, run as non-root and
-download nothing at container start.
+These read the Dockerfile as text (ARG defaults resolved) for what a build cannot show: it takes
+every jar from runtime/pom.xml (the file the local runtime resolves), pins its base images and
+downloads nothing at container start. The image itself is built and run for real in
+tests/integration/test_image.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from wms_connector.image.dockerfile import arg_defaults, base_images, instructions
 from wms_connector.local.fetch import required_files
 from wms_connector.local.paths import repo_root
 from wms_connector.local.pom import pinned_versions
@@ -23,18 +25,6 @@ DOCKERFILE = ROOT / "runtime" / "Dockerfile"
 ENTRYPOINT = ROOT / "runtime" / "entrypoint.sh"
 POM = ROOT / "runtime" / "pom.xml"
 METADATA = Path(__file__).parent.parent / "data" / "ecs_container_metadata_v4.json"
-
-
-def _instructions(text: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with line continuations joined and comments dropped."""
-    joined = re.sub(r"\\\n", " ", text)
-    out = []
-    for line in joined.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            word, _, rest = stripped.partition(" ")
-            out.append((word.upper(), rest.strip()))
-    return out
 
 
 def _tracked_files() -> list[Path]:
@@ -75,7 +65,7 @@ def test_the_version_check_catches_a_pin_elsewhere() -> None:
 
 
 def test_the_image_resolves_the_same_pom_into_the_same_layout() -> None:
-    steps = _instructions(DOCKERFILE.read_text())
+    steps = instructions(DOCKERFILE.read_text())
     runs = [args for word, args in steps if word == "RUN"]
     maven = [r for r in runs if r.startswith("mvn ")]
     assert len(maven) == 1
@@ -92,19 +82,33 @@ def test_the_image_resolves_the_same_pom_into_the_same_layout() -> None:
 
 
 def test_base_images_are_pinned_by_tag() -> None:
-    froms = [args.split()[0] for word, args in _instructions(DOCKERFILE.read_text()) if word == "FROM"]
-    stages = {args.split()[-1] for word, args in _instructions(DOCKERFILE.read_text()) if word == "FROM"}
-    external = [image for image in froms if image not in stages]
-    assert external
+    text = DOCKERFILE.read_text()
+    # The bases are ARGs (make image may pass local Debian stand-ins); their defaults are the pins.
+    assert set(arg_defaults(text)) >= {"BUILD_IMAGE", "PYTHON_IMAGE"}
+    external = base_images(text)
+    assert len(external) == 2
     for image in external:
+        assert "$" not in image, f"{image}: an ARG without a default"
         _, _, tag = image.partition(":")
         assert tag and tag != "latest" and re.search(r"\d+\.\d+", tag), (
             f"{image} is not pinned to a version tag"
         )
 
 
+def test_no_syntax_directive_pulls_a_frontend() -> None:
+    # `# syntax=` makes BuildKit fetch its frontend from Docker Hub even when every base is local.
+    assert not re.search(r"^#\s*syntax\s*=", DOCKERFILE.read_text(), re.MULTILINE | re.IGNORECASE)
+
+
+def test_the_final_path_has_the_sbin_directories() -> None:
+    # groupadd/useradd live in /usr/sbin on every Debian base: a PATH without it fails the build.
+    env = [args for word, args in instructions(DOCKERFILE.read_text()) if word == "ENV" and "PATH=" in args]
+    [path] = [part.split("=", 1)[1] for part in env[-1].split() if part.startswith("PATH=")]
+    assert {"/usr/sbin", "/usr/bin", "/bin"} <= set(path.split(":"))
+
+
 def test_the_image_runs_as_a_non_root_user() -> None:
-    steps = _instructions(DOCKERFILE.read_text())
+    steps = instructions(DOCKERFILE.read_text())
     last_from = max(i for i, (word, _) in enumerate(steps) if word == "FROM")
     users = [args for word, args in steps[last_from:] if word == "USER"]
     assert users, "the final stage sets no USER"
@@ -152,8 +156,34 @@ def test_the_entrypoint_refuses_metadata_without_an_ip(document: str) -> None:
 def test_an_explicit_host_skips_the_metadata_lookup() -> None:
     result = _bash("WMS_ADVERTISED_HOST=10.9.8.7 advertised_host")
     assert result.stdout == "10.9.8.7\n"
+
+
+def test_neither_metadata_nor_an_explicit_host_is_one_clear_error() -> None:
     outside = _bash("unset ECS_CONTAINER_METADATA_URI_V4 WMS_ADVERTISED_HOST; advertised_host")
-    assert outside.returncode != 0 and "WMS_ADVERTISED_HOST" in outside.stderr
+    assert outside.returncode != 0
+    [line] = outside.stderr.splitlines()
+    assert "neither ECS_CONTAINER_METADATA_URI_V4" in line and "set WMS_ADVERTISED_HOST" in line
+    assert outside.stdout == ""
+
+
+def test_an_unreachable_metadata_endpoint_is_one_clear_error() -> None:
+    from wms_connector.local.procs import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/v4/x"
+    result = _bash(f"unset WMS_ADVERTISED_HOST; ECS_CONTAINER_METADATA_URI_V4={url} advertised_host")
+    assert result.returncode != 0
+    [line] = result.stderr.splitlines()
+    assert line.startswith("entrypoint: cannot read the task metadata") and "Traceback" not in result.stderr
+
+
+def test_the_whole_entrypoint_stops_at_that_one_error() -> None:
+    env = {"PATH": "/usr/bin:/bin", "WMS_STAGE": "main", "KAFKA_BOOTSTRAP_SERVERS": "b:9092"}
+    result = subprocess.run(["bash", str(ENTRYPOINT)], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert result.stderr.splitlines() == [
+        "entrypoint: neither ECS_CONTAINER_METADATA_URI_V4 (set by ECS) nor WMS_ADVERTISED_HOST is set: "
+        "outside ECS, set WMS_ADVERTISED_HOST to the address other workers reach this one at"
+    ]
 
 
 #: MBean attributes as the JMX exporter renders them before matching (domain<props><>attr: value).

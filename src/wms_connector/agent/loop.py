@@ -109,7 +109,9 @@ class Agent:
             wait = min(
                 RECONCILE_BACKOFF_BASE_S * 2 ** (self._reconcile_failures - 1), RECONCILE_BACKOFF_MAX_S
             )
-            self._next_reconcile = now + wait
+            # From when the attempt ended: the client's own retries inside reconcile can outlast
+            # the wait, and the next cycle would then try again at once instead of backing off.
+            self._next_reconcile = self.clock() + wait
             kind = "database-unreachable" if isinstance(error, DatabaseUnreachableError) else "refused"
             self.log(
                 {

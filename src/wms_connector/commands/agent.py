@@ -20,6 +20,7 @@ from wms_connector.agent.loop import Agent, json_log
 from wms_connector.agent.policy import Policy
 from wms_connector.agent.server import HealthServer
 from wms_connector.agent.state import RecordFile
+from wms_connector.commands import params
 from wms_connector.commands.common import StageOption, parse_stage
 from wms_connector.connect.rest import BackOff, HttpConnectApi
 from wms_connector.errors import InputError
@@ -84,26 +85,37 @@ def agent_command(  # noqa: PLR0917 - typer maps each parameter to an option
     source: Annotated[
         AgentSource, typer.Option("--source", help="oracle (ECS) or standin (the local STAND-IN)")
     ] = AgentSource.ORACLE,
-    connect_url: Annotated[str, typer.Option("--connect-url", help="its own worker's REST API")] = (
-        DEFAULT_CONNECT_URL
-    ),
-    metrics_url: Annotated[str, typer.Option("--metrics-url", help="its worker's JMX exporter")] = (
-        DEFAULT_METRICS_URL
-    ),
+    connect_url: Annotated[
+        str, typer.Option("--connect-url", parser=params.http_url, help="its own worker's REST API")
+    ] = (DEFAULT_CONNECT_URL),
+    metrics_url: Annotated[
+        str, typer.Option("--metrics-url", parser=params.http_url, help="its worker's JMX exporter")
+    ] = (DEFAULT_METRICS_URL),
     worker_id: Annotated[
         str | None,
-        typer.Option("--worker-id", help="the worker's advertised host:port (default: from ECS metadata)"),
+        typer.Option(
+            "--worker-id",
+            parser=params.bootstrap,
+            help="the worker's advertised host:port (default: from ECS metadata)",
+        ),
     ] = None,
     state_file: Annotated[
-        Path | None, typer.Option("--state-file", help="restart record kept across agent restarts")
+        Path | None,
+        typer.Option(
+            "--state-file", parser=params.new_file, help="restart record kept across agent restarts"
+        ),
     ] = None,
     poll: Annotated[
-        float | None, typer.Option("--poll", help="seconds between cycles (default: the stage's)")
+        float | None,
+        typer.Option("--poll", parser=params.seconds, help="seconds between cycles (default: the stage's)"),
     ] = None,
     healthz_port: Annotated[
-        int, typer.Option("--healthz-port", help="port of /healthz (0: any free port)")
+        int,
+        typer.Option(
+            "--healthz-port", parser=params.port_or_zero, help="port of /healthz (0: any free port)"
+        ),
     ] = DEFAULT_HEALTHZ_PORT,
-    healthz_host: Annotated[str, typer.Option("--healthz-host")] = "127.0.0.1",
+    healthz_host: Annotated[str, typer.Option("--healthz-host", parser=params.host)] = "127.0.0.1",
     no_reconcile: Annotated[
         bool, typer.Option("--no-reconcile", help="watch and heal only; never create or change the config")
     ] = False,

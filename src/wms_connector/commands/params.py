@@ -72,6 +72,11 @@ def port(value: Any) -> int:
     return _integer(value, 1, MAX_PORT, "a TCP port")
 
 
+def port_or_zero(value: Any) -> int:
+    """A TCP port to listen on, 1..65535, or 0 for any free port."""
+    return _integer(value, 0, MAX_PORT, "a TCP port or 0 (any free port)")
+
+
 def count(value: Any) -> int:
     """A whole number, at least 1."""
     return _integer(value, 1, None, "a count")
@@ -155,6 +160,7 @@ PARSERS: Final = {
         host,
         http_url,
         port,
+        port_or_zero,
         count,
         not_negative,
         seconds,

@@ -23,6 +23,7 @@ from wms_connector.agent.policy import (
     Streaming,
     assess,
 )
+from wms_connector.commands import params
 from wms_connector.commands.agent import AgentSource
 from wms_connector.commands.common import JsonOption, StageOption, parse_stage
 from wms_connector.connect import exposition
@@ -141,14 +142,17 @@ def _render(data: dict[str, Any]) -> None:
 
 def status_command(  # noqa: PLR0917 - typer maps each parameter to an option
     stage: StageOption,
-    connect_url: Annotated[str, typer.Option("--connect-url", help="a worker's REST API")] = (
-        "http://localhost:8083"
-    ),
+    connect_url: Annotated[
+        str, typer.Option("--connect-url", parser=params.http_url, help="a worker's REST API")
+    ] = ("http://localhost:8083"),
     metrics_url: Annotated[
-        str | None, typer.Option("--metrics-url", help="the JMX exporter of the worker running the task")
+        str | None,
+        typer.Option(
+            "--metrics-url", parser=params.http_url, help="the JMX exporter of the worker running the task"
+        ),
     ] = None,
     agent_url: Annotated[
-        str | None, typer.Option("--agent-url", help="an agent's base URL (/healthz)")
+        str | None, typer.Option("--agent-url", parser=params.http_url, help="an agent's base URL (/healthz)")
     ] = None,
     source: Annotated[
         AgentSource, typer.Option("--source", help="oracle or standin (local)")

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wms_connector.aws import default_region
+from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, StageOption, parse_stage
 from wms_connector.connect.exposition import ExpositionError, parse
 from wms_connector.connect.rest import BackOff, ConnectRestError, HttpConnectApi
@@ -127,19 +128,37 @@ def verify_command(
     stage: StageOption,
     timeout: Annotated[
         float | None,
-        typer.Option("--timeout", min=1, help="seconds to wait for health (default: 3 heartbeats, >= 60)"),
+        typer.Option(
+            "--timeout",
+            parser=params.seconds,
+            help="seconds to wait for health (default: 3 heartbeats, >= 60)",
+        ),
     ] = None,
     connect_url: Annotated[
-        str, typer.Option("--connect-url", help="a worker's REST URL (e.g. through ECS Exec port forwarding)")
+        str,
+        typer.Option(
+            "--connect-url",
+            parser=params.http_url,
+            help="a worker's REST URL (e.g. through ECS Exec port forwarding)",
+        ),
     ] = DEFAULT_CONNECT_URL,
     metrics_url: Annotated[
         list[str] | None,
-        typer.Option("--metrics-url", help="a worker's JMX exporter URL; repeat per worker (default: :9404)"),
+        typer.Option(
+            "--metrics-url",
+            parser=params.http_url,
+            help="a worker's JMX exporter URL; repeat per worker (default: :9404)",
+        ),
     ] = None,
     bootstrap: Annotated[
-        str,
-        typer.Option("--bootstrap", "-b", help="Kafka bootstrap servers (default: the stage's brokerString)"),
-    ] = "",
+        str | None,
+        typer.Option(
+            "--bootstrap",
+            "-b",
+            parser=params.bootstrap,
+            help="Kafka bootstrap servers (default: the stage's brokerString)",
+        ),
+    ] = None,
     auth: Annotated[
         KafkaAuth | None,
         typer.Option("--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"),

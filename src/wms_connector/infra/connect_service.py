@@ -30,8 +30,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from wms_connector.image.context import DOCKERFILE, IMAGE_CONTEXT_FILES
 from wms_connector.infra.iam import service_role
-from wms_connector.infra.inputs import DOCKERFILE
 from wms_connector.infra.logging import log_group
 from wms_connector.infra.nag import acknowledge, log_streams_pattern
 from wms_connector.infra.network import CONNECT_REST_PORT
@@ -40,22 +40,9 @@ from wms_connector.secrets.shapes import BrokerString, DbInfo
 from wms_connector.secrets.store import Resolved
 from wms_connector.stages import StageSettings
 
-#: The build context is the repository root; only what runtime/Dockerfile COPYs goes in (the
-#: fingerprint, and so the image tag, changes only when one of these does).
-IMAGE_CONTEXT_FILES = (
-    "*",
-    "!pyproject.toml",
-    "!constraints.txt",
-    "!README.md",
-    "!src",
-    "!runtime",
-    "runtime/target",
-    "**/__pycache__",
-    "**/*.pyc",
-)
 PASSWORD_ENV = "ORACLE_PASSWORD"
 USER_ENV = "ORACLE_USER"
-#: The image (runtime/Dockerfile) is ``python:*-slim``: it has ``python3`` on PATH and no curl or wget.
+#: The image (runtime/Dockerfile) is built on a Python slim base: ``python3`` on PATH, no curl or wget.
 
 
 def health_check_command(port: int = CONNECT_REST_PORT) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from wms_connector.errors import InputError
+from wms_connector.image.context import DOCKERFILE
 from wms_connector.naming import StageNames, names_for
 from wms_connector.secrets.store import SecretsBackend, StageSecrets, resolve_stage
 from wms_connector.stages import Stage, StageSettings, check_settings, settings_for
@@ -24,9 +25,8 @@ if TYPE_CHECKING:
 
 #: The repository root when running from a checkout (``src/wms_connector/infra/inputs.py``).
 REPO_ROOT: Final = Path(__file__).resolve().parents[3]
-#: The Connect image is built from the repository root with ``-f runtime/Dockerfile`` (runtime issue).
+#: The Connect image is built from the repository root with ``-f runtime/Dockerfile`` (image/context.py).
 DEFAULT_IMAGE_CONTEXT: Final = REPO_ROOT
-DOCKERFILE: Final = "runtime/Dockerfile"
 #: Where ``make lambda-bundle`` installs the Lambdas' code (topics, redeploy) and its binary wheels.
 DEFAULT_LAMBDA_BUNDLE_DIR: Final = REPO_ROOT / "build" / "lambda"
 #: Account and region used by offline synth when none is given: obviously not a real account.
