@@ -1,4 +1,5 @@
-"""The connect-agent change's delta spec names existing tests, and the runbook has every alarm."""
+"""The connector-monitoring spec (from the connect-agent change) names existing tests, and the
+runbook has every alarm."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from tests.unit.test_specs import spec_problems
 from wms_connector.naming import AlarmKind
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT / "openspec" / "changes" / "connect-agent" / "specs" / "connector-monitoring" / "spec.md"
+# The change was archived when it landed: its requirements are now the capability's spec.
+SPEC = ROOT / "openspec" / "specs" / "connector-monitoring" / "spec.md"
 RUNBOOK = ROOT / "docs" / "operations.md"
 
 

@@ -35,7 +35,7 @@ The connector needs a sidecar that keeps it registered, healthy and measured in 
 
 ### New Capabilities
 
-- `connector-monitoring`: health and recovery.
+- `sample-monitoring`: health and recovery.
 
 ### Modified Capabilities
 
@@ -104,11 +104,11 @@ def _copy_openspec(tmp_path: Path) -> Path:
 
 def _write_change(root: Path, change: str, *, purpose: str) -> None:
     directory = root / "openspec" / "changes" / change
-    (directory / "specs" / "connector-monitoring").mkdir(parents=True)
+    (directory / "specs" / "sample-monitoring").mkdir(parents=True)
     (directory / "specs" / "cdc-connector-deployment").mkdir(parents=True)
     (directory / "proposal.md").write_text(PROPOSAL, encoding="utf-8")
     (directory / "tasks.md").write_text(TASKS, encoding="utf-8")
-    (directory / "specs" / "connector-monitoring" / "spec.md").write_text(
+    (directory / "specs" / "sample-monitoring" / "spec.md").write_text(
         NEW_CAPABILITY.format(purpose=purpose), encoding="utf-8"
     )
     main = (root / "openspec" / "specs" / "cdc-connector-deployment" / "spec.md").read_text(encoding="utf-8")
@@ -147,7 +147,7 @@ def test_a_change_in_our_shape_validates_and_archives(tmp_path: Path) -> None:
     target = root / "openspec" / "changes" / "archive" / f"{date.today().isoformat()}-sample-agent"
     assert (target / "proposal.md").is_file()
     assert not (root / "openspec" / "changes" / "sample-agent").exists()
-    created = (root / "openspec" / "specs" / "connector-monitoring" / "spec.md").read_text(encoding="utf-8")
+    created = (root / "openspec" / "specs" / "sample-monitoring" / "spec.md").read_text(encoding="utf-8")
     assert "How a running connector is watched" in created
     modified = (root / "openspec" / "specs" / "cdc-connector-deployment" / "spec.md").read_text(
         encoding="utf-8"
@@ -159,7 +159,7 @@ def test_a_change_in_our_shape_validates_and_archives(tmp_path: Path) -> None:
     for spec in spec_files(root):
         assert spec_problems(spec.read_text(encoding="utf-8")) == [], spec
     assert replay_archive(root) == main_specs(root)
-    assert "A failed task is restarted" in main_specs(root)["connector-monitoring"]
+    assert "A failed task is restarted" in main_specs(root)["sample-monitoring"]
 
 
 def test_a_new_capability_without_a_purpose_fails_strict_validation_after_archive(tmp_path: Path) -> None:
@@ -169,9 +169,9 @@ def test_a_new_capability_without_a_purpose_fails_strict_validation_after_archiv
 
     archived = _openspec(root, "archive", "sample-agent", "--yes")
     assert archived.returncode == 0, archived.stdout + archived.stderr
-    created = root / "openspec" / "specs" / "connector-monitoring" / "spec.md"
+    created = root / "openspec" / "specs" / "sample-monitoring" / "spec.md"
     assert "TBD - created by archiving change sample-agent" in created.read_text(encoding="utf-8")
-    assert _failed_items(_validate(root)) == ["connector-monitoring"]
+    assert _failed_items(_validate(root)) == ["sample-monitoring"]
 
 
 def test_the_cli_does_not_read_three_hash_scenarios_and_neither_does_our_checker(tmp_path: Path) -> None:
