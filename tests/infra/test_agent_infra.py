@@ -105,7 +105,7 @@ def test_every_agent_alarm_with_its_threshold_missing_data_and_actions(
     )
 
 
-@pytest.mark.parametrize(("workers", "expected"), [(1, 6.0), (2, 18.0)])
+@pytest.mark.parametrize(("workers", "expected"), [(1, 15.0), (2, 45.0)])  # 2 s poll: 30 a minute
 def test_heartbeat_threshold_catches_one_silent_agent(workers: int, expected: float) -> None:
     settings = settings_for(Stage("main")).model_copy(update={"worker_count": workers})
     per_agent_per_minute = 60_000 / settings.agent_poll_interval_ms

@@ -184,12 +184,17 @@ def test_unreachable_database_at_create_is_retried_with_backoff_and_reported(bed
     bed.standin.stop_server()
     try:
         bed.api.delete(bed.name)
-        first = [a.cycle() for a in agents]
+        # Each agent's next cycle right after its own failed create: backing off. (Cycling all agents
+        # first and then again would let one agent's slow failure outlast the other's back-off.)
+        first, again = [], []
+        for agent in agents:
+            first.append(agent.cycle())
+            again.append(agent.cycle())
         # Connect validates before storing: nothing is created, each agent reports it and goes on.
         messages = [e.get("message") for e in bed.logs if e.get("event") == "reconcile"]
         assert [r.reconcile for r in first] == ["database-unreachable"] * len(agents), messages
         assert all(r.decision.assessment.verdict is Verdict.MISSING for r in first)
-        assert [r.reconcile for r in (a.cycle() for a in agents)] == ["skipped"] * len(agents)  # backing off
+        assert [r.reconcile for r in again] == ["skipped"] * len(agents)
         assert any(e.get("outcome") == "database-unreachable" and e.get("retry_in_s") for e in bed.logs)
     finally:
         bed.standin.start_server()
