@@ -1,7 +1,8 @@
 """The code asset of our Lambda functions: one bundle, built when it is missing or stale.
 
-Every Lambda of the stacks (today the topic cleanup; the same asset serves any later handler)
-runs from one directory: the manylinux x86_64 cp312 wheels of the runtime dependencies, pinned by
+Every Lambda of the stacks (the topics resource, the secret-change redeploy) runs from one
+directory, on the runtime its wheels are built for (:func:`bundled_function`): the manylinux
+x86_64 cp312 wheels of the runtime dependencies, pinned by
 ``constraints.txt``, plus our package without ``infra/``. ``make lambda-bundle``, ``wms-connector
 synth``/``cost`` and ``npx cdk synth`` all go through :func:`ensure_bundle`, which builds it with
 the one pip command of :func:`pip_command` when the stamp in the bundle does not match the
@@ -24,7 +25,10 @@ from typing import TYPE_CHECKING, Final
 from wms_connector.errors import WmsError
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from aws_cdk import aws_lambda
+    from constructs import Construct
 
 #: The runtime dependencies of the handlers (boto3 comes with Lambda's python3.12 runtime).
 LAMBDA_DEPS: Final = ("confluent-kafka", "pydantic[email]", "aws-msk-iam-sasl-signer-python")
@@ -130,6 +134,23 @@ def lambda_code(bundle_dir: Path) -> aws_lambda.Code:
     from aws_cdk import aws_lambda
 
     return aws_lambda.Code.from_asset(str(bundle_dir), exclude=[STAMP])
+
+
+def bundled_function(
+    scope: Construct, id_: str, *, code: aws_lambda.Code, **props: Any
+) -> aws_lambda.Function:
+    """A Lambda function running ``code`` (from :func:`lambda_code`) on the runtime and the
+    architecture its wheels were built for (``PYTHON_VERSION``, x86_64): the one place they meet."""
+    from aws_cdk import aws_lambda
+
+    return aws_lambda.Function(
+        scope,
+        id_,
+        runtime=aws_lambda.Runtime(f"python{PYTHON_VERSION}", aws_lambda.RuntimeFamily.PYTHON),
+        architecture=aws_lambda.Architecture.X86_64,
+        code=code,
+        **props,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

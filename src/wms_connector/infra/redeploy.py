@@ -21,6 +21,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from wms_connector.infra.bundle import bundled_function
 from wms_connector.infra.iam import service_role
 from wms_connector.infra.logging import log_group
 from wms_connector.infra.nag import acknowledge
@@ -85,13 +86,11 @@ class SecretRedeploy(Construct):
             key=logs_key,
             removal_policy=removal_policy,
         )
-        self.function = lambda_.Function(
+        self.function = bundled_function(
             self,
             "Function",
             function_name=names.redeploy_function,
             description=f"forces a new deployment of {names.service} when {secret_name} changes",
-            runtime=lambda_.Runtime.PYTHON_3_12,
-            architecture=lambda_.Architecture.X86_64,
             handler=HANDLER,
             code=code,
             role=self.role,

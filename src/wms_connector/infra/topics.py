@@ -26,6 +26,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from wms_connector.infra.bundle import bundled_function
 from wms_connector.infra.iam import service_role
 from wms_connector.infra.kafka_iam import grant_topics_msk_access
 from wms_connector.infra.logging import log_group
@@ -117,13 +118,11 @@ class StageTopics(Construct):
             key=logs_key,
             removal_policy=removal_policy,
         )
-        self.function = lambda_.Function(
+        self.function = bundled_function(
             self,
             "Function",
             function_name=names.topics_function,
             description=f"creates (and for a branch stage deletes) the topics of stage {names.stage.name}",
-            runtime=lambda_.Runtime.PYTHON_3_12,
-            architecture=lambda_.Architecture.X86_64,
             handler=HANDLER,
             code=code,
             role=self.role,
