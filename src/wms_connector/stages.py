@@ -206,7 +206,7 @@ class StageSettings(BaseModel):
         "connector exactly.once.support=required); the per-stage switch if the engine shows a defect",
     )
     # -- the connect-agent (defaults documented in docs/operations.md#alarms) ---------------------
-    # 2 s: detection is Debezium dropping its streaming MBean (about 6 s) plus at most one cycle, and
+    # 2 s: detection is Debezium dropping its streaming MBean (6 to 9 s measured) plus one cycle, and
     # the goal is 10 s; a cycle is two REST GETs and one scrape of its own worker, and 30 EMF lines a
     # minute per agent cost about $1 a month in log ingestion.
     agent_poll_interval_ms: int = Field(default=2_000, gt=0, description="agent cycle period")
