@@ -37,7 +37,7 @@ import psycopg
 from _common import machine, start_cluster, start_standin
 from wms_connector.agent.loop import Agent, CycleReport
 from wms_connector.agent.policy import Verdict
-from wms_connector.commands.agent import AgentSource, build_agent
+from wms_connector.commands.local_run import standin_agent
 from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
 from wms_connector.connect.rest import BackOff, HttpConnectApi
 from wms_connector.local.pipeline import EventTail, ensure_local_topics, register_fresh, wait_running
@@ -168,27 +168,7 @@ def main() -> None:
         stack.callback(tail.close)
         name = register_fresh(api, STAGE, source, cluster.bootstrap)
         wait_running(api, name)
-        env = {
-            "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap,
-            "WMS_KAFKA_AUTH": "plaintext",
-            "WMS_STANDIN_HOST": standin.host,
-            "WMS_STANDIN_PORT": str(standin.port),
-            "WMS_STANDIN_DB": standin.dbname,
-            "WMS_STANDIN_USER": standin.user,
-        }
-        port = cluster.state.workers[0].port
-        agent, _ = build_agent(
-            stage_name=STAGE.name,
-            source=AgentSource.STANDIN,
-            connect_url=cluster.rest_urls[0],
-            metrics_url=cluster.metrics_urls[0],
-            worker_id=f"127.0.0.1:{port}",
-            state_file=None,
-            reconcile_enabled=True,
-            env=env,
-        )
-        agent.emit = lambda _line: None
-        agent.log = lambda _record: None
+        agent = standin_agent(STAGE, cluster.state, standin)
         inserter, arrivals = Inserter(standin), Arrivals(tail)
         inserter.start()
         arrivals.start()

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from wms_connector.agent.loop import Agent
 from wms_connector.agent.runner import BackgroundAgent
 from wms_connector.commands import params
 from wms_connector.commands.agent import AgentSource, build_agent
@@ -50,8 +51,9 @@ def _render_summary(data: dict[str, Any]) -> None:
         )
 
 
-def local_agent(stage: Stage, state: Any, standin: StandInPostgres) -> BackgroundAgent:
-    """The connect-agent beside worker 0, as in an ECS task; its logs stay out of the demo's output."""
+def standin_agent(stage: Stage, state: Any, standin: StandInPostgres) -> Agent:
+    """A connect-agent for worker 0 of a local cluster and its STAND-IN, as in an ECS task; its EMF
+    lines and logs are dropped (the demo and the benchmark print their own)."""
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": state.bootstrap,
         "WMS_KAFKA_AUTH": "plaintext",
@@ -73,7 +75,14 @@ def local_agent(stage: Stage, state: Any, standin: StandInPostgres) -> Backgroun
     )
     agent.emit = lambda _line: None
     agent.log = lambda _record: None
-    return BackgroundAgent(agent, settings_for(stage).agent_poll_interval_ms / 1000)
+    return agent
+
+
+def local_agent(stage: Stage, state: Any, standin: StandInPostgres) -> BackgroundAgent:
+    """The connect-agent beside worker 0, on its own thread at the stage's poll."""
+    return BackgroundAgent(
+        standin_agent(stage, state, standin), settings_for(stage).agent_poll_interval_ms / 1000
+    )
 
 
 def _start_standin(directory: Path, password: str) -> tuple[StandInPostgres, PostgresStandIn]:
