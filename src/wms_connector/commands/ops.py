@@ -213,10 +213,10 @@ def _follow(run: Run, baseline: dict[str, float], timeout_s: float) -> tuple[boo
 @ops_app.command("snapshot")
 def snapshot_command(  # noqa: PLR0917 - typer maps each parameter to an option
     ctx: typer.Context,
-    tables: Annotated[
-        list[str], typer.Argument(metavar="SCHEMA.TABLE...", help="captured tables to re-read")
-    ],
     stage: StageOpt,
+    tables: Annotated[
+        list[str] | None, typer.Argument(metavar="SCHEMA.TABLE...", help="captured tables to re-read")
+    ] = None,
     incremental: Annotated[
         bool,
         typer.Option(
@@ -255,8 +255,8 @@ def snapshot_command(  # noqa: PLR0917 - typer maps each parameter to an option
         return run_remote(ctx, common)
     kind = signals.SnapshotKind.INCREMENTAL if incremental else signals.SnapshotKind.BLOCKING
     with operation("stop-snapshot" if stop else "snapshot", common) as run:
-        run.detail["asked"] = list(tables)
-        chosen = resolve_tables(tables)
+        run.detail["asked"] = list(tables or [])
+        chosen = resolve_tables(tables or [])
         run.detail |= {"tables": [t.qualified for t in chosen], "kind": kind.value}
         target = run.target
         state = target.state()
@@ -308,8 +308,10 @@ def snapshot_command(  # noqa: PLR0917 - typer maps each parameter to an option
 @ops_app.command("drop-transaction")
 def drop_transaction_command(  # noqa: PLR0917 - typer maps each parameter to an option
     ctx: typer.Context,
-    txid: Annotated[str, typer.Argument(metavar="TXID", help="the LogMiner transaction id (16 hex digits)")],
     stage: StageOpt,
+    txid: Annotated[
+        str | None, typer.Argument(metavar="TXID", help="the LogMiner transaction id (16 hex digits)")
+    ] = None,
     source: SourceOpt = OpsSource.ORACLE,
     connect_url: ConnectUrlOpt = DEFAULT_CONNECT_URL,
     metrics_url: MetricsUrlOpt = None,
@@ -329,7 +331,7 @@ def drop_transaction_command(  # noqa: PLR0917 - typer maps each parameter to an
     if common.remote:
         return run_remote(ctx, common)
     with operation("drop-transaction", common) as run:
-        transaction = signals.transaction_id(txid)
+        transaction = signals.transaction_id(txid or "")
         run.detail["transaction"] = transaction
         target = run.target
         config = target.config()

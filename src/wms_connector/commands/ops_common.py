@@ -302,11 +302,11 @@ def run_remote(
     ctx: typer.Context,
     common: Common,
     *,
-    which: Callable[[str], str | None] = shutil.which,
+    which: Callable[[str], str | None] | None = None,
     run: Callable[[list[str]], int] | None = None,
 ) -> int:
     """Run this command inside a task's agent container through ECS Exec."""
-    missing = remote.missing_tools(which)
+    missing = remote.missing_tools(which or shutil.which)
     if missing:
         raise InputError(missing)
     names = names_for(parse_stage(common.stage))

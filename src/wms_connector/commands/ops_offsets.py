@@ -263,11 +263,11 @@ def _render_steps(data: dict[str, Any]) -> None:
 @offsets_app.command("restore")
 def restore_command(  # noqa: PLR0917 - typer maps each parameter to an option
     ctx: typer.Context,
-    file: Annotated[
-        Path,
-        typer.Argument(parser=params.existing_file, metavar="FILE", help="an offsets file saved by reset"),
-    ],
     stage: StageOpt,
+    file: Annotated[
+        Path | None,
+        typer.Argument(parser=params.existing_file, metavar="FILE", help="an offsets file saved by reset"),
+    ] = None,
     source: SourceOpt = OpsSource.ORACLE,
     connect_url: ConnectUrlOpt = DEFAULT_CONNECT_URL,
     bootstrap: BootstrapOpt = None,
@@ -284,12 +284,14 @@ def restore_command(  # noqa: PLR0917 - typer maps each parameter to an option
     )
     if common.remote:
         return run_remote(ctx, common)
-    try:
-        content = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InputError(f"{file} is not a JSON offsets file") from None
     with operation("offsets-restore", common) as run:
         target = run.target
+        if file is None:
+            raise InputError("name the offsets FILE to restore (as saved by `ops offsets reset`)")
+        try:
+            content = json.loads(file.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise InputError(f"{file} is not a JSON offsets file") from None
         entries = positions.read_saved(
             content, stage=target.stage.name, connector=target.connector, source=str(file)
         )
