@@ -159,6 +159,11 @@ class Run:
                 f"missing --bootstrap: this procedure holds the agents through the hold topic "
                 f"(or set {BOOTSTRAP_ENV})"
             )
+        if not self.target.topic_exists(self.target.names.hold_topic):
+            raise InputError(
+                f"the hold topic {self.target.names.hold_topic} does not exist: "
+                "`wms-connector topics create` first (the agents read it each cycle)"
+            )
         return HoldStore(bootstrap, auth, self.target.names, region=self.target.region)
 
     def confirm(self, steps: list[str], question: str) -> None:

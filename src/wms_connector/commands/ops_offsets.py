@@ -195,11 +195,6 @@ def reset_command(  # noqa: PLR0917 - typer maps each parameter to an option
         if not verdict.go:
             raise InputError(f"offsets reset refused: {verdict.reason}")
         store = run.hold_store()
-        if not target.topic_exists(target.names.hold_topic):
-            raise InputError(
-                f"the hold topic {target.names.hold_topic} does not exist: "
-                "`wms-connector topics create` first"
-            )
         run.detail |= {"save_to": str(path), "state_before": state.to_json()}
         run.confirm(
             reset_steps(target.names, target.connector, str(path)),
