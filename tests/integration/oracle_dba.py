@@ -10,8 +10,9 @@ the database's container) and only checked here.
 
 from __future__ import annotations
 
+import os
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -59,7 +60,7 @@ TABLE_DDL: Final = {
     """,
 }
 #: Scripts the DBA runs, in order, per kind of database (01 is checked, see the module docstring;
-#: 05 is sized for production's disks and left to the database's own redo and archive setup).
+#: 05 only where the environment sizes it, :func:`scripts_for`).
 CDB_SCRIPTS: Final = (
     "common/02_database_supplemental_logging.sql",
     "cdb/03_table_supplemental_logging.sql",
@@ -76,6 +77,7 @@ ALREADY_DONE: Final = {
     1543,  # tablespace already exists
     32588,  # supplemental logging attribute already exists
     1,  # unique constraint (the heartbeat row)
+    1184,  # logfile group already exists (05's redo groups)
 }
 
 
@@ -135,18 +137,39 @@ def create_application_tables(target: OracleTarget) -> None:
         execute(connection, in_pdb(target, [f"TRUNCATE TABLE {t.qualified}" for t in CAPTURED_TABLES]))
 
 
-def script_values(target: OracleTarget) -> dict[str, str]:
+#: docs/sql/common/05_redo_and_archive.sql runs only where the environment sizes it (a test
+#: database's disk is not production's): the fast recovery area's directory (it must exist on the
+#: database host), its size, and the size of the redo groups it adds (Oracle-managed files).
+FRA_DIR_ENV: Final = "WMS_TEST_ORACLE_FRA_DIR"
+FRA_SIZE_ENV: Final = "WMS_TEST_ORACLE_FRA_SIZE"
+REDO_SIZE_ENV: Final = "WMS_TEST_ORACLE_REDO_SIZE"
+
+
+def script_values(target: OracleTarget, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = os.environ if environ is None else environ
     return {
         "CDC_USER": target.cdc_user,
         "CDC_PASSWORD": target.cdc_password.get_secret_value(),
         "PDB_NAME": target.pdb or "",
         "UNDO_SECONDS": "3600",
+        "ARCHIVE_HOURS": "24",
+        "FRA_DIR": env.get(FRA_DIR_ENV, ""),
+        "FRA_SIZE": env.get(FRA_SIZE_ENV, "10G"),
+        "REDO_SIZE": env.get(REDO_SIZE_ENV, "200M"),
     }
+
+
+def scripts_for(target: OracleTarget, environ: Mapping[str, str] | None = None) -> list[str]:
+    env = os.environ if environ is None else environ
+    scripts = list(CDB_SCRIPTS if target.is_cdb else NON_CDB_SCRIPTS)
+    if env.get(FRA_DIR_ENV):
+        scripts.insert(3, "common/05_redo_and_archive.sql")
+    return scripts
 
 
 def apply_scripts(target: OracleTarget) -> list[str]:
     """Run the DBA's scripts for this kind of database; the names of the scripts run."""
-    scripts = CDB_SCRIPTS if target.is_cdb else NON_CDB_SCRIPTS
+    scripts = scripts_for(target)
     with dba_session(target) as connection:
         for name in scripts:
             statements = split((SQL_DIR / name).read_text(), script_values(target))
