@@ -14,13 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import oracledb
+import pytest
 
 from tests.integration.oracle_optin import needs_oracle, oracle_target
 from tests.integration.oracle_target import OracleTarget
+from wms_connector.agent.loop import Agent
 from wms_connector.agent.policy import Verdict
 from wms_connector.commands.agent import AgentSource, build_agent
 from wms_connector.connect.connector_config import ORACLE_PASSWORD_ENV
@@ -32,6 +36,9 @@ from wms_connector.local.workload import Change, Op, demo_steps, waiver_row
 from wms_connector.naming import CAPTURED_TABLES, TableId, names_for
 
 pytestmark = needs_oracle
+
+#: Keys of the rows inserted before the connector exists (the workload uses 1 to 3).
+SNAPSHOT_KEYS = (901, 902)
 
 EPOCH = dt.datetime(1970, 1, 1)
 #: Columns whose JSON is an ISO 8601 string with the offset (TIMESTAMP WITH TIME ZONE).
@@ -144,7 +151,19 @@ def fold(events: list[ChangeEvent], topic: str, table: TableId) -> dict[int, dic
     return state
 
 
-def test_oracle_to_kafka_through_the_agent_at_full_precision(local_cluster: LocalCluster) -> None:
+@dataclass
+class Running:
+    """The connector the agent created, the application's session, and what the topics hold."""
+
+    agent: Agent
+    source: Any
+    tail: EventTail
+    events: list[ChangeEvent]
+    topics: dict[TableId, str]
+
+
+@pytest.fixture(scope="module")
+def running(local_cluster: LocalCluster) -> Iterator[Running]:
     target = oracle_target()
     assert os.environ.get(ORACLE_PASSWORD_ENV) == target.cdc_password.get_secret_value(), (
         f"the workers read the password from {ORACLE_PASSWORD_ENV}: make test-oracle exports it"
@@ -155,7 +174,7 @@ def test_oracle_to_kafka_through_the_agent_at_full_precision(local_cluster: Loca
     source = _connect_cdc_side(target)
     # Rows already there before the connector exists: the initial snapshot reads them.
     for table in CAPTURED_TABLES:
-        for key in (901, 902):
+        for key in SNAPSHOT_KEYS:
             apply(source, Change(table, Op.CREATE, key, waiver_row(table, key)))
     worker = local_cluster.state.workers[0]
     agent, api = build_agent(
@@ -178,36 +197,50 @@ def test_oracle_to_kafka_through_the_agent_at_full_precision(local_cluster: Loca
     )
     agent.emit = lambda _line: None
     tail = EventTail(local_cluster.bootstrap, list(names.data_topics.values()))
-    events: list[ChangeEvent] = []
     try:
-        deadline = time.monotonic() + 600
-        healthy_with_scn = False
-        while time.monotonic() < deadline and not healthy_with_scn:
-            report = agent.cycle()
-            streaming = report.observation.streaming
-            healthy_with_scn = (
-                report.decision.assessment.verdict is Verdict.HEALTHY
-                and streaming is not None
-                and streaming.current_scn is not None
-                and streaming.offset_scn is not None
-            )
-            time.sleep(2)
-        assert healthy_with_scn, report.decision.assessment
-        for change in demo_steps(rows_per_table=3, first_key=1):
-            apply(source, change)
-        expected = {t: oracle_rows(source, t) for t in CAPTURED_TABLES}
-
-        def converged(seen: list[ChangeEvent]) -> bool:
-            return all(fold(seen, names.data_topics[t], t) == expected[t] for t in CAPTURED_TABLES)
-
-        tail.collect(converged, timeout_s=600, into=events)
-        for table in CAPTURED_TABLES:
-            folded = fold(events, names.data_topics[table], table)
-            assert folded == expected[table], table.qualified
-        assert {e.op for e in events} >= {"r", "c", "u", "d"}
-        assert agent.cycle().decision.assessment.verdict is Verdict.HEALTHY
+        yield Running(agent, source, tail, [], names.data_topics)
     finally:
         tail.close()
         api.delete(names.connector)
         api.close()
         source.close()
+
+
+def _converged(running: Running, expected: dict[TableId, dict[int, dict[str, Any]]]) -> bool:
+    return all(fold(running.events, running.topics[t], t) == expected[t] for t in CAPTURED_TABLES)
+
+
+def test_snapshot_from_real_oracle(running: Running) -> None:
+    """The agent creates the connector from the stage; the snapshot reads the rows already there;
+    the agent then judges it healthy from real LogMiner metrics (SCNs present)."""
+    deadline = time.monotonic() + 600
+    healthy_with_scn = False
+    while time.monotonic() < deadline and not healthy_with_scn:
+        report = running.agent.cycle()
+        streaming = report.observation.streaming
+        healthy_with_scn = (
+            report.decision.assessment.verdict is Verdict.HEALTHY
+            and streaming is not None
+            and streaming.current_scn is not None
+            and streaming.offset_scn is not None
+        )
+        time.sleep(2)
+    assert healthy_with_scn, report.decision.assessment
+    expected = {t: oracle_rows(running.source, t) for t in CAPTURED_TABLES}
+    assert all(set(rows) == set(SNAPSHOT_KEYS) for rows in expected.values())
+    running.tail.collect(lambda _seen: _converged(running, expected), timeout_s=300, into=running.events)
+    assert _converged(running, expected)
+    assert {e.op for e in running.events} == {"r"}
+
+
+def test_oracle_to_kafka_through_the_agent_at_full_precision(running: Running) -> None:
+    """A workload of inserts, updates and deletes in both schemas; every table folded from its topic
+    equals Oracle's rows, every column at full precision."""
+    for change in demo_steps(rows_per_table=3, first_key=1):
+        apply(running.source, change)
+    expected = {t: oracle_rows(running.source, t) for t in CAPTURED_TABLES}
+    running.tail.collect(lambda _seen: _converged(running, expected), timeout_s=600, into=running.events)
+    for table in CAPTURED_TABLES:
+        assert fold(running.events, running.topics[table], table) == expected[table], table.qualified
+    assert {e.op for e in running.events} >= {"r", "c", "u", "d"}
+    assert running.agent.cycle().decision.assessment.verdict is Verdict.HEALTHY
