@@ -110,7 +110,7 @@ def test_hold_needs_a_reason_and_a_sane_length(bed: Bed, capsys: pytest.CaptureF
     assert _cli(bed, "hold") == 2
     assert "needs --reason" in capsys.readouterr().err
     assert _cli(bed, "hold", "--reason", "x", "--for", "7h") == 2
-    assert "at most 6 h" in capsys.readouterr().err
+    assert "between 1 s and 6 h, got 25200 s" in capsys.readouterr().err
     assert _cli(bed, "hold", "--reason", "x", "--for", "soon") == 2
     assert _cli(bed, "hold", "--show") == 3  # nothing was held by the refusals
 

@@ -27,18 +27,12 @@ def task_ip(metadata: Mapping[str, Any]) -> str:
 def own_worker_id(env: Mapping[str, str], rest_port: int, explicit: str | None = None) -> str:
     if explicit:
         return explicit
-    uri = env.get(METADATA_ENV)
-    if not uri:
+    metadata = container_metadata(env)
+    if metadata is None:
         raise WmsError(
             f"cannot tell which worker is this agent's: {METADATA_ENV} is not set (not in ECS?); "
             "pass --worker-id HOST:PORT as the worker advertises it"
         )
-    try:
-        response = httpx.get(uri, timeout=5)
-        response.raise_for_status()
-        metadata = response.json()
-    except (httpx.HTTPError, ValueError) as error:
-        raise WmsError(f"the ECS task metadata endpoint did not answer ({type(error).__name__})") from None
     return f"{task_ip(metadata)}:{rest_port}"
 
 

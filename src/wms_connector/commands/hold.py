@@ -17,9 +17,16 @@ from rich.table import Table
 
 from wms_connector.aws import default_region
 from wms_connector.commands import params
-from wms_connector.commands.common import JsonOption, StageOption, parse_stage
+from wms_connector.commands.common import (
+    BootstrapOption,
+    JsonOption,
+    KafkaAuthOption,
+    KafkaRegionOption,
+    StageOption,
+    parse_stage,
+)
 from wms_connector.errors import InputError
-from wms_connector.hold.record import DEFAULT_HOLD_S, MAX_HOLD_S, Hold
+from wms_connector.hold.record import DEFAULT_HOLD_S, MAX_HOLD_S, Hold, HoldState
 from wms_connector.hold.store import HoldStore, operator_identity
 from wms_connector.kafka.client import default_auth
 from wms_connector.naming import StageNames, names_for
@@ -35,23 +42,6 @@ class HeldSource(StrEnum):
     STANDIN = "standin"
 
 
-BootstrapOption = Annotated[
-    str | None,
-    typer.Option(
-        "--bootstrap",
-        "-b",
-        parser=params.bootstrap,
-        metavar="HOST:PORT,...",
-        help=f"Kafka bootstrap servers (default: ${BOOTSTRAP_ENV})",
-    ),
-]
-AuthOption = Annotated[
-    KafkaAuth | None,
-    typer.Option("--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"),
-]
-RegionOption = Annotated[
-    str | None, typer.Option("--region", help="AWS region of the MSK cluster (IAM auth; default AWS_REGION)")
-]
 SourceOption = Annotated[
     HeldSource, typer.Option("--source", help="whose connector: oracle (deployed) or standin (local)")
 ]
@@ -95,6 +85,13 @@ def _render(data: dict[str, Any]) -> None:
     console.print(table)
 
 
+def _show(store: HoldStore, connector: str, as_json: bool) -> HoldState:
+    """Print the connector's hold as it reads back from the topic; its state."""
+    view = store.current(connector)
+    emit({"connector": connector, **view.to_json(store.clock())}, as_json, _render)
+    return view.state
+
+
 def hold_command(  # noqa: PLR0917 - typer maps each parameter to an option
     stage: StageOption,
     reason: Annotated[
@@ -111,25 +108,23 @@ def hold_command(  # noqa: PLR0917 - typer maps each parameter to an option
     show: Annotated[bool, typer.Option("--show", help="show the current hold, change nothing")] = False,
     source: SourceOption = HeldSource.ORACLE,
     bootstrap: BootstrapOption = None,
-    auth: AuthOption = None,
-    region: RegionOption = None,
+    auth: KafkaAuthOption = None,
+    region: KafkaRegionOption = None,
     as_json: JsonOption = False,
 ) -> int:
     """Hold the stage's connector: its agents only watch (no config writes, no restarts) until the
-    hold expires or is released. Exit 0 held (or, with --show, 0 held / 3 not held)."""
+    hold expires or is released. Exit 0 held (or, with --show, 0 held / 3 not held).
+    Without --bootstrap, $KAFKA_BOOTSTRAP_SERVERS (set in a task's agent container) is used."""
     store, names = open_store(stage, bootstrap, auth, region)
     connector = connector_name(names, source)
     try:
         if show:
-            view = store.current(connector)
-            emit({"connector": connector, **view.to_json(store.clock())}, as_json, _render)
-            return 0 if view.state.value == "held" else 3
+            return 0 if _show(store, connector, as_json) is HoldState.HELD else 3
         if not reason or not reason.strip():
             raise InputError('a hold needs --reason "..." (everyone who looks at the stage sees it)')
         hold = Hold.new(connector, by=operator_identity(), reason=reason, now=store.clock(), ttl_s=for_)
         store.put(hold)
-        view = store.current(connector)
-        emit({"connector": connector, **view.to_json(store.clock())}, as_json, _render)
+        _show(store, connector, as_json)
         return 0
     finally:
         store.close()
@@ -139,8 +134,8 @@ def release_command(  # noqa: PLR0917 - typer maps each parameter to an option
     stage: StageOption,
     source: SourceOption = HeldSource.ORACLE,
     bootstrap: BootstrapOption = None,
-    auth: AuthOption = None,
-    region: RegionOption = None,
+    auth: KafkaAuthOption = None,
+    region: KafkaRegionOption = None,
     as_json: JsonOption = False,
 ) -> int:
     """End the stage's hold now: the newest agent reconciles the connector at its next cycle."""
@@ -148,8 +143,7 @@ def release_command(  # noqa: PLR0917 - typer maps each parameter to an option
     connector = connector_name(names, source)
     try:
         store.release(connector)
-        view = store.current(connector)
-        emit({"connector": connector, **view.to_json(store.clock())}, as_json, _render)
+        _show(store, connector, as_json)
         return 0
     finally:
         store.close()
