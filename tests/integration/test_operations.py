@@ -207,6 +207,8 @@ def test_snapshot_of_one_table_re_emits_exactly_its_rows_while_streaming_goes_on
     reads = [e for e in events if e.op == "r"]
     assert {e.topic for e in reads} == {names.data_topic(TABLE)}
     assert set(keys_of(events, "r")) >= wanted
+    # Exactly that table's rows: no read of a row the table does not hold.
+    assert set(keys_of(events, "r")) <= source_keys(bed, TABLE)
     # Every row inserted meanwhile arrived (as an insert, or as a read when the snapshot saw it).
     delivery = count_delivery(written, delivered_keys(events))
     assert not delivery.lost, delivery.describe()
