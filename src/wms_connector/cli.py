@@ -46,6 +46,7 @@ def _register() -> None:
         infra,
         local,
         local_run,
+        ops,
         preflight,
         runtime,
         status,
@@ -66,6 +67,7 @@ def _register() -> None:
         verify,
         agent,
         hold,
+        ops,
         status,
         image,
     ):

@@ -107,6 +107,7 @@ class ConnectApi(Protocol):
     def delete(self, name: str) -> None: ...
     def offsets(self, name: str) -> dict[str, Any]: ...
     def delete_offsets(self, name: str) -> None: ...
+    def alter_offsets(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
 def _message(response: httpx.Response) -> str:
@@ -301,6 +302,11 @@ class HttpConnectApi:
     def delete_offsets(self, name: str) -> None:
         """``DELETE /connectors/{n}/offsets`` (KIP-875): the connector must be STOPPED."""
         self._call("DELETE", f"{self._c(name)}/offsets")
+
+    def alter_offsets(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``PATCH /connectors/{n}/offsets`` (KIP-875) with ``{"offsets": [...]}``: STOPPED only."""
+        result: dict[str, Any] = self._call("PATCH", f"{self._c(name)}/offsets", json=dict(body)).json()
+        return result
 
 
 # -- reconcile -------------------------------------------------------------------------------------
