@@ -25,7 +25,7 @@ from wms_connector.infra.inputs import (
     load_inputs,
     target_for,
 )
-from wms_connector.output import console, emit, status, styled
+from wms_connector.output import console, emit, show_table, status, styled
 from wms_connector.secrets.store import backend_for
 
 OutOption = Annotated[
@@ -124,7 +124,7 @@ def synth_command(
         table.add_column("template")
         for name, path in d["stacks"].items():
             table.add_row(name, path)
-        console.print(table)
+        show_table(table)
 
     emit(data, as_json, render)
 
@@ -175,7 +175,7 @@ def cost_command(
                 f"{line['monthly']:.2f}",
             )
         table.add_row("total", "", "", "", styled(f"{d['monthly_total']:.2f}", "bold"))
-        console.print(table)
+        show_table(table)
         console.print(styled(d["prices_source"], "dim"))
 
     emit(data, as_json, render)

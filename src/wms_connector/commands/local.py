@@ -17,7 +17,7 @@ from wms_connector.local import paths, runs
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.fetch import FetchResult, fetch
 from wms_connector.local.java import find_java
-from wms_connector.output import console, emit, err_console, markup, print_json, status
+from wms_connector.output import console, emit, err_console, markup, print_json, show_table, status
 
 local_app = typer.Typer(
     help="Local runtime: a real Kafka broker (KRaft) and Kafka Connect workers on loopback ports.",
@@ -140,7 +140,7 @@ def status_command(as_json: JsonOption = False) -> None:
                 w["version"] or "-",
                 plugins,
             )
-        console.print(table)
+        show_table(table)
 
     emit(data, as_json, render)
     if data.get("unrecorded_pids"):

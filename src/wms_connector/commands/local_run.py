@@ -38,7 +38,7 @@ from wms_connector.local.demo import run_demo
 from wms_connector.local.fetch import fetch
 from wms_connector.local.java import find_java
 from wms_connector.local.standin import LABEL, StandInPostgres
-from wms_connector.output import console, emit, err_console, status
+from wms_connector.output import console, emit, err_console, show_table, status
 from wms_connector.secrets.store import backend_for, resolve_stage
 from wms_connector.stages import Stage, settings_for
 
@@ -50,7 +50,7 @@ def _render_summary(data: dict[str, Any]) -> None:
     table.add_column("count", justify="right")
     for row in data["events"]:
         table.add_row(row["topic"], row["op"], str(row["count"]))
-    console.print(table)
+    show_table(table)
     if data["latency"]:
         console.print(
             f"commit -> Kafka latency: p50 {data['latency']['p50_ms']} ms, p99 {data['latency']['p99_ms']} ms"

@@ -29,7 +29,7 @@ from wms_connector.commands.common import JsonOption, StageOption, parse_stage
 from wms_connector.connect import exposition
 from wms_connector.connect.rest import BackOff, ConnectRestError, ConnectUnreachableError, HttpConnectApi
 from wms_connector.naming import names_for
-from wms_connector.output import console, emit, markup, styled
+from wms_connector.output import console, emit, markup, show_table, styled
 from wms_connector.stages import settings_for
 
 
@@ -118,7 +118,7 @@ def _render(data: dict[str, Any]) -> None:
     table.add_row("connector", str(data["state"]), str(data["connector_worker"]), "")
     for task in data["tasks"]:
         table.add_row(f"task {task['id']}", task["state"], task["worker"], task["trace"])
-    console.print(table)
+    show_table(table)
 
     def shown(value: Any, unit: str = "") -> str:
         return "-" if value is None else f"{value:g}{unit}" if isinstance(value, float) else str(value)

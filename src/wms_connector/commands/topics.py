@@ -22,7 +22,7 @@ from wms_connector.kafka.admin import (
 from wms_connector.kafka.client import bootstrap_hosts, default_auth, is_loopback
 from wms_connector.kafka.deletion import require_ephemeral
 from wms_connector.kafka.topics import TopicSpec, topic_specs
-from wms_connector.output import console, emit, err_console, markup, styled
+from wms_connector.output import console, emit, err_console, markup, show_table, styled
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 topics_app = typer.Typer(
@@ -80,7 +80,7 @@ def _render_specs(rows: list[dict[str, Any]]) -> None:
         table.add_row(
             row["name"], row["role"], str(row["partitions"]), str(row["replication_factor"]), config
         )
-    console.print(table)
+    show_table(table)
 
 
 @topics_app.callback()
@@ -116,7 +116,7 @@ def _render_reconcile(data: dict[str, Any]) -> None:
         )
         style = _ACTION_STYLE[row["action"]]
         table.add_row(row["topic"], styled(row["action"], style), detail)
-    console.print(table)
+    show_table(table)
     counts: dict[str, int] = {}
     for row in data["actions"]:
         # A create or fix the broker refused did not happen: count it as failed, not as done.
@@ -209,7 +209,7 @@ def _render_delete(data: dict[str, Any]) -> None:
         else:
             status = Text("to delete")
         table.add_row(topic, status)
-    console.print(table)
+    show_table(table)
     for row in data["spared"]:
         console.print(markup("[yellow]spared[/] {}: {}", row["topic"], row["reason"]))
     if not data["delete"]:

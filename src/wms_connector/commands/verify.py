@@ -28,7 +28,7 @@ from wms_connector.kafka.client import default_auth
 from wms_connector.kafka.topics import TopicRole
 from wms_connector.local.cluster import LOCAL_SIZING
 from wms_connector.naming import names_for
-from wms_connector.output import console, emit, err_console, markup, styled
+from wms_connector.output import console, emit, err_console, markup, show_table, styled
 from wms_connector.secrets.shapes import BROKER_STRING
 from wms_connector.secrets.store import backend_for, resolve
 from wms_connector.stages import KafkaAuth, Stage, settings_for
@@ -118,7 +118,7 @@ def _render(data: dict[str, Any]) -> None:
     for row in data["checks"]:
         result = styled("ok", "green") if row["ok"] else styled("FAIL", "red")
         table.add_row(row["check"], result, row["detail"])
-    console.print(table)
+    show_table(table)
     verdict = "[green]verified[/]" if data["ok"] else "[red]NOT verified[/]"
     console.print(markup(f"{verdict} after {{}} s", f"{data['elapsed_s']:.0f}"))
 
