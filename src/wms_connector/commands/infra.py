@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from wms_connector.commands.common import (
     StageOption,
     parse_stage,
 )
-from wms_connector.errors import WmsError
+from wms_connector.errors import InputError, WmsError
 from wms_connector.infra.inputs import (
     DEFAULT_IMAGE_CONTEXT,
     DEFAULT_LAMBDA_BUNDLE_DIR,
@@ -65,6 +66,22 @@ def _require_cdk() -> None:
         )
 
 
+def require_writable(path: Path, option: str) -> None:
+    """Refuse, before anything is synthesized, an output directory that cannot be written
+    (``/proc/...`` or ``/sys/...``, read-only mounts, permissions): the directory is created and a
+    probe file written and removed."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".wms-write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise InputError(
+            f"{option} {str(path)!r} cannot be written ({error.strerror or type(error).__name__}); "
+            "choose a directory you can write to"
+        ) from None
+
+
 def stage_inputs(
     stage: str,
     *,
@@ -101,6 +118,7 @@ def synth_command(
     _require_cdk()
     from wms_connector.infra.synth import synth
 
+    require_writable(out, "--out")
     inputs = stage_inputs(
         stage,
         secrets_file=secrets_file,
@@ -154,10 +172,20 @@ def cost_command(
         image_context=image_context,
         lambda_bundle=lambda_bundle,
     )
-    with tempfile.TemporaryDirectory(prefix="wms-cost-") as tmp, status("synthesizing"):
+    prices = load_prices()
+    if inputs.target.region != prices["region"]:
+        # Pricing another region with these figures would be a silent lie.
+        raise InputError(
+            f"cost knows list prices for {prices['region']} only (src/wms_connector/infra/prices.json), not "
+            f"{inputs.target.region}: omit --region (and AWS_REGION) for the {prices['region']} estimate, "
+            "or add that region's prices"
+        )
+    with (
+        tempfile.TemporaryDirectory(prefix="wms-cost-") as tmp,
+        status(f"synthesizing {inputs.names.alerts_stack} and {inputs.names.connector_stack} to price them"),
+    ):
         result = synth([inputs], Path(tmp))
         templates = [result.template(name) for name in result.templates]
-    prices = load_prices()
     data = summary(inputs.stage.name, estimate(templates, prices), prices)
 
     def render(d: dict[str, Any]) -> None:
