@@ -102,6 +102,12 @@ def stage_inputs(
     return load_inputs(parsed, backend, target, image_context=image_context, lambda_bundle_dir=lambda_bundle)
 
 
+def _inputs_with_progress(stage: str, **options: Any) -> StageInputs:
+    # The Lambdas' bundle is built with pip on first use (tens of seconds): say so while it runs.
+    with status("resolving the stage's inputs (the Lambdas' code bundle is built with pip when missing)"):
+        return stage_inputs(stage, **options)
+
+
 def synth_command(
     *,
     stage: StageOption,
@@ -119,7 +125,7 @@ def synth_command(
     from wms_connector.infra.synth import synth
 
     require_writable(out, "--out")
-    inputs = stage_inputs(
+    inputs = _inputs_with_progress(
         stage,
         secrets_file=secrets_file,
         offline=offline,
@@ -163,7 +169,17 @@ def cost_command(
     from wms_connector.infra.cost import estimate, load_prices, summary
     from wms_connector.infra.synth import synth
 
-    inputs = stage_inputs(
+    prices = load_prices()
+    parse_stage(stage)  # the stage is checked first, as everywhere
+    target = target_for(account, region, offline=offline)
+    if target.region != prices["region"]:
+        # Pricing another region with these figures would be a silent lie.
+        raise InputError(
+            f"cost knows list prices for {prices['region']} only (src/wms_connector/infra/prices.json), not "
+            f"{target.region}: omit --region (and AWS_REGION) for the {prices['region']} estimate, "
+            "or add that region's prices"
+        )
+    inputs = _inputs_with_progress(
         stage,
         secrets_file=secrets_file,
         offline=offline,
@@ -172,14 +188,6 @@ def cost_command(
         image_context=image_context,
         lambda_bundle=lambda_bundle,
     )
-    prices = load_prices()
-    if inputs.target.region != prices["region"]:
-        # Pricing another region with these figures would be a silent lie.
-        raise InputError(
-            f"cost knows list prices for {prices['region']} only (src/wms_connector/infra/prices.json), not "
-            f"{inputs.target.region}: omit --region (and AWS_REGION) for the {prices['region']} estimate, "
-            "or add that region's prices"
-        )
     with (
         tempfile.TemporaryDirectory(prefix="wms-cost-") as tmp,
         status(f"synthesizing {inputs.names.alerts_stack} and {inputs.names.connector_stack} to price them"),
