@@ -68,11 +68,14 @@ def _require_cdk() -> None:
 
 def require_writable(path: Path, option: str) -> None:
     """Refuse, before anything is synthesized, an output directory that cannot be written
-    (``/proc/...`` or ``/sys/...``, read-only mounts, permissions): the directory is created and a
-    probe file written and removed."""
+    (``/proc/...`` or ``/sys/...``, read-only mounts, permissions). A probe file is written and
+    removed in the directory, or in its nearest existing parent when it does not exist yet, so
+    nothing on disk changes."""
+    existing = path.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".wms-write-probe-{os.getpid()}"
+        probe = existing / f".wms-write-probe-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
