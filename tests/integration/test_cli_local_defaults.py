@@ -64,3 +64,15 @@ def test_status_with_nothing_running_is_one_line_and_no_table(
     assert (
         err.startswith("error: Kafka Connect at http://127.0.0.1:9 does not answer") and err.count("\n") == 1
     )
+
+
+def test_local_up_on_a_running_cluster_is_refused_unless_reuse(
+    here: LocalCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = here.state
+    assert main(["local", "up", "--stage", here.stage.name]) == 1
+    err = capsys.readouterr().err
+    assert "already runs" in err and "--reuse" in err and "local down" in err
+    assert main(["local", "up", "--stage", here.stage.name, "--workers", "2", "--reuse", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["started"] is False
+    assert here.state == before  # nothing was restarted
