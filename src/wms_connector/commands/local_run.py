@@ -38,6 +38,7 @@ from wms_connector.local.demo import run_demo
 from wms_connector.local.fetch import fetch
 from wms_connector.local.java import find_java
 from wms_connector.local.standin import LABEL, StandInPostgres
+from wms_connector.local.state import load_state
 from wms_connector.output import console, emit, err_console, show_table, status
 from wms_connector.secrets.store import backend_for, resolve_stage
 from wms_connector.stages import Stage, settings_for
@@ -260,8 +261,26 @@ def _run(
             raise WmsError(failure) from None
         raise
     finally:
+        _shielded_clean_up(cluster, watch, standin, standin_dir, started_cluster=started_cluster)
+
+
+def _shielded_clean_up(
+    cluster: LocalCluster,
+    watch: runs.Watch | None,
+    standin: StandInPostgres | None,
+    standin_dir: Path,
+    *,
+    started_cluster: bool,
+) -> None:
+    """:func:`_clean_up` with signals held off; an interruption landing just before the shield went
+    up does not skip it (every step is idempotent: it runs again, then the interruption ends the run)."""
+    try:
         with interrupts.shielded():
             _clean_up(cluster, watch, standin, standin_dir, started_cluster=started_cluster)
+    except KeyboardInterrupt:
+        with interrupts.shielded():
+            _clean_up(cluster, watch, standin, standin_dir, started_cluster=started_cluster)
+        raise
 
 
 def _clean_up(
@@ -288,10 +307,11 @@ def _clean_up(
     finally:
         if started_cluster:
             with status("stopping the local cluster..."):
-                if died:
+                recorded = load_state(cluster.state_dir)
+                if died and recorded is not None:
                     # Workers whose broker is gone would wait for it before exiting: no grace.
-                    for index in range(len(cluster.state.workers)):
-                        cluster.kill_worker(index)
+                    for worker in recorded.workers:
+                        cluster.kill_worker(worker.index)
                 cluster.down()
 
 
