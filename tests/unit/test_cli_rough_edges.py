@@ -210,3 +210,55 @@ def test_status_json_has_no_error_field_on_stdout_when_nothing_runs(
     )
     assert code == 1 and json.loads(out)["verdict"] == "worker-unreachable"
     assert err.startswith("error: Kafka Connect at http://127.0.0.1:9 does not answer")
+
+
+def test_a_run_watches_its_broker_every_worker_and_its_stand_in(tmp_path: Path) -> None:
+    """What `local run` watches, built from its real records: tagged processes for the broker and
+    workers (as the cluster spawns them) and the stand-in by pid and start time."""
+    from wms_connector.commands.local_run import watched
+    from wms_connector.local import procs
+    from wms_connector.local.state import ClusterState, ProcessEntry, WorkerEntry
+
+    tag = "test-watch-tag"
+    spawned = [
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", procs.tag_arg(tag)])
+        for _ in range(3)
+    ]
+    try:
+        broker, worker, standin = spawned
+        state = ClusterState(
+            tag=tag,
+            stage="local",
+            cluster_id="x",
+            broker=ProcessEntry(name="broker", pid=broker.pid, port=1, log="/l/broker.log", config="c"),
+            controller_port=2,
+            workers=(
+                WorkerEntry(
+                    name="worker-0",
+                    pid=worker.pid,
+                    port=3,
+                    log="/l/worker-0.log",
+                    config="c",
+                    index=0,
+                    metrics_port=4,
+                ),
+            ),
+            started_at=0.0,
+        )
+        record = runs.record_standin(tmp_path, standin.pid, tmp_path / "pgdata", tmp_path / "postgres.log")
+        watch = runs.Watch(watched(state, record))
+        assert [item.name for item in watch.items] == ["broker", "worker-0", "stand-in PostgreSQL"]
+        assert watch.check() is None
+        standin.kill()
+        standin.wait()
+        assert (
+            watch.check()
+            == f"the stand-in PostgreSQL (pid {standin.pid}) died; its log: {tmp_path / 'postgres.log'}"
+        )
+        worker.kill()
+        worker.wait()
+        assert watch.check() == f"the worker-0 (pid {worker.pid}) died; its log: /l/worker-0.log"
+    finally:
+        for process in spawned:
+            process.kill()
+            process.wait()
