@@ -4,8 +4,10 @@ URLs, and `local status` shows every address whole at 40, 80 and 120 columns (is
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from rich.table import Table
 
 from wms_connector import output
 from wms_connector.cli import main
@@ -76,3 +78,34 @@ def test_local_up_on_a_running_cluster_is_refused_unless_reuse(
     assert main(["local", "up", "--stage", here.stage.name, "--workers", "2", "--reuse", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["started"] is False
     assert here.state == before  # nothing was restarted
+
+
+@pytest.mark.parametrize("width", [40, 80, 120])
+def test_status_and_verify_human_output_cut_nothing(
+    here: LocalCluster, width: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The network commands' part of the width sweep (tests/unit/test_output_widths.py does the rest)."""
+    tables: list[Table] = []
+    original = Table.__rich_console__
+
+    def spy(self: Table, console: Any, options: Any) -> Any:
+        tables.append(self)
+        return original(self, console, options)
+
+    monkeypatch.setattr(Table, "__rich_console__", spy)
+    for console in (output.console, output.err_console):
+        monkeypatch.setattr(console, "_width", width)
+    for argv in (
+        ["status", "--stage", here.stage.name],
+        ["verify", "--stage", here.stage.name, "--timeout", "1"],
+    ):
+        main(argv)
+        printed = "".join(capsys.readouterr())
+        assert "None" not in printed
+        assert here.rest_urls[0] in printed.split()
+        for table in tables:
+            assert output.table_rows(table), argv
+            for row in output.table_rows(table):
+                for _heading, cell in row:
+                    for line in cell.splitlines():
+                        assert line.strip() in printed, f"{argv} at {width}: {line!r} cut"

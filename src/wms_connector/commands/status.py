@@ -126,7 +126,7 @@ def _render(data: dict[str, Any]) -> None:
     table = Table(show_header=True)
     for column in ("what", "state", "worker", "detail"):
         table.add_column(column)
-    table.add_row("connector", str(data["state"]), str(data["connector_worker"]), "")
+    table.add_row("connector", data["state"] or "-", data["connector_worker"] or "-", "")
     for task in data["tasks"]:
         table.add_row(f"task {task['id']}", task["state"], task["worker"], task["trace"])
     show_table(table)
