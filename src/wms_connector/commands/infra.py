@@ -174,6 +174,8 @@ def cost_command(
 
     prices = load_prices()
     parse_stage(stage)  # the stage is checked first, as everywhere
+    if secrets_file is not None:
+        backend_for(secrets_file, offline, region)  # then the secrets file, as stage_inputs does
     target = target_for(account, region, offline=offline)
     if target.region != prices["region"]:
         # Pricing another region with these figures would be a silent lie.
