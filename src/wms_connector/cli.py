@@ -42,6 +42,7 @@ def _register() -> None:
         agent,
         connector,
         foundation,
+        hold,
         image,
         infra,
         local,
@@ -65,6 +66,7 @@ def _register() -> None:
         infra,
         verify,
         agent,
+        hold,
         status,
         image,
     ):

@@ -34,7 +34,7 @@ from wms_connector.local import paths
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.state import ClusterState
 from wms_connector.naming import names_for
-from wms_connector.output import console, emit, err_console, markup, show_table
+from wms_connector.output import console, emit, err_console, markup, show_table, styled
 from wms_connector.stages import settings_for
 
 
@@ -147,6 +147,15 @@ def _render(data: dict[str, Any]) -> None:
             f"last {shown(agent.get('last_restart'))}, "
             f"gate {agent.get('gate')!s}"
         )
+        hold = agent.get("hold") or {}
+        if hold.get("state") in ("held", "unknown"):
+            held = hold.get("hold") or {}
+            detail = (
+                f"held by {held.get('by')!s} ({held.get('reason')!s}), {hold.get('remaining_s')!s} s left"
+                if hold["state"] == "held"
+                else f"hold unknown ({hold.get('problem')!s}): the agents only watch"
+            )
+            console.print(styled(f"hold: {detail}", "yellow"))
 
 
 def status_command(  # noqa: PLR0917 - typer maps each parameter to an option
