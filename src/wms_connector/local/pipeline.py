@@ -19,6 +19,7 @@ from wms_connector.connect.connector_config import SourceAdapter, build_config
 from wms_connector.connect.rest import ConnectApi, ConnectRestError, ReconcileResult, reconcile
 from wms_connector.errors import WmsError
 from wms_connector.kafka.admin import TopicAdmin, reconcile_topics
+from wms_connector.kafka.client import LIBRDKAFKA_LOG
 from wms_connector.kafka.reconcile import ActionKind
 from wms_connector.kafka.topics import TopicRole, topic_specs
 from wms_connector.local.events import ChangeEvent, parse_event
@@ -160,6 +161,8 @@ class EventTail:
                 # committed ones, or a killed task's aborted records would show as duplicates.
                 # (librdkafka's default too; Java consumers default to read_uncommitted.)
                 "isolation.level": "read_committed",
+                # librdkafka's own lines ("%3|...|FAIL|...") go to a log, never to the terminal.
+                "logger": LIBRDKAFKA_LOG,
             }
         )
         if self.from_now:
