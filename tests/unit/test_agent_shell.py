@@ -186,8 +186,8 @@ def _report(at: float, reachable: bool) -> CycleReport:
 
 
 def test_healthz_reflects_agent_and_worker_never_the_database() -> None:
-    assert healthz(None, 0.0, 20.0)[0] == 503
-    assert healthz(_report(100.0, True), 110.0, 20.0) == (
+    assert healthz(None, 0.0, 20.0, POLICY)[0] == 503
+    assert healthz(_report(100.0, True), 110.0, 20.0, POLICY) == (
         200,
         {
             "agent": "ok",
@@ -201,19 +201,19 @@ def test_healthz_reflects_agent_and_worker_never_the_database() -> None:
             "gate": None,
         },
     )
-    assert healthz(_report(100.0, True), 130.0, 20.0)[1]["agent"] == "stuck"
-    assert healthz(_report(100.0, False), 101.0, 20.0)[0] == 503
+    assert healthz(_report(100.0, True), 130.0, 20.0, POLICY)[1]["agent"] == "stuck"
+    assert healthz(_report(100.0, False), 101.0, 20.0, POLICY)[0] == 503
     # A disconnected database leaves the agent healthy.
     down = Observation(True, running(), True, None)
     report = CycleReport(100.0, down, decide(down, Memory(), ME, 100.0, POLICY), "unchanged", 0, "")
-    assert healthz(report, 101.0, 20.0)[0] == 200
+    assert healthz(report, 101.0, 20.0, POLICY)[0] == 200
 
 
 def test_healthz_over_http() -> None:
     import time
 
     report = _report(time.time(), True)
-    server = HealthServer("127.0.0.1", 0, lambda: report, 20.0).start()
+    server = HealthServer("127.0.0.1", 0, lambda: report, 20.0, POLICY).start()
     try:
         answer = httpx.get(f"http://127.0.0.1:{server.port}/healthz")
         assert answer.status_code == 200 and answer.json()["verdict"] == "healthy"

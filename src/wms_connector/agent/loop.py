@@ -23,6 +23,7 @@ from wms_connector.agent.policy import (
     Observation,
     Policy,
     RestartConnector,
+    RestartRecord,
     RestartTask,
     Streaming,
     decide,
@@ -90,6 +91,10 @@ class Agent:
     last: CycleReport | None = None
     _reconcile_failures: int = 0
     _next_reconcile: float = 0.0
+    #: The record as last written (``None``: nothing written or loaded yet).
+    _persisted: RestartRecord | None = None
+    #: Why the last write failed (``None``: the record on disk is current or was never needed).
+    record_problem: str | None = None
 
     def __post_init__(self) -> None:
         if self.record_file is not None:
@@ -97,6 +102,9 @@ class Agent:
             if problem:
                 self.log({"level": "warning", "event": "restart-record", "message": problem})
             self.memory = replace(self.memory, restarts=record)
+            # No file yet: the first cycle writes one, so an unwritable volume shows at once
+            # (metric and alarm), not at the first restart that needs the record.
+            self._persisted = record if self.record_file.path.exists() else None
 
     # -- read ------------------------------------------------------------------------------
     def _reconcile(self, now: float) -> str:
@@ -204,16 +212,45 @@ class Agent:
                 self.log({"level": "error", "event": "restart-failed", "message": str(error)})
         return issued
 
+    # -- persist ---------------------------------------------------------------------------
+    def _persist(self) -> None:
+        """Best effort: the record in memory is the truth; the file only carries it across an agent
+        restart. A failed write is retried every cycle, logged once when it starts failing (or fails
+        differently) and once when it works again, and reported as ``RestartRecordUnwritable``."""
+        if self.record_file is None or self.memory.restarts == self._persisted:
+            return
+        try:
+            self.record_file.save(self.memory.restarts)
+        except OSError as error:
+            problem = f"{type(error).__name__}: {error.strerror or error}"
+            if problem != self.record_problem:
+                self.log(
+                    {
+                        "level": "error",
+                        "event": "restart-record-unwritable",
+                        "path": str(self.record_file.path),
+                        "message": problem,
+                        "effect": "the restart budget holds in memory only until the agent restarts",
+                    }
+                )
+            self.record_problem = problem
+            return
+        self._persisted = self.memory.restarts
+        if self.record_problem is not None:
+            self.log({"level": "info", "event": "restart-record-written", "path": str(self.record_file.path)})
+        self.record_problem = None
+
     # -- one cycle ---------------------------------------------------------------------------
     def cycle(self) -> CycleReport:
         now = self.clock()
         obs, reconciled = self.observe(now)
         decision = decide(obs, self.memory, self.own_worker, now, self.policy)
-        issued = self._execute(decision)
-        if self.record_file is not None and decision.memory.restarts != self.memory.restarts:
-            self.record_file.save(decision.memory.restarts)
         previous = self.memory.verdict
+        # The decision's memory is the truth from the moment its actions are issued: a failed
+        # write of the record below must never make the next cycle forget a restart.
         self.memory = decision.memory
+        issued = self._execute(decision)
+        self._persist()
         line = render(
             namespace=self.names.metric_namespace,
             dimensions=self.names.metric_dimensions(self.connector),
@@ -223,6 +260,8 @@ class Agent:
                 restarts_issued=issued,
                 stale_event_ms=self.policy.stale_event_ms,
                 archive_retention_ms=self.policy.archive_retention_ms,
+                record_unwritable=None if self.record_file is None else self.record_problem is not None,
+                now=now,
             ),
             timestamp_ms=int(now * 1000),
         )

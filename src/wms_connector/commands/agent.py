@@ -149,7 +149,9 @@ def agent_command(  # noqa: PLR0917 - typer maps each parameter to an option
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        server = HealthServer(healthz_host, healthz_port, lambda: agent.last, HEALTHZ_MAX_CYCLES * poll_s)
+        server = HealthServer(
+            healthz_host, healthz_port, lambda: agent.last, HEALTHZ_MAX_CYCLES * poll_s, agent.policy
+        )
         server.start()
         json_log(
             {
