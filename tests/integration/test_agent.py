@@ -356,6 +356,18 @@ def test_status_command_shows_a_healthy_connector_and_exits_0(
     assert data["tasks"][0]["worker"] == worker
     assert main(argv[:-1]) == 0
     assert "healthy" in capsys.readouterr().out
+    # Only the other worker's exporter: named as the wrong page (it has no streaming MBean, which
+    # would read as "disconnected"), and the verdict comes from the REST status.
+    other = bed.cluster.metrics_urls[1 - index]
+    wrong = [*argv[:-2], other, "--json"]
+    assert main(wrong) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["verdict"] == "healthy" and data["connected"] is None
+    assert "is not the exporter of the worker running the task" in data["metrics_error"]
+    # Both exporters: the one of the worker running the task is used.
+    assert main([*wrong, "--metrics-url", bed.cluster.metrics_urls[index]]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["metrics_url"], data["connected"]) == (bed.cluster.metrics_urls[index], True)
 
 
 def test_status_command_exits_1_for_a_missing_connector(bed: Bed, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,14 +1,21 @@
 """``status``: the connector, its tasks and workers, lag, restarts and the health verdict at a glance.
 
 Reads a worker's REST API (``--connect-url``; through ECS Exec port forwarding in AWS), optionally
-the JMX exporter of the worker that runs the task (``--metrics-url``: connection and lag) and an
-agent's ``/healthz`` (``--agent-url``: its restart record). The verdict is the agent's own policy
+workers' JMX exporters (``--metrics-url``, repeatable: connection and lag) and an agent's
+``/healthz`` (``--agent-url``: its restart record). The verdict is the agent's own policy
 (``agent.policy.assess``). Exit 0 when healthy, 1 when not.
+
+Only the exporter of the worker that runs the task has the task's metrics: a page is used only if
+it carries Kafka Connect's ``connector-task-metrics`` status of this connector's task (Connect
+registers them on the task's worker alone). Another worker's page would show no streaming MBean,
+which reads as "disconnected"; it is reported as the wrong page instead, and the verdict falls
+back to the REST status.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import httpx
@@ -41,12 +48,20 @@ def _get_json(url: str) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+TASK_STATUS_METRIC = "kafka_connect_connector_task_status"
+
+
+def runs_task(samples: Sequence[exposition.Sample], connector: str) -> bool:
+    """The page is the exporter of the worker that runs one of ``connector``'s tasks."""
+    return any(s.name == TASK_STATUS_METRIC and s.labels.get("connector") == connector for s in samples)
+
+
 def collect(
     *,
     stage_name: str,
     source: AgentSource,
     connect_url: str,
-    metrics_url: str | None,
+    metrics_urls: Sequence[str],
     agent_url: str | None,
     now: float,
 ) -> dict[str, Any]:
@@ -66,15 +81,25 @@ def collect(
     entry = listed.get(connector) or {}
     status = ConnectorStatus.from_rest(entry["status"]) if entry.get("status") else None
     streaming, read, snapshot = None, False, False
-    if metrics_url:
+    problems: list[str] = []
+    for url in metrics_urls:
         try:
-            samples = exposition.parse(httpx.get(metrics_url, timeout=5).text)
-            read = True
-            streaming = Streaming.from_attributes(exposition.debezium(samples, server=names.topic_prefix))
-            snap = exposition.debezium(samples, server=names.topic_prefix, context=exposition.SNAPSHOT)
-            snapshot = snap.get("snapshotrunning", 0.0) >= 1.0
+            samples = exposition.parse(httpx.get(url, timeout=5).text)
         except (httpx.HTTPError, exposition.ExpositionError) as error:
-            report["metrics_error"] = str(error)
+            problems.append(f"{url}: {error}")
+            continue
+        if not runs_task(samples, connector):
+            holder = status.tasks[0].worker_id if status and status.tasks else "no worker"
+            problems.append(f"{url} is not the exporter of the worker running the task ({holder})")
+            continue
+        read = True
+        report["metrics_url"] = url
+        streaming = Streaming.from_attributes(exposition.debezium(samples, server=names.topic_prefix))
+        snap = exposition.debezium(samples, server=names.topic_prefix, context=exposition.SNAPSHOT)
+        snapshot = snap.get("snapshotrunning", 0.0) >= 1.0
+        break
+    if problems and not read:
+        report["metrics_error"] = "; ".join(problems)
     # With the exporter of the task's worker, judge as that worker's agent; else by status only.
     own = status.tasks[0].worker_id if (status and status.tasks and read) else ""
     observation = Observation(root is not None, status, read, streaming, snapshot)
@@ -138,6 +163,8 @@ def _render(data: dict[str, Any]) -> None:
         )
     if "error" in data:
         console.print(styled(data["error"], "red"))
+    if "metrics_error" in data:
+        console.print(styled(f"metrics: {data['metrics_error']}", "yellow"))
 
 
 def status_command(  # noqa: PLR0917 - typer maps each parameter to an option
@@ -146,9 +173,11 @@ def status_command(  # noqa: PLR0917 - typer maps each parameter to an option
         str, typer.Option("--connect-url", parser=params.http_url, help="a worker's REST API")
     ] = ("http://localhost:8083"),
     metrics_url: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            "--metrics-url", parser=params.http_url, help="the JMX exporter of the worker running the task"
+            "--metrics-url",
+            parser=params.http_url,
+            help="a worker's JMX exporter; repeat per worker: the one running the task is used",
         ),
     ] = None,
     agent_url: Annotated[
@@ -164,7 +193,7 @@ def status_command(  # noqa: PLR0917 - typer maps each parameter to an option
         stage_name=stage,
         source=source,
         connect_url=connect_url,
-        metrics_url=metrics_url,
+        metrics_urls=metrics_url or [],
         agent_url=agent_url,
         now=time.time(),
     )
