@@ -513,8 +513,9 @@ def _track(obs: Observation, verdict: Verdict, memory: Memory, now: float) -> Me
         "disconnected_since": _keep(memory.disconnected_since, now)
         if verdict in {Verdict.DISCONNECTED, Verdict.STALLED}
         else None,
+        # Not during a snapshot: its rows are events of the snapshot context, not of streaming.
         "no_event_since": _keep(memory.no_event_since, now)
-        if streaming is not None and streaming.ms_since_last_event is None
+        if streaming is not None and streaming.ms_since_last_event is None and not obs.snapshot_running
         else None,
     }
     if streaming is not None and streaming.connected:
