@@ -237,7 +237,9 @@ def test_database_stopped_is_detected_restarted_by_the_holder_only_and_recovers(
 
 def test_budget_exhausted_stops_restarting_and_reports(bed: Bed) -> None:
     base = Policy.from_settings(settings_for(bed.cluster.stage))
-    policy = replace(base, budget=1, restart_after_unhealthy_ms=3_000, backoff_base_ms=1_000)
+    policy = replace(
+        base, budget=1, restart_after_unhealthy_ms=3_000, startup_grace_ms=3_000, backoff_base_ms=1_000
+    )
     agents = bed.agents(policy)
     cycle_until(agents, healthy, 120)
     holder = bed.holder(agents)
