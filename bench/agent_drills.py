@@ -216,14 +216,32 @@ def drill_unwritable(
 ) -> tuple[int, int]:
     """Restarts issued in 60 s by an agent that cannot write its record, and the budget."""
     stored = api.get_config(name)
+    with standin.connect(autocommit=True) as conn:
+        applied_at = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
     api.put_config(name, {**stored, "errors.max.retries": "0"})
     wait_running(api, name)
     state = Path(tempfile.mkdtemp(prefix="wms-drill-state-"))
     state.chmod(0o755)  # root-owned 0755: what Fargate mounts without the image's VOLUME
-    standin.stop_server()
     agent: AgentProcess | None = None
+    stopped = False
     try:
+        # Cut the replication connection of the task running that config: with no retries it
+        # FAILS; with the database then stopped, every restart fails again at start.
+        with standin.connect(autocommit=True) as conn:
+
+            def cut() -> bool:
+                return bool(
+                    conn.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE backend_type = 'walsender' AND backend_start > %s",
+                        (applied_at,),
+                    ).fetchall()
+                )
+
+            wait_for("the task's replication connection", cut, 90, every_s=0.2)
         wait_for("the task FAILED", lambda: task_state(api, name) == "FAILED", 120)
+        standin.stop_server()
+        stopped = True
         index = holder_index(cluster, api, name)
         agent = start_agent(
             cluster,
@@ -243,7 +261,8 @@ def drill_unwritable(
     finally:
         if agent is not None:
             agent.stop()
-        standin.start_server()
+        if stopped:
+            standin.start_server()
         api.put_config(name, stored)
         api.restart(name, include_tasks=True, only_failed=True)
         wait_running(api, name, timeout_s=180)
