@@ -49,6 +49,7 @@ from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.pipeline import ensure_local_topics, register_fresh, wait_running
 from wms_connector.local.procs import free_port
 from wms_connector.local.standin import StandInPostgres
+from wms_connector.naming import names_for
 from wms_connector.stages import Stage, settings_for
 
 STAGE = Stage("bench-agent-drills")
@@ -214,20 +215,24 @@ def restart_requests(records: list[ConfigRecord], name: str) -> int:
 def drill_unwritable(
     cluster: LocalCluster, api: HttpConnectApi, standin: StandInPostgres, name: str, env: Mapping[str, str]
 ) -> tuple[int, int]:
-    """Restarts issued in 60 s by an agent that cannot write its record, and the budget."""
+    """Restarts issued in 60 s by an agent that cannot write its record, and the budget.
+
+    The task FAILS and fails again at every start: no retries (``errors.max.retries=0``), its
+    replication connection cut, and its publication dropped with autocreation disabled (Debezium:
+    "Publication autocreation is disabled, please create one and restart the connector", a failure
+    a restart does not cure and that is not one of the unrecoverable classes)."""
     stored = api.get_config(name)
+    publication = names_for(STAGE).standin_publication
     with standin.connect(autocommit=True) as conn:
         applied_at = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
-    api.put_config(name, {**stored, "errors.max.retries": "0"})
+    api.put_config(name, {**stored, "errors.max.retries": "0", "publication.autocreate.mode": "disabled"})
     wait_running(api, name)
     state = Path(tempfile.mkdtemp(prefix="wms-drill-state-"))
     state.chmod(0o755)  # root-owned 0755: what Fargate mounts without the image's VOLUME
     agent: AgentProcess | None = None
-    stopped = False
     try:
-        # Cut the replication connection of the task running that config: with no retries it
-        # FAILS; with the database then stopped, every restart fails again at start.
         with standin.connect(autocommit=True) as conn:
+            conn.execute(f'DROP PUBLICATION IF EXISTS "{publication}"')
 
             def cut() -> bool:
                 return bool(
@@ -240,8 +245,6 @@ def drill_unwritable(
 
             wait_for("the task's replication connection", cut, 90, every_s=0.2)
         wait_for("the task FAILED", lambda: task_state(api, name) == "FAILED", 120)
-        standin.stop_server()
-        stopped = True
         index = holder_index(cluster, api, name)
         agent = start_agent(
             cluster,
@@ -261,9 +264,7 @@ def drill_unwritable(
     finally:
         if agent is not None:
             agent.stop()
-        if stopped:
-            standin.start_server()
-        api.put_config(name, stored)
+        api.put_config(name, stored)  # autocreation on again: the restarted task recreates it
         api.restart(name, include_tasks=True, only_failed=True)
         wait_running(api, name, timeout_s=180)
         shutil.rmtree(state, ignore_errors=True)

@@ -289,3 +289,30 @@ def test_the_simulated_page_is_the_agents_input_not_a_shortcut() -> None:
     assert report.observation.streaming.offset_scn == scn(10.0) - 500
     assert world.scrapes == 1
     assert NAMES.topic_prefix in world.page()
+
+
+def test_the_timelines_use_the_names_and_labels_debeziums_real_metrics_class_serves() -> None:
+    """Every line the simulator serves is one that Debezium 3.6.1's metrics classes served through
+    the image's exporter rules (recorded in tests/fixtures/oracle/debezium_metrics by issue 24)."""
+    from tests.unit.agent_sim import SNAPSHOT_ATTRIBUTES, STREAMING_ATTRIBUTES, render_page
+    from wms_connector.connect.exposition import parse
+
+    recorded_dir = Path(__file__).parents[1] / "fixtures" / "oracle" / "debezium_metrics"
+    recorded = {
+        (s.name, s.labels.get("context"), s.labels.get("server"), s.labels.get("plugin"))
+        for page in sorted(recorded_dir.glob("*.prom"))
+        for s in parse(page.read_text(encoding="utf-8"))
+        if s.name.startswith("debezium_metrics_")
+    }
+    everything = render_page(
+        NAMES.topic_prefix,
+        dict.fromkeys(STREAMING_ATTRIBUTES, 1.0),
+        dict.fromkeys(SNAPSHOT_ATTRIBUTES, 1.0),
+    )
+    served = {
+        (s.name, s.labels.get("context"), s.labels.get("server"), s.labels.get("plugin"))
+        for s in parse(everything)
+        if s.name.startswith("debezium_metrics_")
+    }
+    assert len(served) == len(STREAMING_ATTRIBUTES) + len(SNAPSHOT_ATTRIBUTES)
+    assert served - recorded == set()
