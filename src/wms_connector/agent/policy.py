@@ -543,15 +543,26 @@ def _track(obs: Observation, verdict: Verdict, memory: Memory, now: float) -> Me
     return replace(memory, **updates)
 
 
-def decide(obs: Observation, memory: Memory, own_worker: str, now: float, policy: Policy) -> Decision:
-    """Read -> **decide**: the verdict, the restarts to issue now, and the memory for next time."""
+def decide(
+    obs: Observation,
+    memory: Memory,
+    own_worker: str,
+    now: float,
+    policy: Policy,
+    *,
+    hands_off: bool = False,
+) -> Decision:
+    """Read -> **decide**: the verdict, the restarts to issue now, and the memory for next time.
+
+    ``hands_off`` (an operator hold): the verdict and the time-in-state bookkeeping as always, but
+    no restart and nothing a restart would change (record, timers, stall streak)."""
     assessment = assess(obs, memory, own_worker, now, policy)
     tracked = _track(obs, assessment.verdict, memory, now)
     record = tracked.restarts
     if should_reset(record, tracked.healthy_since, now, policy):
         record = RestartRecord(0, record.last_restart, record.recent)
     tracked = replace(tracked, restarts=record)
-    if assessment.verdict not in RESTARTABLE or not assessment.targets:
+    if hands_off or assessment.verdict not in RESTARTABLE or not assessment.targets:
         return Decision(assessment, (), tracked)
     if assessment.verdict is Verdict.STALLED and tracked.stall_streak >= policy.stall_escalate_after:
         return Decision(assessment, (), tracked, Gate.ESCALATED, None)
