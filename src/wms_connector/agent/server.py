@@ -41,6 +41,8 @@ def healthz(
         "restarts_in_window": len(in_window(record, now, policy)),
         "last_restart": record.last_restart,
         "gate": last.decision.gate.value if last.decision.gate else None,
+        "hold": last.hold.to_json(now),
+        "reconcile": last.reconcile,
     }
     return (200 if ok else 503), body
 
