@@ -8,7 +8,9 @@ verdict changes and metrics the agent produces; times are simulated seconds.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from tests.unit.agent_sim import (
     NAMES,
@@ -316,3 +318,88 @@ def test_the_timelines_use_the_names_and_labels_debeziums_real_metrics_class_ser
     }
     assert len(served) == len(STREAMING_ATTRIBUTES) + len(SNAPSHOT_ATTRIBUTES)
     assert served - recorded == set()
+
+
+def test_rolling_deploy_with_a_config_change_writes_it_once_and_never_reverts() -> None:
+    """ECS at 100 % minimum healthy: tasks of revision 4 run; two tasks of revision 5 (a changed
+    setting) start at 100 s and both generations are alive until the old pair stops at 160 s."""
+    from tests.unit.agent_sim import DESIRED, ME, OTHER
+    from wms_connector.agent.generation import GENERATION_KEY, Generation, stamp
+
+    world = new_world()
+    logs: list[dict[str, object]] = []
+    old_desired, _ = stamp(DESIRED, started=1000.0, revision=4)
+    new_config = {**DESIRED, "poll.interval.ms": "777"}
+
+    def agent_of(worker: str, desired: dict[str, str], started: float, revision: int) -> Any:
+        agent = new_agent(world, logs, own_worker=worker)
+        agent.desired, agent.generation = stamp(desired, started=started, revision=revision)
+        return agent
+
+    old = [agent_of(ME, DESIRED, 1000.0, 4), agent_of(OTHER, DESIRED, 1001.0, 4)]
+    world.connect.put_config(NAMES.connector, {**old_desired, "name": NAMES.connector})
+    world.connect.calls.clear()
+    new = [agent_of("10.0.3.9:8083", new_config, 5000.0, 5), agent_of("10.0.4.2:8083", new_config, 5001.0, 5)]
+    outcomes: list[tuple[float, str, str]] = []
+    for step in range(0, 301):
+        now = step * 2.0
+        world.clock.now = now
+        streaming_normally(world, now)
+        alive = [*(old if now < 160 else []), *(new if now >= 100 else [])]
+        for agent in alive:
+            generation = agent.generation.revision if agent.generation else None
+            outcomes.append((now, f"rev {generation} on {agent.own_worker}", agent.cycle().reconcile))
+    writes = world.connect.writes()
+    assert writes == [100.0]
+    live = world.connect.get_config(NAMES.connector)
+    assert live["poll.interval.ms"] == "777"
+    assert Generation.parse(live[GENERATION_KEY]) == new[0].generation
+    assert world.connect.restarts() == []
+    assert {o for t, who, o in outcomes if t < 100} == {"unchanged"}
+    assert [o for t, who, o in outcomes if t == 100.0] == ["unchanged", "unchanged", "updated", "unchanged"]
+    assert {o for t, who, o in outcomes if 100 < t < 160 and "rev 4" in who} == {"deferred"}
+    assert {o for t, who, o in outcomes if t > 100 and "rev 5" in who} == {"unchanged"}
+    deferred = [e for e in logs if e.get("outcome") == "deferred"]
+    assert len(deferred) == 2  # one line per old agent, not one per cycle
+
+
+def test_operator_hold_during_recovery_is_never_undone_and_release_reconciles_once() -> None:
+    """The runbook's schema-history recovery: hold, ``snapshot.mode=recovery`` by hand, the task
+    FAILED meanwhile; released after 10 minutes."""
+    from wms_connector.hold.record import Hold, HoldView, view_of
+
+    world = new_world()
+    logs: list[dict[str, object]] = []
+    agent = new_agent(world, logs)
+    hold = Hold.new(connector=NAMES.connector, by="ops@laptop", reason="schema history recovery", now=100.0)
+    released_at = 700.0
+
+    def current() -> HoldView:
+        written = 100.0 <= world.clock.now < released_at  # set at 100 s, released at 700 s
+        return view_of(hold if written else None, world.clock.now)
+
+    agent.hold = current
+    events: list[tuple[float, str, int]] = []
+    held: dict[float, float] = {}
+    for step in range(0, 501):
+        now = step * 2.0
+        world.clock.now = now
+        streaming_normally(world, now)
+        if now == 110.0:
+            live = world.connect.get_config(NAMES.connector)
+            world.connect.put_config(NAMES.connector, {**live, "snapshot.mode": "recovery"})
+        if 120.0 <= now < released_at:
+            world.task.state, world.task.trace = "FAILED", "java.lang.IllegalStateException: boom"
+            world.streaming = None
+        report = agent.cycle()
+        events.append((now, report.reconcile, report.restarts_issued))
+        held[now] = json.loads(report.emf)[AgentMetric.HOLD.value]
+    assert world.connect.writes() == [110.0, released_at]  # the person's, then one reconcile
+    assert world.connect.get_config(NAMES.connector).get("snapshot.mode") != "recovery"
+    assert world.connect.restarts() == [released_at]
+    assert {r for t, r, _ in events if 100 <= t < released_at} == {"held"}
+    assert [r for t, r, _ in events if t >= released_at][:2] == ["updated", "unchanged"]
+    assert {v for t, v in held.items() if 100 <= t < released_at} == {1.0}
+    assert {v for t, v in held.items() if t < 100 or t >= released_at} == {0.0}
+    assert [e["state"] for e in logs if e.get("event") == "hold"] == ["held", "none"]
+    assert agent.memory.restarts.count == 1
