@@ -43,6 +43,10 @@ import httpx
 from confluent_kafka import Consumer, TopicPartition
 
 from _common import load, machine, start_cluster, start_standin
+from wms_connector.agent.generation import stamp
+from wms_connector.agent.runner import BackgroundAgent
+from wms_connector.cli import main as main_cli
+from wms_connector.commands.agent import AgentSource, build_agent
 from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
 from wms_connector.connect.rest import BackOff, HttpConnectApi
 from wms_connector.local.cluster import LocalCluster
@@ -209,6 +213,76 @@ def restart_requests(records: list[ConfigRecord], name: str) -> int:
     return sum(1 for r in records if r.key.startswith("restart-connector-") and r.key.endswith(name))
 
 
+def recover(api: HttpConnectApi, name: str, timeout_s: float = 240) -> None:
+    """Back to RUNNING after a drill: restart what failed until the task runs."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = task_state(api, name)
+        if state == "RUNNING":
+            return
+        if state == "FAILED":
+            api.restart(name, include_tasks=True, only_failed=True)
+        time.sleep(5)
+    raise SystemExit(f"drill: {name} not RUNNING again within {timeout_s:g} s")
+
+
+@dataclass
+class Threads:
+    """In-process agents (the same ``Agent`` the command runs) on their own threads, at the
+    stage's poll; their log lines are kept."""
+
+    agents: list[BackgroundAgent] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    def start(
+        self,
+        cluster: LocalCluster,
+        index: int,
+        env: Mapping[str, str],
+        *,
+        started: float,
+        revision: int,
+        change: Mapping[str, str] | None = None,
+    ) -> BackgroundAgent:
+        url = cluster.rest_urls[index]
+        agent, _api = build_agent(
+            stage_name=STAGE.name,
+            source=AgentSource.STANDIN,
+            connect_url=url,
+            metrics_url=cluster.metrics_urls[index],
+            worker_id=f"127.0.0.1:{httpx.URL(url).port}",
+            state_file=None,
+            reconcile_enabled=True,
+            env=env,
+            generation_started=started,
+            generation_revision=revision,
+        )
+        if change:
+            agent.desired, agent.generation = stamp(
+                {**(agent.desired or {}), **change}, started=started, revision=revision
+            )
+        agent.emit = lambda _line: None
+        agent.log = self.logs.append
+        running = BackgroundAgent(agent, settings_for(STAGE).agent_poll_interval_ms / 1000).start()
+        self.agents.append(running)
+        return running
+
+    def stop(self, *which: BackgroundAgent) -> None:
+        for agent in which or tuple(self.agents):
+            agent.stop()
+
+    def events(self, event: str) -> list[dict[str, Any]]:
+        return [e for e in list(self.logs) if e.get("event") == event]
+
+
+def cli(*argv: str) -> int:
+    return main_cli([*argv])
+
+
+def api_for(cluster: LocalCluster, index: int) -> HttpConnectApi:
+    return HttpConnectApi(cluster.rest_urls[index], backoff=BackOff(scale_ms=500, max_attempts=12))
+
+
 # -- the drills -----------------------------------------------------------------------------------
 
 
@@ -223,8 +297,6 @@ def drill_unwritable(
     a restart does not cure and that is not one of the unrecoverable classes)."""
     stored = api.get_config(name)
     publication = names_for(STAGE).standin_publication
-    with standin.connect(autocommit=True) as conn:
-        applied_at = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
     api.put_config(name, {**stored, "errors.max.retries": "0", "publication.autocreate.mode": "disabled"})
     wait_running(api, name)
     state = Path(tempfile.mkdtemp(prefix="wms-drill-state-"))
@@ -232,18 +304,8 @@ def drill_unwritable(
     agent: AgentProcess | None = None
     try:
         with standin.connect(autocommit=True) as conn:
+            # The running stream fails on it at once; every start after that fails too.
             conn.execute(f'DROP PUBLICATION IF EXISTS "{publication}"')
-
-            def cut() -> bool:
-                return bool(
-                    conn.execute(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE backend_type = 'walsender' AND backend_start > %s",
-                        (applied_at,),
-                    ).fetchall()
-                )
-
-            wait_for("the task's replication connection", cut, 90, every_s=0.2)
         wait_for("the task FAILED", lambda: task_state(api, name) == "FAILED", 120)
         index = holder_index(cluster, api, name)
         agent = start_agent(
@@ -265,10 +327,86 @@ def drill_unwritable(
         if agent is not None:
             agent.stop()
         api.put_config(name, stored)  # autocreation on again: the restarted task recreates it
-        api.restart(name, include_tasks=True, only_failed=True)
-        wait_running(api, name, timeout_s=180)
+        recover(api, name)
         shutil.rmtree(state, ignore_errors=True)
     return restarts, settings_for(STAGE).restart_budget
+
+
+def drill_hold(
+    cluster: LocalCluster, api: HttpConnectApi, standin: StandInPostgres, name: str, agents: Threads
+) -> tuple[int, int, int]:
+    """Hold; the config changed and the task failed by hand; 30 s watched; released.
+
+    Returns reverts and restarts while held, and config writes after the release."""
+    bootstrap = ["--stage", STAGE.name, "--source", "standin", "--bootstrap", cluster.bootstrap]
+    topic = names_for(STAGE).config_topic
+    if cli("hold", *bootstrap, "--reason", "agent drill: hands off", "--for", "10m") != 0:
+        raise SystemExit("drill: wms-connector hold failed")
+    time.sleep(3 * settings_for(STAGE).agent_poll_interval_ms / 1000)  # every agent has read it
+    restarts_before = len(agents.events("restart"))
+    with config_topic(cluster.bootstrap, topic) as read:
+        live = api.get_config(name)
+        changed = {**live, "poll.interval.ms": "4321", "errors.max.retries": "0"}
+        with standin.connect(autocommit=True) as conn:
+            since = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        api.put_config(name, changed)  # the person's change
+        wait_running(api, name)
+        with standin.connect(autocommit=True) as conn:
+
+            def cut() -> bool:
+                return bool(
+                    conn.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE backend_type = 'walsender' AND backend_start > %s",
+                        (since,),
+                    ).fetchall()
+                )
+
+            wait_for("the task's replication connection", cut, 90, every_s=0.2)
+        wait_for("the task FAILED by hand", lambda: task_state(api, name) == "FAILED", 120)
+        time.sleep(30.0)
+        held = read()
+        configs = connector_configs(held, name)
+        reverts = len(configs) - 1  # after the person's own write
+        restarts = restart_requests(held, name) + len(agents.events("restart")) - restarts_before
+        still_failed = task_state(api, name) == "FAILED"
+        if not still_failed:
+            raise SystemExit("drill: the FAILED task was restarted while held")
+        if cli("release", *bootstrap) != 0:
+            raise SystemExit("drill: wms-connector release failed")
+        time.sleep(20.0)
+        after = connector_configs(read(), name)
+    recover(api, name)
+    return reverts, restarts, len(after)
+
+
+def drill_rolling_deploy(
+    cluster: LocalCluster, api: HttpConnectApi, name: str, env: Mapping[str, str], old: Threads
+) -> tuple[int, int, int]:
+    """Generation N on workers 0 and 1; 2 and 3 join with N+1 (a changed setting); 60 s later the
+    old pair stops. Config writes, reverts to N's setting, connector restarts (config changes and
+    restart requests), from Connect's config topic."""
+    topic = names_for(STAGE).config_topic
+    new = Threads(logs=old.logs)
+    changed = {"poll.interval.ms": "777"}
+    started = time.time()
+    with config_topic(cluster.bootstrap, topic) as read:
+        for index in (2, 3):
+            cluster.start_worker(index)
+        for index in (2, 3):
+            new.start(cluster, index, env, started=started + index, revision=5, change=changed)
+        time.sleep(60.0)
+        old.stop()
+        for index in (0, 1):
+            cluster.stop_worker(index)
+        wait_running(api, name, timeout_s=180)
+        time.sleep(30.0)
+        records = read()
+    new.stop()
+    configs = connector_configs(records, name)
+    reverts = sum(1 for c in configs if c.get("poll.interval.ms") != changed["poll.interval.ms"])
+    restarts = len(configs) + restart_requests(records, name)
+    return len(configs), reverts, restarts
 
 
 def main() -> None:
@@ -277,11 +415,13 @@ def main() -> None:
     print(f"start: {load()}")
     lines: list[str] = []
     with ExitStack() as stack:
-        cluster = start_cluster(stack, STAGE, 2)
+        cluster = start_cluster(stack, STAGE, 4)
+        for index in (2, 3):  # the next deploy's workers join later (rolling deploy drill)
+            cluster.stop_worker(index)
         standin = start_standin(stack)
         standin.keep_data = True
         stack.callback(setattr, standin, "keep_data", False)
-        api = HttpConnectApi(cluster.rest_urls[0], backoff=BackOff(scale_ms=500, max_attempts=12))
+        api = HttpConnectApi(cluster.rest_urls[1], backoff=BackOff(scale_ms=500, max_attempts=12))
         stack.callback(api.close)
         source = PostgresStandIn(standin.host, standin.port, standin.dbname, standin.user)
         ensure_local_topics(cluster.bootstrap, STAGE)
@@ -290,7 +430,29 @@ def main() -> None:
         env = agent_env(cluster, standin)
         restarts, budget = drill_unwritable(cluster, api, standin, name, env)
         print(f"unwritable record done: {load()}")
-        lines.append(f"unwritable record: restarts in {WINDOW_S:.0f} s {restarts}, budget {budget}")
+        unwritable = f"unwritable record: restarts in {WINDOW_S:.0f} s {restarts}, budget {budget}"
+        old = Threads()
+        now = time.time()
+        for index in (0, 1):
+            old.start(cluster, index, env, started=now - 3600 + index, revision=4)
+        stack.callback(old.stop)
+        wait_for(
+            "the old generation's agents see it healthy", lambda: task_state(api, name) == "RUNNING", 120
+        )
+        time.sleep(10)
+        reverts, held_restarts, reconciled = drill_hold(cluster, api, standin, name, old)
+        print(f"hold done: {load()}")
+        hold = f"hold: reverts {reverts}, restarts {held_restarts}, reconciled after release {reconciled}"
+        writes, deploy_reverts, deploy_restarts = drill_rolling_deploy(
+            cluster, api_for(cluster, 3), name, env, old
+        )
+        print(f"rolling deploy done: {load()}")
+        lines += [
+            f"rolling deploy: config writes {writes}, reverts {deploy_reverts}, "
+            f"connector restarts {deploy_restarts}",
+            unwritable,
+            hold,
+        ]
     print(f"end: {load()}")
     for line in lines:
         print(line)
