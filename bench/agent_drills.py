@@ -291,21 +291,23 @@ def drill_unwritable(
 ) -> tuple[int, int]:
     """Restarts issued in 60 s by an agent that cannot write its record, and the budget.
 
-    The task FAILS and fails again at every start: no retries (``errors.max.retries=0``), its
-    replication connection cut, and its publication dropped with autocreation disabled (Debezium:
-    "Publication autocreation is disabled, please create one and restart the connector", a failure
-    a restart does not cure and that is not one of the unrecoverable classes)."""
+    The task FAILS at every start: its publication does not exist and autocreation is disabled (a
+    failure a restart does not cure and that is not one of the unrecoverable classes)."""
     stored = api.get_config(name)
-    publication = names_for(STAGE).standin_publication
-    api.put_config(name, {**stored, "errors.max.retries": "0", "publication.autocreate.mode": "disabled"})
-    wait_running(api, name)
     state = Path(tempfile.mkdtemp(prefix="wms-drill-state-"))
     state.chmod(0o755)  # root-owned 0755: what Fargate mounts without the image's VOLUME
     agent: AgentProcess | None = None
     try:
-        with standin.connect(autocommit=True) as conn:
-            # The running stream fails on it at once; every start after that fails too.
-            conn.execute(f'DROP PUBLICATION IF EXISTS "{publication}"')
+        # A publication that does not exist, with autocreation disabled: Debezium refuses at every
+        # start ("Publication autocreation is disabled, please create one and restart the connector").
+        api.put_config(
+            name,
+            {
+                **stored,
+                "publication.name": "wms_drill_no_such_publication",
+                "publication.autocreate.mode": "disabled",
+            },
+        )
         wait_for("the task FAILED", lambda: task_state(api, name) == "FAILED", 120)
         index = holder_index(cluster, api, name)
         agent = start_agent(
@@ -326,7 +328,7 @@ def drill_unwritable(
     finally:
         if agent is not None:
             agent.stop()
-        api.put_config(name, stored)  # autocreation on again: the restarted task recreates it
+        api.put_config(name, stored)
         recover(api, name)
         shutil.rmtree(state, ignore_errors=True)
     return restarts, settings_for(STAGE).restart_budget
