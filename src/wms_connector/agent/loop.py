@@ -118,14 +118,18 @@ class Agent:
             self._persisted = record if self.record_file.path.exists() else None
 
     # -- read ------------------------------------------------------------------------------
-    def _reconcile(self, now: float) -> str:
+    def _reconcile(self, now: float, writer: bool = True) -> str:
+        """``writer``: this agent's worker runs the connector instance (or the connector is
+        missing). Only that agent changes an existing config: every agent of the stage reads the
+        same live config in the same poll, and two that both write (two tasks of one deploy, each
+        with its own stamp) restart the connector twice."""
         if not self.reconcile_enabled or self.desired is None or now < self._next_reconcile:
             return "skipped"
         own = self.generation
         desired = self.desired
 
         def newer_owns(live: Mapping[str, str]) -> bool:
-            return own is not None and verdict(own, desired, live) is Verdict.DEFER
+            return not writer or (own is not None and verdict(own, desired, live) is Verdict.DEFER)
 
         try:
             result = reconcile(
@@ -167,7 +171,9 @@ class Agent:
                         "connector": self.connector,
                         "worker": self.own_worker,
                         "generation": own.render() if own else None,
-                        "message": "a newer task generation owns the config; this agent will not write it",
+                        "message": "a newer task generation owns the config; this agent will not write it"
+                        if writer
+                        else "the agent beside the connector's worker writes the config, not this one",
                     }
                 )
             return result.action.value
@@ -220,7 +226,14 @@ class Agent:
             self.api.root()
         except (ConnectUnreachableError, ConnectRestError):
             return Observation(worker_reachable=False, status=None), "skipped"
-        outcome = "held" if hold is not None and hold.hands_off else self._reconcile(now)
+        if hold is not None and hold.hands_off:
+            outcome = "held"
+        else:
+            try:
+                before = self._status()
+            except (ConnectUnreachableError, ConnectRestError):
+                return Observation(worker_reachable=False, status=None), "skipped"
+            outcome = self._reconcile(now, writer=before is None or before.worker_id == self.own_worker)
         try:
             status = self._status()
         except (ConnectUnreachableError, ConnectRestError):
