@@ -54,6 +54,11 @@ class AgentMetric(StrEnum):
     RESTART_COUNT = "RestartCount"
     BUDGET_EXHAUSTED = "RestartBudgetExhausted"
     UNRECOVERABLE = "UnrecoverableFailure"
+    #: Age of the open transaction that holds ``OffsetScn`` (only under the LONG_TRANSACTION verdict).
+    LONG_TRANSACTION_AGE_MS = "LongTransactionAgeMs"
+    STALL_ESCALATED = "StallEscalated"
+    #: 1 while the restart record cannot be written to the agent's state volume.
+    RECORD_UNWRITABLE = "RestartRecordUnwritable"
     #: 1 while the agent keeps its hands off the connector (an operator hold, or a hold topic it
     #: cannot read), 0 otherwise.
     HOLD = "AgentHold"
@@ -70,6 +75,9 @@ class AlarmKind(StrEnum):
     AGENT_HEARTBEAT_MISSING = "agent-heartbeat-missing"
     RESTART_BUDGET_EXHAUSTED = "restart-budget-exhausted"
     UNRECOVERABLE = "unrecoverable-failure"
+    LONG_TRANSACTION = "long-transaction"
+    STALL_ESCALATED = "stall-escalated"
+    RESTART_RECORD_UNWRITABLE = "restart-record-unwritable"
     RUNNING_TASKS_BELOW_DESIRED = "running-tasks-below-desired"
 
 

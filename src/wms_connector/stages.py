@@ -233,11 +233,22 @@ class StageSettings(BaseModel):
     disconnected_alarm_ms: int = Field(
         default=300_000, gt=0, description="alarm when the connector reports Connected=0 this long"
     )
+    restart_startup_grace_ms: int = Field(
+        default=300_000,
+        gt=0,
+        description="after a restart, a task that has not connected yet counts as failed only after "
+        "this long (schema-history recovery and the first LogMiner session come first)",
+    )
     archive_log_retention_ms: int = Field(
         default=86_400_000,
         gt=0,
-        description="the DBA's archive-log retention: OldestScnAgeInMilliseconds is measured against it",
+        description="the DBA's archive-log retention, i.e. the longest outage the stage survives: preflight "
+        "requires it, the agent measures OldestScnAgeInMilliseconds against it, the dashboard shows it",
     )
+
+    @property
+    def archive_log_retention_hours(self) -> float:
+        return self.archive_log_retention_ms / 3_600_000
 
     @property
     def connect_cpu(self) -> int:
@@ -314,6 +325,8 @@ _SETTINGS: Final[dict[str, StageSettings]] = {
         restart_budget=5,
         restart_after_unhealthy_ms=30_000,
         disconnected_alarm_ms=120_000,
+        # A long weekend of archived redo: the production database's promise (preflight checks it).
+        archive_log_retention_ms=72 * 3_600_000,
     ),
 }
 

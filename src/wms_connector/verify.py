@@ -21,6 +21,12 @@ progress     the heartbeat topic (or a data topic) gained records since verify s
 A stage is verified when every check passes; each failed check is one line that says what is
 wrong. ``progress`` can only pass after a heartbeat interval, so the shell keeps observing until
 everything passes or its timeout (:func:`default_timeout_s`) runs out.
+
+A first deploy runs Debezium's initial snapshot before it streams, and ``Connected`` stays 0 until
+streaming starts. A running snapshot (Debezium's snapshot MBean ``SnapshotRunning=1``) is progress,
+not a failure: ``connected`` then says how far it is (:func:`snapshot_progress`), and the shell
+waits for it within its own bound (:data:`DEFAULT_SNAPSHOT_TIMEOUT_S`, ``--snapshot-timeout``);
+the ordinary timeout counts again from the snapshot's end.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from wms_connector.connect.exposition import Sample, debezium
+from wms_connector.connect.exposition import SNAPSHOT, Sample, debezium
 from wms_connector.kafka.reconcile import ActionKind, TopicState, plan_topics
 from wms_connector.kafka.topics import TopicRole, TopicSpec, topic_specs
 from wms_connector.naming import names_for
@@ -39,6 +45,10 @@ CHECKS: Final = ("connector", "task", "connected", "topics", "progress")
 RUNNING: Final = "RUNNING"
 #: At least this long, and at least three heartbeat intervals: a beat must have time to land.
 MIN_TIMEOUT_S: Final = 60.0
+
+
+#: How long verify waits for a running initial snapshot (the WMS tables take about 40 minutes).
+DEFAULT_SNAPSHOT_TIMEOUT_S: Final = 2 * 3600.0
 
 
 def default_timeout_s(settings: StageSettings) -> float:
@@ -154,12 +164,39 @@ def _connector_checks(expect: Expectation, seen: Observation) -> list[Check]:
     return [connector, Check("task", False, "; ".join(details))]
 
 
+def snapshot_progress(expect: Expectation, seen: Observation) -> str | None:
+    """How far a running snapshot is (``None``: no worker reports one running)."""
+    for page in seen.metrics:
+        attrs = debezium(page.samples, server=expect.server, context=SNAPSHOT)
+        if attrs.get("snapshotrunning", 0.0) >= 1.0:
+            total = attrs.get("totaltablecount")
+            remaining = attrs.get("remainingtablecount")
+            parts = []
+            if total is not None and remaining is not None:
+                parts.append(f"{total - remaining:g} of {total:g} tables done")
+            events = attrs.get("totalnumberofeventsseen")
+            if events is not None:
+                parts.append(f"{events:.0f} rows read")
+            seconds = attrs.get("snapshotdurationinseconds")
+            if seconds is not None:
+                parts.append(f"running for {seconds:.0f} s")
+            return ", ".join(parts) or "running"
+    return None
+
+
 def _connected_check(expect: Expectation, seen: Observation) -> Check:
     found = [(page.url, debezium(page.samples, server=expect.server)) for page in seen.metrics]
     reporting = [(url, attrs) for url, attrs in found if attrs]
     if any(attrs.get("connected") == 1.0 for _, attrs in reporting):
         url = next(url for url, attrs in reporting if attrs.get("connected") == 1.0)
         return Check("connected", True, f"Debezium reports Connected=1 for {expect.server} ({url})")
+    snapshot = snapshot_progress(expect, seen)
+    if snapshot is not None:
+        return Check(
+            "connected",
+            False,
+            f"initial snapshot in progress ({snapshot}); streaming (Connected=1) starts when it ends",
+        )
     if reporting:
         url, attrs = reporting[0]
         value = attrs.get("connected")

@@ -173,3 +173,28 @@ def test_layout_check_catches_overlap_and_empty_widgets() -> None:
         "widget 'b' shows no metric",
         "widgets 'a' and 'b' overlap",
     ]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_archive_retention_is_one_setting_for_preflight_agent_and_dashboard(
+    synthesized: Synthesized, stage: str
+) -> None:
+    from wms_connector.agent.policy import Policy
+    from wms_connector.preflight.target import archive_hours_for
+
+    settings = settings_for(Stage(stage))
+    expected_h = 72.0 if stage == "production" else 24.0
+    assert archive_hours_for(Stage(stage)) == settings.archive_log_retention_hours == expected_h
+    assert Policy.from_settings(settings).archive_retention_ms == expected_h * 3_600_000
+    body = Capture()
+    connector(synthesized, stage).has_resource_properties(
+        "AWS::CloudWatch::Dashboard", {"DashboardBody": body}
+    )
+    document = dashboard_document(body.as_object())
+    marks = [
+        annotation
+        for widget in document["widgets"]
+        for annotation in widget.get("properties", {}).get("annotations", {}).get("horizontal", [])
+        if annotation.get("label") == "archive-log retention"
+    ]
+    assert [m["value"] for m in marks] == [expected_h * 3_600_000]

@@ -160,10 +160,15 @@ def test_config_changed_by_hand_is_restored(bed: Bed) -> None:
     desired = dict(agents[0].desired or {})
     changed = {**bed.api.get_config(bed.name), "poll.interval.ms": "4321"}
     bed.api.put_config(bed.name, changed)
-    report = agents[0].cycle()
+    # Only the agent beside the connector's worker writes (two writers would restart it twice).
+    worker = bed.api.status(bed.name)["connector"]["worker_id"]
+    writer = next(a for a in agents if a.own_worker == worker)
+    other = next(a for a in agents if a is not writer)
+    assert other.cycle().reconcile == "deferred"
+    report = writer.cycle()
     assert report.reconcile == "updated"
     assert bed.api.get_config(bed.name)["poll.interval.ms"] == desired["poll.interval.ms"]
-    assert agents[1].cycle().reconcile == "unchanged"
+    assert other.cycle().reconcile == "unchanged"
     cycle_until(agents, healthy, 120)
 
 
@@ -242,7 +247,9 @@ def test_database_stopped_is_detected_restarted_by_the_holder_only_and_recovers(
 
 def test_budget_exhausted_stops_restarting_and_reports(bed: Bed) -> None:
     base = Policy.from_settings(settings_for(bed.cluster.stage))
-    policy = replace(base, budget=1, restart_after_unhealthy_ms=3_000, backoff_base_ms=1_000)
+    policy = replace(
+        base, budget=1, restart_after_unhealthy_ms=3_000, startup_grace_ms=3_000, backoff_base_ms=1_000
+    )
     agents = bed.agents(policy)
     cycle_until(agents, healthy, 120)
     holder = bed.holder(agents)
@@ -361,6 +368,19 @@ def test_status_command_shows_a_healthy_connector_and_exits_0(
     assert data["tasks"][0]["worker"] == worker
     assert main(argv[:-1]) == 0
     assert "healthy" in capsys.readouterr().out
+    # Only the other worker's exporter: named as the wrong page (it has no streaming MBean, which
+    # would read as "disconnected"), and the verdict comes from the REST status.
+    other = bed.cluster.metrics_urls[1 - index]
+    wrong = [*argv[:-2], other, "--json"]
+    assert main(wrong) == 0
+    data = json.loads(capsys.readouterr().out)
+    # Judged by the REST status alone, as without any --metrics-url.
+    assert (data["verdict"], data["healthy"], data["connected"]) == ("running-elsewhere", True, None)
+    assert "is not the exporter of the worker running the task" in data["metrics_error"]
+    # Both exporters: the one of the worker running the task is used.
+    assert main([*wrong, "--metrics-url", bed.cluster.metrics_urls[index]]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["metrics_url"], data["connected"]) == (bed.cluster.metrics_urls[index], True)
 
 
 def test_status_command_exits_1_for_a_missing_connector(bed: Bed, capsys: pytest.CaptureFixture[str]) -> None:

@@ -97,7 +97,8 @@ def test_hold_keeps_every_agent_off_an_operators_change_and_release_reconciles_o
     assert _cli(bed, "hold", "--show") == 3
     writes_before = [e for e in bed.logs if e.get("outcome") == "updated"]
     reports = [a.cycle() for a in agents]
-    assert sorted(r.reconcile for r in reports) == ["unchanged", "updated"]
+    # The agent beside the connector's worker writes; the other defers (or finds it done).
+    assert sorted(r.reconcile for r in reports) in (["deferred", "updated"], ["unchanged", "updated"])
     assert bed.api.get_config(bed.name)["poll.interval.ms"] == desired_poll
     for _ in range(3):
         assert [a.cycle().reconcile for a in agents] == ["unchanged", "unchanged"]

@@ -26,6 +26,7 @@ from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, Postgre
 from wms_connector.connect.rest import BackOff, HttpConnectApi
 from wms_connector.image.build import Built
 from wms_connector.image.engine import Engine
+from wms_connector.infra.agent_sidecar import STATE_DIR, STATE_FILE
 from wms_connector.infra.connect_service import health_check_command
 from wms_connector.local.cluster import LocalCluster, group_members, worker_healthy
 from wms_connector.local.fetch import FetchResult
@@ -194,6 +195,69 @@ def test_the_uid_check_catches_a_worker_run_as_root(connect_image: Built, docker
         assert jvm_uids(docker_engine, name) == {"0"}
     finally:
         docker_engine.run(["rm", "--force", name], check=False)
+
+
+def _agent_once(engine: Engine, image: str, mount: str) -> subprocess.CompletedProcess[str]:
+    """``wms-connector agent --once`` in the image as its own user, its state path on ``mount``
+    (``docker run --volume`` syntax), against a Connect port nothing listens on."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+        "WMS_KAFKA_AUTH": "plaintext",
+        "WMS_STANDIN_HOST": "127.0.0.1",
+        "WMS_STANDIN_PORT": "5432",
+        "WMS_STANDIN_DB": "wms",
+        "WMS_STANDIN_USER": "wms",
+    }
+    argv = ["run", "--rm", "--network", "host", "--volume", mount, "--entrypoint", "wms-connector"]
+    for key, value in env.items():
+        argv += ["--env", f"{key}={value}"]
+    argv += [image, "agent", "--stage", STAGE.name, "--source", "standin", "--once"]
+    argv += ["--connect-url", f"http://127.0.0.1:{free_port()}", "--worker-id", "127.0.0.1:1"]
+    argv += ["--state-file", STATE_FILE]
+    return engine.run(argv, check=False, timeout=120)
+
+
+def test_the_agent_writes_its_restart_record_as_uid_10001_on_a_volume_at_the_state_path(
+    connect_image: Built, docker_engine: Engine, tmp_path: Path
+) -> None:
+    # Fargate copies an image directory into a task's bind mount only when the image declares it a
+    # VOLUME at the mount's containerPath; otherwise the mount is root:0755.
+    volumes = docker_engine.run(
+        ["image", "inspect", "--format", "{{json .Config.Volumes}}", connect_image.tag]
+    )
+    assert STATE_DIR in json.loads(volumes.stdout)
+    volume = f"wms-agent-state-{secrets.token_hex(4)}"
+    try:
+        run = _agent_once(docker_engine, connect_image.tag, f"{volume}:{STATE_DIR}")
+        # Exit 1: the worker does not answer (unhealthy), and the record is written anyway.
+        assert run.returncode == 1, run.stdout + run.stderr
+        assert "restart-record-unwritable" not in run.stderr
+        owner = docker_engine.run(
+            [
+                "run",
+                "--rm",
+                "--volume",
+                f"{volume}:{STATE_DIR}",
+                "--entrypoint",
+                "stat",
+                connect_image.tag,
+                "-c",
+                "%u:%g",
+                STATE_FILE,
+            ]
+        )
+        assert owner.stdout.strip() == "10001:10001"
+    finally:
+        docker_engine.run(["volume", "rm", "--force", volume], check=False)
+    # The same agent on a root-owned bind mount (what Fargate mounts without the VOLUME line): it
+    # runs its cycle, logs the unwritable record once and reports it; no traceback.
+    root_owned = tmp_path / "state"
+    root_owned.mkdir(mode=0o755)
+    run = _agent_once(docker_engine, connect_image.tag, f"{root_owned}:{STATE_DIR}")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.stderr.count('"event": "restart-record-unwritable"') == 1, run.stderr
+    assert json.loads(run.stdout.strip().splitlines()[-1])["RestartRecordUnwritable"] == 1.0
+    assert "Traceback" not in run.stderr
 
 
 def test_the_ecs_path_advertises_the_task_ip_from_the_metadata_endpoint(

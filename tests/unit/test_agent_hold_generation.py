@@ -104,7 +104,7 @@ def test_a_hold_stops_reconcile_and_restarts_and_release_reconciles_once() -> No
     assert api.configs[CONNECTOR]["snapshot.mode"] == "recovery"
     assert a.memory.restarts == before  # the budget is untouched by what was not done
     assert emf(a)[AgentMetric.HOLD.value] == 1.0
-    status, body = healthz(a.last, clock.now, 10)
+    status, body = healthz(a.last, clock.now, 10, a.policy)
     assert (status, body["hold"]["state"], body["reconcile"]) == (200, "held", "held")
     assert [r["state"] for r in logs if r.get("event") == "hold"] == ["held"]
 

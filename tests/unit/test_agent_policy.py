@@ -251,3 +251,33 @@ def test_policy_comes_from_the_stage_settings(stage: str) -> None:
     assert policy.budget == settings.restart_budget
     assert policy.restart_after_unhealthy_ms == settings.restart_after_unhealthy_ms
     assert replace(policy, budget=1).budget == 1
+
+
+@pytest.mark.parametrize(
+    ("active", "age_ms", "expected"),
+    [
+        (1.0, 61_000.0, Verdict.LONG_TRANSACTION),  # open as long as the offset is flat: explains it
+        (3.0, 900_000.0, Verdict.LONG_TRANSACTION),
+        (1.0, 20_000.0, Verdict.STALLED),  # younger than the flat period: something else holds it
+        (0.0, 0.0, Verdict.STALLED),  # nothing open (OldestScnAge is 0 with an empty buffer)
+        (None, None, Verdict.STALLED),  # attributes not served
+    ],
+)
+def test_a_flat_offset_is_a_long_transaction_only_when_an_open_transaction_explains_it(
+    active: float | None, age_ms: float | None, expected: Verdict
+) -> None:
+    def scn(current: float) -> Observation:
+        return obs(
+            status(),
+            streaming=Streaming(
+                connected=True,
+                offset_scn=100,
+                current_scn=current,
+                active_transactions=active,
+                oldest_scn_age_ms=age_ms,
+            ),
+        )
+
+    decisions = run([(0.0, scn(100)), (30.0, scn(150)), (61.0, scn(180))])
+    assert decisions[-1].assessment.verdict is expected
+    assert bool(decisions[-1].actions) is (expected is Verdict.STALLED)

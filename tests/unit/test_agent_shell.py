@@ -186,8 +186,8 @@ def _report(at: float, reachable: bool) -> CycleReport:
 
 
 def test_healthz_reflects_agent_and_worker_never_the_database() -> None:
-    assert healthz(None, 0.0, 20.0)[0] == 503
-    assert healthz(_report(100.0, True), 110.0, 20.0) == (
+    assert healthz(None, 0.0, 20.0, POLICY)[0] == 503
+    assert healthz(_report(100.0, True), 110.0, 20.0, POLICY) == (
         200,
         {
             "agent": "ok",
@@ -203,19 +203,19 @@ def test_healthz_reflects_agent_and_worker_never_the_database() -> None:
             "reconcile": "unchanged",
         },
     )
-    assert healthz(_report(100.0, True), 130.0, 20.0)[1]["agent"] == "stuck"
-    assert healthz(_report(100.0, False), 101.0, 20.0)[0] == 503
+    assert healthz(_report(100.0, True), 130.0, 20.0, POLICY)[1]["agent"] == "stuck"
+    assert healthz(_report(100.0, False), 101.0, 20.0, POLICY)[0] == 503
     # A disconnected database leaves the agent healthy.
     down = Observation(True, running(), True, None)
     report = CycleReport(100.0, down, decide(down, Memory(), ME, 100.0, POLICY), "unchanged", 0, "")
-    assert healthz(report, 101.0, 20.0)[0] == 200
+    assert healthz(report, 101.0, 20.0, POLICY)[0] == 200
 
 
 def test_healthz_over_http() -> None:
     import time
 
     report = _report(time.time(), True)
-    server = HealthServer("127.0.0.1", 0, lambda: report, 20.0).start()
+    server = HealthServer("127.0.0.1", 0, lambda: report, 20.0, POLICY).start()
     try:
         answer = httpx.get(f"http://127.0.0.1:{server.port}/healthz")
         assert answer.status_code == 200 and answer.json()["verdict"] == "healthy"
@@ -263,3 +263,39 @@ def test_refusals_that_mean_the_database_is_unreachable(message: str) -> None:
 
     assert is_unreachable_message(message)
     assert not is_unreachable_message("database.user: A value is required")
+
+
+def test_healthz_restarts_in_window_counts_only_the_window() -> None:
+    window_s = POLICY.budget_window_ms / 1000
+    record = RestartRecord(count=3, last_restart=5000.0, recent=(100.0, 4000.0, 5000.0))
+    observation = Observation(True, running(), True, Streaming(connected=True))
+    decision = decide(observation, Memory(restarts=record), ME, 5000.0, POLICY)
+    report = CycleReport(5000.0, observation, decision, "unchanged", 0, "")
+    assert healthz(report, 5001.0, 20.0, POLICY)[1]["restarts_in_window"] == 2
+    assert healthz(report, 4000.0 + window_s, 20.0, POLICY)[1]["restarts_in_window"] == 1
+
+
+def test_a_record_write_that_fails_after_the_restart_keeps_the_restart_in_memory(tmp_path: Path) -> None:
+    from tests.unit.agent_sim import new_agent, new_world
+
+    world = new_world()
+    world.task.state, world.task.trace = "FAILED", "boom"
+    (tmp_path / "blocked").write_text("a file where the directory should be")
+    logs: list[dict[str, Any]] = []
+    agent = new_agent(world, logs, record_file=tmp_path / "blocked" / "restarts.json")
+    first = agent.cycle()
+    world.task.state = "FAILED"
+    world.clock.now = 2.0
+    second = agent.cycle()
+    assert first.restarts_issued == 1 and agent.memory.restarts.count == 1
+    assert second.restarts_issued == 0 and second.decision.gate is not None
+    assert second.decision.gate.value == "backing-off"
+    assert [e["event"] for e in logs].count("restart-record-unwritable") == 1
+    assert json.loads(second.emf)[AgentMetric.RECORD_UNWRITABLE.value] == 1.0
+    # Once the volume is writable again, the record is written and that is said once.
+    (tmp_path / "blocked").unlink()
+    world.clock.now = 4.0
+    third = agent.cycle()
+    assert RecordFile(tmp_path / "blocked" / "restarts.json").load()[0] == agent.memory.restarts
+    assert json.loads(third.emf)[AgentMetric.RECORD_UNWRITABLE.value] == 0.0
+    assert [e["event"] for e in logs].count("restart-record-written") == 1

@@ -19,6 +19,7 @@ from wms_connector.verify import (
     default_timeout_s,
     expectation_for,
     problems,
+    snapshot_progress,
 )
 
 STAGE = Stage("feature-x")
@@ -118,3 +119,109 @@ def test_a_data_topic_counts_as_progress_when_heartbeats_are_flat() -> None:
 def test_default_timeout_covers_three_heartbeats_and_at_least_a_minute() -> None:
     assert default_timeout_s(settings_for(Stage("production"))) == 60
     assert default_timeout_s(settings_for(Stage("main"))) == 90
+
+
+def _snapshot_page(remaining: int, events: int) -> MetricsPage:
+    """The worker's page during Debezium's initial snapshot: streaming not registered yet."""
+    server = NAMES.topic_prefix
+    labels = f'plugin="oracle",context="snapshot",server="{server}"'
+    text = "".join(
+        f"# TYPE debezium_metrics_{name} gauge\ndebezium_metrics_{name}{{{labels}}} {value}\n"
+        for name, value in (
+            ("snapshotrunning", 1.0),
+            ("totaltablecount", 4.0),
+            ("remainingtablecount", float(remaining)),
+            ("totalnumberofeventsseen", float(events)),
+        )
+    )
+    return MetricsPage("http://10.0.0.1:9404/metrics", parse(text))
+
+
+def test_a_running_snapshot_is_shown_as_progress_not_a_lost_connection() -> None:
+    seen = Observation(
+        status=RUNNING, metrics=(_snapshot_page(3, 120_000),), topics=_topics(), end_offsets={}
+    )
+    assert snapshot_progress(EXPECT, seen) == "1 of 4 tables done, 120000 rows read"
+    assert _failed(seen)["connected"] == (
+        "initial snapshot in progress (1 of 4 tables done, 120000 rows read); "
+        "streaming (Connected=1) starts when it ends"
+    )
+    assert snapshot_progress(EXPECT, HEALTHY) is None
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _run(timeline: list[tuple[float, Observation]], timeout_s: float, snapshot_timeout_s: float) -> Any:
+    """``run_verify`` over a scripted timeline: each observation holds from its time on."""
+    from wms_connector.commands.verify import run_verify
+
+    clock = _Clock()
+    said: list[tuple[float, str]] = []
+
+    def look() -> Observation:
+        return [seen for at, seen in timeline if at <= clock.now][-1]
+
+    results, elapsed = run_verify(
+        EXPECT,
+        None,  # type: ignore[arg-type]
+        (),
+        None,
+        timeout_s,
+        snapshot_timeout_s=snapshot_timeout_s,
+        clock=clock,
+        sleep=clock.sleep,
+        say=lambda line: said.append((clock.now, line)),
+        look=look,
+    )
+    return results, elapsed, said
+
+
+def _snapshotting(remaining: int, events: int) -> Observation:
+    return Observation(
+        status=RUNNING, metrics=(_snapshot_page(remaining, events),), topics=_topics(), end_offsets={}
+    )
+
+
+def test_verify_waits_for_a_40_minute_snapshot_then_for_streaming() -> None:
+    streaming = Observation(
+        status=RUNNING, metrics=(_page(1),), topics=_topics(), end_offsets={NAMES.heartbeat_topic: 3}
+    )
+    timeline = [
+        (0.0, _snapshotting(4, 0)),
+        (600.0, _snapshotting(3, 400_000)),
+        (2400.0, _snapshotting(0, 1_600_000)),
+        (2410.0, streaming),
+    ]
+    results, elapsed, said = _run(timeline, timeout_s=60.0, snapshot_timeout_s=7200.0)
+    assert problems(results) == []
+    assert elapsed == 2410.0
+    assert [line for _, line in said] == [
+        "initial snapshot: 0 of 4 tables done, 0 rows read",
+        "initial snapshot: 1 of 4 tables done, 400000 rows read",
+        "initial snapshot: 4 of 4 tables done, 1600000 rows read",
+    ]
+
+
+def test_verify_fails_a_snapshot_that_outlasts_its_own_bound_and_says_how_far_it_got() -> None:
+    results, elapsed, _ = _run([(0.0, _snapshotting(2, 10))], timeout_s=60.0, snapshot_timeout_s=600.0)
+    assert elapsed == 600.0
+    assert (
+        "initial snapshot in progress (2 of 4 tables done"
+        in dict((c.name, c.detail) for c in results)["connected"]
+    )
+
+
+def test_verify_counts_its_ordinary_timeout_from_the_snapshot_end() -> None:
+    stuck = Observation(status=RUNNING, metrics=(_page(0),), topics=_topics(), end_offsets={})
+    timeline = [(0.0, _snapshotting(1, 10)), (300.0, stuck)]
+    _results, elapsed, _ = _run(timeline, timeout_s=60.0, snapshot_timeout_s=7200.0)
+    assert 300.0 + 60.0 - 2.0 <= elapsed <= 300.0 + 60.0

@@ -22,6 +22,7 @@ UNITS: Final[Mapping[AgentMetric, str]] = {
     AgentMetric.SINCE_LAST_EVENT_MS: "Milliseconds",
     AgentMetric.OLDEST_SCN_AGE_MS: "Milliseconds",
     AgentMetric.ARCHIVE_HEADROOM_MS: "Milliseconds",
+    AgentMetric.LONG_TRANSACTION_AGE_MS: "Milliseconds",
 }
 DEFAULT_UNIT: Final = "Count"
 
@@ -63,6 +64,8 @@ def cycle_metrics(
     restarts_issued: int,
     stale_event_ms: int,
     archive_retention_ms: int | None = None,
+    record_unwritable: bool | None = None,
+    now: float | None = None,
 ) -> list[Sample]:
     """What one agent reports for one cycle.
 
@@ -73,6 +76,11 @@ def cycle_metrics(
     reported only while fresh, i.e. while ``MilliSecondsSinceLastEvent`` is under the stage's
     no-event threshold. For Oracle, the headroom is the archive-log retention minus
     ``OldestScnAgeInMilliseconds``: how long until the restart point leaves the logs.
+
+    Debezium reports ``MilliSecondsSinceLastEvent`` -1 until the task's first event; the agent then
+    reports the time since it first saw the task streaming without one (``Memory.no_event_since``,
+    needs ``now``), so ``no-events`` fires for a task that has produced nothing since it started.
+    ``record_unwritable`` (``None``: no state file) is reported by every agent that keeps a record.
     """
     verdict = decision.assessment.verdict
     status = obs.status
@@ -101,6 +109,7 @@ def cycle_metrics(
             Sample(AgentMetric.RESTARTS, restarts_issued),
             Sample(AgentMetric.RESTART_COUNT, decision.memory.restarts.count),
             Sample(AgentMetric.BUDGET_EXHAUSTED, float(decision.gate is Gate.EXHAUSTED)),
+            Sample(AgentMetric.STALL_ESCALATED, float(decision.gate is Gate.ESCALATED)),
         ]
         streaming = obs.streaming
         if obs.metrics_read and not obs.snapshot_running:
@@ -109,6 +118,9 @@ def cycle_metrics(
             )
         if streaming is not None:
             since = streaming.ms_since_last_event
+            never = decision.memory.no_event_since
+            if since is None and never is not None and now is not None:
+                since = max(0.0, (now - never) * 1000)
             if since is not None:
                 samples.append(Sample(AgentMetric.SINCE_LAST_EVENT_MS, since))
             lag = streaming.ms_behind_source
@@ -126,4 +138,8 @@ def cycle_metrics(
                 samples.append(Sample(AgentMetric.ARCHIVE_HEADROOM_MS, headroom))
             if streaming.current_scn is not None and streaming.offset_scn is not None:
                 samples.append(Sample(AgentMetric.SCN_GAP, streaming.current_scn - streaming.offset_scn))
+            if verdict is Verdict.LONG_TRANSACTION and streaming.oldest_scn_age_ms is not None:
+                samples.append(Sample(AgentMetric.LONG_TRANSACTION_AGE_MS, streaming.oldest_scn_age_ms))
+    if record_unwritable is not None:
+        samples.append(Sample(AgentMetric.RECORD_UNWRITABLE, float(record_unwritable)))
     return samples

@@ -12,24 +12,28 @@ from typing import Any
 
 import httpx
 
-from wms_connector.errors import WmsError
+from wms_connector.agent.startup import TransientStartupError
+from wms_connector.errors import InputError, WmsError
 
 METADATA_ENV = "ECS_CONTAINER_METADATA_URI_V4"
 
 
 def task_ip(metadata: Mapping[str, Any]) -> str:
+    """The task's IP; transient when absent (the document can precede the ENI's address)."""
     try:
         return str(metadata["Networks"][0]["IPv4Addresses"][0])
     except (KeyError, IndexError, TypeError):
-        raise WmsError("no Networks[0].IPv4Addresses[0] in the ECS task metadata") from None
+        raise TransientStartupError("no Networks[0].IPv4Addresses[0] in the ECS task metadata yet") from None
 
 
 def own_worker_id(env: Mapping[str, str], rest_port: int, explicit: str | None = None) -> str:
+    """``host:port`` of this task's worker. A missing ``ECS_CONTAINER_METADATA_URI_V4`` (and no
+    ``explicit``) is an :class:`InputError`; an endpoint that does not answer is transient."""
     if explicit:
         return explicit
     metadata = container_metadata(env)
     if metadata is None:
-        raise WmsError(
+        raise InputError(
             f"cannot tell which worker is this agent's: {METADATA_ENV} is not set (not in ECS?); "
             "pass --worker-id HOST:PORT as the worker advertises it"
         )
@@ -65,7 +69,8 @@ def generation_inputs(metadata: Mapping[str, Any]) -> tuple[float, int]:
 
 
 def container_metadata(env: Mapping[str, str]) -> Mapping[str, Any] | None:
-    """This container's ECS metadata document, ``None`` outside ECS."""
+    """This container's ECS metadata document, ``None`` outside ECS. An endpoint that does not
+    answer (yet) is a :class:`TransientStartupError`: the caller retries it (``agent.startup``)."""
     uri = env.get(METADATA_ENV)
     if not uri:
         return None
@@ -74,7 +79,11 @@ def container_metadata(env: Mapping[str, str]) -> Mapping[str, Any] | None:
         response.raise_for_status()
         document = response.json()
     except (httpx.HTTPError, ValueError) as error:
-        raise WmsError(f"the ECS task metadata endpoint did not answer ({type(error).__name__})") from None
+        raise TransientStartupError(
+            f"the ECS task metadata endpoint did not answer ({type(error).__name__})"
+        ) from None
     if not isinstance(document, dict):
-        raise WmsError("the ECS task metadata endpoint answered something other than a JSON object")
+        raise TransientStartupError(
+            "the ECS task metadata endpoint answered something other than a JSON object"
+        )
     return document

@@ -24,6 +24,7 @@ from wms_connector.agent.policy import (
     Observation,
     Policy,
     RestartConnector,
+    RestartRecord,
     RestartTask,
     Streaming,
     decide,
@@ -101,6 +102,10 @@ class Agent:
     last: CycleReport | None = None
     _reconcile_failures: int = 0
     _next_reconcile: float = 0.0
+    #: The record as last written (``None``: nothing written or loaded yet).
+    _persisted: RestartRecord | None = None
+    #: Why the last write failed (``None``: the record on disk is current or was never needed).
+    record_problem: str | None = None
 
     def __post_init__(self) -> None:
         if self.record_file is not None:
@@ -108,16 +113,23 @@ class Agent:
             if problem:
                 self.log({"level": "warning", "event": "restart-record", "message": problem})
             self.memory = replace(self.memory, restarts=record)
+            # No file yet: the first cycle writes one, so an unwritable volume shows at once
+            # (metric and alarm), not at the first restart that needs the record.
+            self._persisted = record if self.record_file.path.exists() else None
 
     # -- read ------------------------------------------------------------------------------
-    def _reconcile(self, now: float) -> str:
+    def _reconcile(self, now: float, writer: bool = True) -> str:
+        """``writer``: this agent's worker runs the connector instance (or the connector is
+        missing). Only that agent changes an existing config: every agent of the stage reads the
+        same live config in the same poll, and two that both write (two tasks of one deploy, each
+        with its own stamp) restart the connector twice."""
         if not self.reconcile_enabled or self.desired is None or now < self._next_reconcile:
             return "skipped"
         own = self.generation
         desired = self.desired
 
         def newer_owns(live: Mapping[str, str]) -> bool:
-            return own is not None and verdict(own, desired, live) is Verdict.DEFER
+            return not writer or (own is not None and verdict(own, desired, live) is Verdict.DEFER)
 
         try:
             result = reconcile(
@@ -159,7 +171,9 @@ class Agent:
                         "connector": self.connector,
                         "worker": self.own_worker,
                         "generation": own.render() if own else None,
-                        "message": "a newer task generation owns the config; this agent will not write it",
+                        "message": "a newer task generation owns the config; this agent will not write it"
+                        if writer
+                        else "the agent beside the connector's worker writes the config, not this one",
                     }
                 )
             return result.action.value
@@ -212,7 +226,14 @@ class Agent:
             self.api.root()
         except (ConnectUnreachableError, ConnectRestError):
             return Observation(worker_reachable=False, status=None), "skipped"
-        outcome = "held" if hold is not None and hold.hands_off else self._reconcile(now)
+        if hold is not None and hold.hands_off:
+            outcome = "held"
+        else:
+            try:
+                before = self._status()
+            except (ConnectUnreachableError, ConnectRestError):
+                return Observation(worker_reachable=False, status=None), "skipped"
+            outcome = self._reconcile(now, writer=before is None or before.worker_id == self.own_worker)
         try:
             status = self._status()
         except (ConnectUnreachableError, ConnectRestError):
@@ -250,26 +271,49 @@ class Agent:
                 self.log({"level": "error", "event": "restart-failed", "message": str(error)})
         return issued
 
+    # -- persist ---------------------------------------------------------------------------
+    def _persist(self) -> None:
+        """Best effort: the record in memory is the truth; the file only carries it across an agent
+        restart. A failed write is retried every cycle, logged once when it starts failing (or fails
+        differently) and once when it works again, and reported as ``RestartRecordUnwritable``."""
+        if self.record_file is None or self.memory.restarts == self._persisted:
+            return
+        try:
+            self.record_file.save(self.memory.restarts)
+        except OSError as error:
+            problem = f"{type(error).__name__}: {error.strerror or error}"
+            if problem != self.record_problem:
+                self.log(
+                    {
+                        "level": "error",
+                        "event": "restart-record-unwritable",
+                        "path": str(self.record_file.path),
+                        "message": problem,
+                        "effect": "the restart budget holds in memory only until the agent restarts",
+                    }
+                )
+            self.record_problem = problem
+            return
+        self._persisted = self.memory.restarts
+        if self.record_problem is not None:
+            self.log({"level": "info", "event": "restart-record-written", "path": str(self.record_file.path)})
+        self.record_problem = None
+
     # -- one cycle ---------------------------------------------------------------------------
     def cycle(self) -> CycleReport:
         now = self.clock()
         hold = self._hold()
         obs, reconciled = self.observe(now, hold)
-        decision = decide(obs, self.memory, self.own_worker, now, self.policy)
-        if hold.hands_off:
-            # Watch only: no restart is issued, and none is recorded (the budget and back-off
-            # stay as they were, so a release does not meet a spent budget).
-            decision = replace(
-                decision,
-                actions=(),
-                memory=replace(decision.memory, restarts=self.memory.restarts),
-            )
+        # On hold: watch only, no restart issued and none recorded (the budget and back-off stay
+        # as they were, so a release does not meet a spent budget).
+        decision = decide(obs, self.memory, self.own_worker, now, self.policy, hands_off=hold.hands_off)
         self._log_hold_change(hold, now)
-        issued = self._execute(decision)
-        if self.record_file is not None and decision.memory.restarts != self.memory.restarts:
-            self.record_file.save(decision.memory.restarts)
         previous = self.memory.verdict
+        # The decision's memory is the truth from the moment its actions are issued: a failed
+        # write of the record below must never make the next cycle forget a restart.
         self.memory = decision.memory
+        issued = self._execute(decision)
+        self._persist()
         line = render(
             namespace=self.names.metric_namespace,
             dimensions=self.names.metric_dimensions(self.connector),
@@ -280,6 +324,8 @@ class Agent:
                     restarts_issued=issued,
                     stale_event_ms=self.policy.stale_event_ms,
                     archive_retention_ms=self.policy.archive_retention_ms,
+                    record_unwritable=None if self.record_file is None else self.record_problem is not None,
+                    now=now,
                 ),
                 Sample(AgentMetric.HOLD, float(hold.hands_off)),
             ],

@@ -23,13 +23,42 @@ task RUNNING here, a snapshot running                  SNAPSHOT             none
 task RUNNING here, ``Connected=0`` or no streaming     DISCONNECTED         none until
 MBean at all (Debezium unregisters it while it                              ``restart_after_unhealthy``
 retries a lost database inside a RUNNING task)                              then STALLED
+Oracle: ``OffsetScn`` flat while ``CurrentScn``        LONG_TRANSACTION     none, ever: alarm naming
+advances for ``scn_stall``, and an open transaction                         its age (a restart would
+at least that old explains it                                               re-mine it from its start)
 Oracle: ``OffsetScn`` flat while ``CurrentScn``        STALLED              restart, gated
-advances for ``scn_stall``
+advances for ``scn_stall``, no open transaction
+explains it
 task RUNNING here and connected                        HEALTHY              none
 =====================================================  ===================  =========================
 
 A DISCONNECTED verdict older than ``restart_after_unhealthy`` becomes STALLED, which counts as
-FAILED: "RUNNING but not progressing" is a state, not a success.
+FAILED: "RUNNING but not progressing" is a state, not a success. Until the task has been connected
+once since this agent restarted it, the threshold is ``startup_grace`` instead (an Oracle task
+recovers its schema history and opens a LogMiner session before it reports ``Connected=1``).
+
+What "no progress" means for Oracle (Debezium 3.6.1, read in its source)
+------------------------------------------------------------------------
+``LogMinerStreamingChangeEventSourceMetrics`` serves ``OffsetScn``, ``CurrentScn``,
+``NumberOfActiveTransactions`` (the transaction cache's size) and ``OldestScnAgeInMilliseconds``
+(now minus the change time of the cache's eldest transaction; 0 when the cache is empty).
+``BufferedLogMinerStreamingChangeEventSource.calculateNewStartScn`` sets the offset to the eldest
+buffered transaction's start SCN minus one while the cache holds one, and to the highest committed
+SCN once it is empty: ``OffsetScn`` is a low watermark. One open WMS batch transaction therefore
+holds it flat for as long as it stays open while ``CurrentScn`` advances, and that is not a stall:
+if an open transaction is at least as old as the flat period, it explains it, and the verdict is
+LONG_TRANSACTION (never a restart: the restarted task would mine that transaction again from its
+start). Only a flat offset that no open transaction explains is STALLED. (With
+``log.mining.buffer.deferred.transaction.start`` a transaction without DML also holds the offset
+without being in the cache; this stage does not set it.) ``OffsetActivityMonitor`` counts the same
+condition into ``ScnFreezeCount``, which the agent reports but does not act on.
+
+Stall timers and escalation
+---------------------------
+A restart starts every stall timer again (the disconnected streak and the flat-offset timer are
+measured from the next observation). A stall that comes back after ``stall_escalate_after``
+restarts in a row, with no progress in between, is escalated: the gate says ESCALATED (an alarm)
+and the budget is not spent on a restart that has already failed to help twice.
 
 Restarts (Strimzi's auto-restart, with ``now`` passed in)
 ---------------------------------------------------------
@@ -56,6 +85,7 @@ from wms_connector.stages import StageSettings
 class Verdict(StrEnum):
     HEALTHY = "healthy"
     SNAPSHOT = "snapshot"
+    LONG_TRANSACTION = "long-transaction"
     ELSEWHERE = "running-elsewhere"
     STARTING = "starting"
     DISCONNECTED = "disconnected"
@@ -68,7 +98,11 @@ class Verdict(StrEnum):
 
 
 #: Verdicts that count as healthy for ``status`` (exit 0) and the ``Healthy`` metric.
-HEALTHY_VERDICTS: Final = frozenset({Verdict.HEALTHY, Verdict.SNAPSHOT, Verdict.ELSEWHERE})
+#: A long transaction counts as healthy: committed changes keep flowing, only the restart point
+#: waits; its own alarm (``long-transaction``) watches it against the archive-log retention.
+HEALTHY_VERDICTS: Final = frozenset(
+    {Verdict.HEALTHY, Verdict.SNAPSHOT, Verdict.ELSEWHERE, Verdict.LONG_TRANSACTION}
+)
 #: Verdicts a restart may cure.
 RESTARTABLE: Final = frozenset({Verdict.FAILED, Verdict.STALLED})
 
@@ -216,6 +250,10 @@ class Policy:
     stale_event_ms: int
     #: The DBA's archive-log retention: ``OldestScnAgeInMilliseconds`` is measured against it.
     archive_retention_ms: int = 86_400_000
+    #: Disconnected threshold until the task has connected once after this agent's restart.
+    startup_grace_ms: int = 300_000
+    #: Restarts in a row for a stall that keeps coming back before the agent escalates instead.
+    stall_escalate_after: int = 2
 
     @classmethod
     def from_settings(cls, settings: StageSettings) -> Policy:
@@ -229,6 +267,7 @@ class Policy:
             reset_after_ms=settings.restart_reset_after_ms,
             stale_event_ms=settings.stale_event_alarm_ms,
             archive_retention_ms=settings.archive_log_retention_ms,
+            startup_grace_ms=settings.restart_startup_grace_ms,
         )
 
 
@@ -252,9 +291,18 @@ class Memory:
     healthy_since: float | None = None
     #: Start of the current DISCONNECTED/STALLED streak (cleared by a restart).
     disconnected_since: float | None = None
+    #: Last ``OffsetScn`` seen; kept across a restart so that progress can be told from a restart.
     offset_scn: float | None = None
+    #: Start of the flat-offset timer (``None``: starts at the next observation, e.g. after a restart).
     offset_scn_since: float | None = None
     current_scn_at_offset: float | None = None
+    #: Restarts issued for a STALLED verdict with no progress seen since the first of them.
+    stall_streak: int = 0
+    #: The task reported ``Connected=1`` since this agent last restarted it (or never restarted it).
+    connected_since_restart: bool = True
+    #: Since when the streaming MBean has existed without any event (Debezium's -1): the start of
+    #: the task as far as this agent has seen it.
+    no_event_since: float | None = None
 
 
 # -- restart policy (Strimzi-style small functions) -------------------------------------------
@@ -264,6 +312,8 @@ class Gate(StrEnum):
     ALLOWED = "allowed"
     BACKING_OFF = "backing-off"
     EXHAUSTED = "budget-exhausted"
+    #: A stall came back after ``stall_escalate_after`` restarts in a row: alarm, no more restarts.
+    ESCALATED = "escalated"
 
 
 def next_backoff_ms(count: int, policy: Policy) -> int:
@@ -358,12 +408,27 @@ def _down_states(status: ConnectorStatus, states: frozenset[str]) -> list[tuple[
     return found
 
 
-def _scn_stalled(obs: Streaming, memory: Memory, now: float, policy: Policy) -> bool:
+def scn_flat_for(obs: Streaming, memory: Memory, now: float) -> float | None:
+    """Seconds ``OffsetScn`` has stayed where it is while ``CurrentScn`` advanced (``None``: it moved,
+    ``CurrentScn`` did not advance, or the timer has not started)."""
     if obs.offset_scn is None or obs.current_scn is None or memory.offset_scn_since is None:
-        return False
-    flat_for = now - memory.offset_scn_since
-    advanced = memory.current_scn_at_offset is not None and obs.current_scn > memory.current_scn_at_offset
-    return obs.offset_scn == memory.offset_scn and advanced and flat_for >= policy.scn_stall_ms / 1000
+        return None
+    if obs.offset_scn != memory.offset_scn or memory.current_scn_at_offset is None:
+        return None
+    if obs.current_scn <= memory.current_scn_at_offset:
+        return None
+    return now - memory.offset_scn_since
+
+
+def open_transaction_explains(obs: Streaming, flat_for_s: float) -> bool:
+    """An open transaction at least as old as the flat period holds the low watermark (see the
+    module docstring: the offset is the eldest buffered transaction's start SCN minus one)."""
+    age = obs.oldest_scn_age_ms
+    return (obs.active_transactions or 0) >= 1 and age is not None and age > 0 and age >= flat_for_s * 1000
+
+
+def _minutes(ms: float) -> str:
+    return f"{ms / 60_000:.0f} min"
 
 
 def assess(obs: Observation, memory: Memory, own_worker: str, now: float, policy: Policy) -> Assessment:
@@ -406,7 +471,11 @@ def assess(obs: Observation, memory: Memory, own_worker: str, now: float, policy
     if streaming is None or not streaming.connected:
         why = "no streaming metrics (not streaming)" if streaming is None else "Connected=0"
         age = 0.0 if memory.disconnected_since is None else now - memory.disconnected_since
-        if age >= policy.restart_after_unhealthy_ms / 1000:
+        threshold_ms = policy.restart_after_unhealthy_ms
+        if not memory.connected_since_restart:
+            threshold_ms = max(threshold_ms, policy.startup_grace_ms)
+            why += " since the restart"
+        if age >= threshold_ms / 1000:
             return Assessment(
                 Verdict.STALLED,
                 f"task RUNNING but {why} for {age:.0f} s: counts as failed",
@@ -414,10 +483,20 @@ def assess(obs: Observation, memory: Memory, own_worker: str, now: float, policy
                 targets=running_here,
             )
         return Assessment(Verdict.DISCONNECTED, f"task RUNNING but {why} for {age:.0f} s", owner=True)
-    if _scn_stalled(streaming, memory, now, policy):
+    flat_for = scn_flat_for(streaming, memory, now)
+    if flat_for is not None and flat_for >= policy.scn_stall_ms / 1000:
+        if open_transaction_explains(streaming, flat_for):
+            age_ms = streaming.oldest_scn_age_ms or 0.0
+            return Assessment(
+                Verdict.LONG_TRANSACTION,
+                f"an open transaction {_minutes(age_ms)} old holds OffsetScn "
+                f"({streaming.active_transactions or 0:g} open): not restarted, a restart would re-mine it",
+                owner=True,
+            )
         return Assessment(
             Verdict.STALLED,
-            "OffsetScn has not moved while CurrentScn advanced: not progressing",
+            f"OffsetScn flat for {_minutes(flat_for * 1000)} while CurrentScn advanced and no open "
+            "transaction explains it: not progressing",
             owner=True,
             targets=running_here,
         )
@@ -431,6 +510,7 @@ def _keep(since: float | None, now: float) -> float:
 def _track(obs: Observation, verdict: Verdict, memory: Memory, now: float) -> Memory:
     """Time-in-state bookkeeping for the next cycle."""
     unhealthy = verdict not in HEALTHY_VERDICTS
+    streaming = obs.streaming
     updates: dict[str, Any] = {
         "verdict": verdict,
         "verdict_since": memory.verdict_since if memory.verdict == verdict else now,
@@ -439,31 +519,53 @@ def _track(obs: Observation, verdict: Verdict, memory: Memory, now: float) -> Me
         "disconnected_since": _keep(memory.disconnected_since, now)
         if verdict in {Verdict.DISCONNECTED, Verdict.STALLED}
         else None,
+        # Not during a snapshot: its rows are events of the snapshot context, not of streaming.
+        "no_event_since": _keep(memory.no_event_since, now)
+        if streaming is not None and streaming.ms_since_last_event is None and not obs.snapshot_running
+        else None,
     }
-    streaming = obs.streaming
-    if (
-        streaming is not None
-        and streaming.offset_scn is not None
-        and streaming.offset_scn != memory.offset_scn
-    ):
-        updates |= {
-            "offset_scn": streaming.offset_scn,
-            "offset_scn_since": now,
-            "current_scn_at_offset": streaming.current_scn,
-        }
+    if streaming is not None and streaming.connected:
+        updates["connected_since_restart"] = True
+    moved = False
+    if streaming is not None and streaming.offset_scn is not None:
+        moved = memory.offset_scn is not None and streaming.offset_scn != memory.offset_scn
+        if moved or memory.offset_scn is None or memory.offset_scn_since is None:
+            updates |= {
+                "offset_scn": streaming.offset_scn,
+                "offset_scn_since": now,
+                "current_scn_at_offset": streaming.current_scn,
+            }
+    # Progress ends a run of stall restarts: the offset moved, or (no SCN figures: the stand-in)
+    # the task is healthy and connected again.
+    scn_known = streaming is not None and streaming.offset_scn is not None
+    if moved or (verdict is Verdict.HEALTHY and not scn_known and streaming is not None):
+        updates["stall_streak"] = 0
     return replace(memory, **updates)
 
 
-def decide(obs: Observation, memory: Memory, own_worker: str, now: float, policy: Policy) -> Decision:
-    """Read -> **decide**: the verdict, the restarts to issue now, and the memory for next time."""
+def decide(
+    obs: Observation,
+    memory: Memory,
+    own_worker: str,
+    now: float,
+    policy: Policy,
+    *,
+    hands_off: bool = False,
+) -> Decision:
+    """Read -> **decide**: the verdict, the restarts to issue now, and the memory for next time.
+
+    ``hands_off`` (an operator hold): the verdict and the time-in-state bookkeeping as always, but
+    no restart and nothing a restart would change (record, timers, stall streak)."""
     assessment = assess(obs, memory, own_worker, now, policy)
     tracked = _track(obs, assessment.verdict, memory, now)
     record = tracked.restarts
     if should_reset(record, tracked.healthy_since, now, policy):
         record = RestartRecord(0, record.last_restart, record.recent)
     tracked = replace(tracked, restarts=record)
-    if assessment.verdict not in RESTARTABLE or not assessment.targets:
+    if hands_off or assessment.verdict not in RESTARTABLE or not assessment.targets:
         return Decision(assessment, (), tracked)
+    if assessment.verdict is Verdict.STALLED and tracked.stall_streak >= policy.stall_escalate_after:
+        return Decision(assessment, (), tracked, Gate.ESCALATED, None)
     gate, ready_at = should_restart(record, now, policy)
     if gate is not Gate.ALLOWED:
         return Decision(assessment, (), tracked, gate, ready_at)
@@ -472,6 +574,14 @@ def decide(obs: Observation, memory: Memory, own_worker: str, now: float, policy
         for target in assessment.targets
     )
     after = record_restart(record, now, policy)
-    # A restart starts a new streak: the threshold is measured again from the next observation.
-    tracked = replace(tracked, restarts=after, disconnected_since=None)
+    # A restart starts every stall timer again, measured from the next observation.
+    tracked = replace(
+        tracked,
+        restarts=after,
+        disconnected_since=None,
+        offset_scn_since=None,
+        connected_since_restart=False,
+        no_event_since=None,
+        stall_streak=tracked.stall_streak + (assessment.verdict is Verdict.STALLED),
+    )
     return Decision(assessment, actions, tracked, Gate.ALLOWED, should_restart(after, now, policy)[1])

@@ -15,12 +15,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from wms_connector.agent.loop import CycleReport
+from wms_connector.agent.policy import Policy, in_window
 
 HEALTHZ = "/healthz"
 
 
-def healthz(last: CycleReport | None, now: float, max_age_s: float) -> tuple[int, dict[str, Any]]:
-    """``(HTTP status, body)``: 200 when a cycle finished within ``max_age_s`` and reached the worker."""
+def healthz(
+    last: CycleReport | None, now: float, max_age_s: float, policy: Policy
+) -> tuple[int, dict[str, Any]]:
+    """``(HTTP status, body)``: 200 when a cycle finished within ``max_age_s`` and reached the worker.
+    ``restarts_in_window`` counts the restarts inside the budget window ending ``now``."""
     if last is None:
         return 503, {"agent": "starting", "worker_reachable": None}
     age = now - last.at
@@ -34,7 +38,7 @@ def healthz(last: CycleReport | None, now: float, max_age_s: float) -> tuple[int
         "verdict": last.decision.assessment.verdict.value,
         "reason": last.decision.assessment.reason,
         "restart_count": record.count,
-        "restarts_in_window": len(record.recent),
+        "restarts_in_window": len(in_window(record, now, policy)),
         "last_restart": record.last_restart,
         "gate": last.decision.gate.value if last.decision.gate else None,
         "hold": last.hold.to_json(now),
@@ -47,7 +51,12 @@ class HealthServer:
     """A tiny HTTP server on its own thread; ``report`` returns the latest cycle."""
 
     def __init__(
-        self, host: str, port: int, report: Callable[[], CycleReport | None], max_age_s: float
+        self,
+        host: str,
+        port: int,
+        report: Callable[[], CycleReport | None],
+        max_age_s: float,
+        policy: Policy,
     ) -> None:
         owner = self
 
@@ -56,7 +65,7 @@ class HealthServer:
                 if self.path != HEALTHZ:
                     self.send_error(404)
                     return
-                status, body = healthz(owner.report(), time.time(), owner.max_age_s)
+                status, body = healthz(owner.report(), time.time(), owner.max_age_s, owner.policy)
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -69,6 +78,7 @@ class HealthServer:
 
         self.report = report
         self.max_age_s = max_age_s
+        self.policy = policy
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="healthz", daemon=True)
 

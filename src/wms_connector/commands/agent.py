@@ -21,6 +21,7 @@ from wms_connector.agent.identity import container_metadata, generation_inputs, 
 from wms_connector.agent.loop import Agent, json_log
 from wms_connector.agent.policy import Policy
 from wms_connector.agent.server import HealthServer
+from wms_connector.agent.startup import StartupStoppedError, retry_startup
 from wms_connector.agent.state import RecordFile
 from wms_connector.aws import default_region
 from wms_connector.commands import params
@@ -60,15 +61,25 @@ def build_agent(
     generation_started: float | None = None,
     generation_revision: int | None = None,
     hold_enabled: bool = True,
+    stop: threading.Event | None = None,
 ) -> tuple[Agent, HttpConnectApi]:
     """The agent wired to its worker (the same wiring the command and the tests use).
 
     Its generation (see ``agent.generation``): from the ECS metadata inside a task, else the
-    explicit values, else this process's start time and revision 0."""
+    explicit values, else this process's start time and revision 0. A misconfiguration (a missing
+    environment key) raises at once; the ECS metadata lookup is retried with back-off until it
+    answers or ``stop`` is set (:mod:`wms_connector.agent.startup`)."""
     stage = parse_stage(stage_name)
     names = names_for(stage)
     connector, unstamped = desired_from_env(stage, source.value, env)
-    metadata = container_metadata(env)
+    port = httpx.URL(connect_url).port or 8083
+    waiting = stop or threading.Event()
+    own_worker = retry_startup(
+        lambda: own_worker_id(env, port, worker_id), what="ECS task metadata", log=json_log, stop=waiting
+    )
+    metadata = retry_startup(
+        lambda: container_metadata(env), what="ECS task metadata", log=json_log, stop=waiting
+    )
     started, revision = generation_inputs(metadata) if metadata is not None else (time.time(), 0)
     desired, generation = stamp(
         unstamped,
@@ -87,7 +98,6 @@ def build_agent(
         else None
     )
     api = HttpConnectApi(connect_url, timeout_s=30.0, backoff=BackOff(scale_ms=250, max_attempts=4))
-    port = httpx.URL(connect_url).port or 8083
     http = httpx.Client(timeout=5.0)
 
     def scrape() -> str:
@@ -101,7 +111,7 @@ def build_agent(
         names=names,
         connector=connector,
         desired=desired,
-        own_worker=own_worker_id(env, port, worker_id),
+        own_worker=own_worker,
         policy=policy or Policy.from_settings(settings_for(stage)),
         record_file=RecordFile(state_file) if state_file is not None else None,
         reconcile_enabled=reconcile_enabled,
@@ -172,33 +182,41 @@ def agent_command(  # noqa: PLR0917 - typer maps each parameter to an option
     if poll is not None and poll <= 0:
         raise InputError(f"--poll must be positive seconds (got {poll:g})")
     env = dict(os.environ)
-    agent, api = build_agent(
-        stage_name=stage,
-        source=source,
-        connect_url=connect_url,
-        metrics_url=metrics_url,
-        worker_id=worker_id,
-        state_file=state_file
-        or (Path(DEFAULT_STATE_FILE) if "ECS_CONTAINER_METADATA_URI_V4" in env else None),
-        reconcile_enabled=not no_reconcile,
-        env=env,
-        generation_started=generation_started,
-        generation_revision=generation_revision,
-    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        json_log({"level": "info", "event": "stopping", "signal": signal.Signals(signum).name})
+        stop.set()
+
+    if not once:
+        # Before start-up: a SIGTERM while the agent waits for the metadata endpoint ends it cleanly.
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    try:
+        agent, api = build_agent(
+            stage_name=stage,
+            source=source,
+            connect_url=connect_url,
+            metrics_url=metrics_url,
+            worker_id=worker_id,
+            state_file=state_file
+            or (Path(DEFAULT_STATE_FILE) if "ECS_CONTAINER_METADATA_URI_V4" in env else None),
+            reconcile_enabled=not no_reconcile,
+            env=env,
+            generation_started=generation_started,
+            generation_revision=generation_revision,
+            stop=stop,
+        )
+    except StartupStoppedError:
+        return 0
     poll_s = poll if poll is not None else settings_for(agent.names.stage).agent_poll_interval_ms / 1000
     try:
         if once:
             report = agent.cycle()
             return 0 if report.decision.assessment.healthy else 1
-        stop = threading.Event()
-
-        def on_signal(signum: int, _frame: FrameType | None) -> None:
-            json_log({"level": "info", "event": "stopping", "signal": signal.Signals(signum).name})
-            stop.set()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-        server = HealthServer(healthz_host, healthz_port, lambda: agent.last, HEALTHZ_MAX_CYCLES * poll_s)
+        server = HealthServer(
+            healthz_host, healthz_port, lambda: agent.last, HEALTHZ_MAX_CYCLES * poll_s, agent.policy
+        )
         server.start()
         json_log(
             {

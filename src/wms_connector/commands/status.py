@@ -1,14 +1,21 @@
 """``status``: the connector, its tasks and workers, lag, restarts and the health verdict at a glance.
 
 Reads a worker's REST API (``--connect-url``; through ECS Exec port forwarding in AWS), optionally
-the JMX exporter of the worker that runs the task (``--metrics-url``: connection and lag) and an
-agent's ``/healthz`` (``--agent-url``: its restart record). The verdict is the agent's own policy
+workers' JMX exporters (``--metrics-url``, repeatable: connection and lag) and an agent's
+``/healthz`` (``--agent-url``: its restart record). The verdict is the agent's own policy
 (``agent.policy.assess``). Exit 0 when healthy, 1 when not.
+
+Only the exporter of the worker that runs the task has the task's metrics: a page is used only if
+it carries Kafka Connect's ``connector-task-metrics`` status of this connector's task (Connect
+registers them on the task's worker alone). Another worker's page would show no streaming MBean,
+which reads as "disconnected"; it is reported as the wrong page instead, and the verdict falls
+back to the REST status.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,12 +53,20 @@ def _get_json(url: str) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+TASK_STATUS_METRIC = "kafka_connect_connector_task_status"
+
+
+def runs_task(samples: Sequence[exposition.Sample], connector: str) -> bool:
+    """The page is the exporter of the worker that runs one of ``connector``'s tasks."""
+    return any(s.name == TASK_STATUS_METRIC and s.labels.get("connector") == connector for s in samples)
+
+
 def collect(
     *,
     stage_name: str,
     source: AgentSource,
     connect_url: str,
-    metrics_url: str | None,
+    metrics_urls: Sequence[str],
     agent_url: str | None,
     now: float,
 ) -> dict[str, Any]:
@@ -71,15 +86,25 @@ def collect(
     entry = listed.get(connector) or {}
     status = ConnectorStatus.from_rest(entry["status"]) if entry.get("status") else None
     streaming, read, snapshot = None, False, False
-    if metrics_url:
+    problems: list[str] = []
+    for url in metrics_urls:
         try:
-            samples = exposition.parse(httpx.get(metrics_url, timeout=5).text)
-            read = True
-            streaming = Streaming.from_attributes(exposition.debezium(samples, server=names.topic_prefix))
-            snap = exposition.debezium(samples, server=names.topic_prefix, context=exposition.SNAPSHOT)
-            snapshot = snap.get("snapshotrunning", 0.0) >= 1.0
+            samples = exposition.parse(httpx.get(url, timeout=5).text)
         except (httpx.HTTPError, exposition.ExpositionError) as error:
-            report["metrics_error"] = str(error)
+            problems.append(f"{url}: {error}")
+            continue
+        if not runs_task(samples, connector):
+            holder = status.tasks[0].worker_id if status and status.tasks else "no worker"
+            problems.append(f"{url} is not the exporter of the worker running the task ({holder})")
+            continue
+        read = True
+        report["metrics_url"] = url
+        streaming = Streaming.from_attributes(exposition.debezium(samples, server=names.topic_prefix))
+        snap = exposition.debezium(samples, server=names.topic_prefix, context=exposition.SNAPSHOT)
+        snapshot = snap.get("snapshotrunning", 0.0) >= 1.0
+        break
+    if problems and not read:
+        report["metrics_error"] = "; ".join(problems)
     # With the exporter of the task's worker, judge as that worker's agent; else by status only.
     own = status.tasks[0].worker_id if (status and status.tasks and read) else ""
     observation = Observation(root is not None, status, read, streaming, snapshot)
@@ -156,6 +181,8 @@ def _render(data: dict[str, Any]) -> None:
                 else f"hold unknown ({hold.get('problem')!s}): the agents only watch"
             )
             console.print(styled(f"hold: {detail}", "yellow"))
+    if "metrics_error" in data:
+        console.print(styled(f"metrics: {data['metrics_error']}", "yellow"))
 
 
 def status_command(  # noqa: PLR0917 - typer maps each parameter to an option
@@ -169,9 +196,11 @@ def status_command(  # noqa: PLR0917 - typer maps each parameter to an option
         ),
     ] = None,
     metrics_url: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            "--metrics-url", parser=params.http_url, help="the JMX exporter of the worker running the task"
+            "--metrics-url",
+            parser=params.http_url,
+            help="a worker's JMX exporter; repeat per worker: the one running the task is used",
         ),
     ] = None,
     agent_url: Annotated[
@@ -186,34 +215,25 @@ def status_command(  # noqa: PLR0917 - typer maps each parameter to an option
     """Connector, tasks, workers, lag, restarts and the health verdict; exit 0 healthy, 1 not.
 
     Without --connect-url, a local cluster running from the state directory is the target (its
-    worker's REST API, the exporter of the worker running the task, the stand-in connector)."""
+    worker's REST API, every worker's exporter of which the task's is used, the stand-in connector)."""
     parse_stage(stage)  # bad input first
     local = running_local() if connect_url is None else None
+    metrics = list(metrics_url or [])
     if local is not None:
         connect_url = local.rest_urls[0]
         source = source or AgentSource.STANDIN
+        metrics = metrics or list(local.metrics_urls)
         err_console.print(
             f"the local cluster of {local_dir()} (stage {local.stage}): {connect_url}", soft_wrap=True
         )
-    url = connect_url or DEFAULT_CONNECT_URL
-    chosen = source or AgentSource.ORACLE
-
-    def look(metrics: str | None) -> dict[str, Any]:
-        return collect(
-            stage_name=stage,
-            source=chosen,
-            connect_url=url,
-            metrics_url=metrics,
-            agent_url=agent_url,
-            now=time.time(),
-        )
-
-    data = look(metrics_url)
-    if local is not None and metrics_url is None and data["tasks"]:
-        # The exporter of the worker that runs the task (each local worker has its own).
-        exporters = dict(zip((f"127.0.0.1:{w.port}" for w in local.workers), local.metrics_urls, strict=True))
-        if data["tasks"][0]["worker"] in exporters:
-            data = look(exporters[data["tasks"][0]["worker"]])
+    data = collect(
+        stage_name=stage,
+        source=source or AgentSource.ORACLE,
+        connect_url=connect_url or DEFAULT_CONNECT_URL,
+        metrics_urls=metrics,
+        agent_url=agent_url,
+        now=time.time(),
+    )
     emit(data, as_json, _render)
     if "error" in data and data["state"] is None:
         raise WmsError(data["error"])

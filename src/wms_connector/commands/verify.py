@@ -34,6 +34,7 @@ from wms_connector.secrets.shapes import BROKER_STRING
 from wms_connector.secrets.store import backend_for, resolve
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 from wms_connector.verify import (
+    DEFAULT_SNAPSHOT_TIMEOUT_S,
     Check,
     Expectation,
     MetricsPage,
@@ -42,6 +43,7 @@ from wms_connector.verify import (
     default_timeout_s,
     expectation_for,
     problems,
+    snapshot_progress,
 )
 
 POLL_S: Final = 2.0
@@ -97,18 +99,41 @@ def run_verify(
     admin: TopicAdmin | None,
     timeout_s: float,
     *,
+    snapshot_timeout_s: float = DEFAULT_SNAPSHOT_TIMEOUT_S,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    say: Callable[[str], None] = lambda _line: None,
+    look: Callable[[], Observation] | None = None,
 ) -> tuple[list[Check], float]:
-    """Observe until every check passes or ``timeout_s`` passes; the last checks and the time taken."""
+    """Observe until every check passes or the bound runs out; the last checks and the time taken.
+
+    The bound is ``timeout_s``; while an initial snapshot runs it is ``snapshot_timeout_s`` from the
+    start, and ``timeout_s`` counts again from the snapshot's end. ``say`` gets the snapshot's
+    progress when it changes."""
     start = clock()
     baseline = dict(admin.end_offsets([expect.heartbeat_topic, *expect.data_topics])) if admin else {}
+    deadline = start + timeout_s
+    shown: str | None = None
     while True:
-        results = checks(expect, observe(expect, api, metrics_urls, admin), baseline)
-        elapsed = clock() - start
-        if all(c.ok for c in results) or elapsed >= timeout_s:
-            return results, elapsed
-        sleep(min(POLL_S, max(0.0, timeout_s - elapsed)))
+        seen = look() if look is not None else observe(expect, api, metrics_urls, admin)
+        results = checks(expect, seen, baseline)
+        now = clock()
+        if all(c.ok for c in results):
+            return results, now - start
+        snapshot = snapshot_progress(expect, seen)
+        if snapshot is not None:
+            if now - start >= snapshot_timeout_s:
+                return results, now - start
+            deadline = max(deadline, now + timeout_s)
+            if snapshot != shown:
+                say(f"initial snapshot: {snapshot}")
+                shown = snapshot
+            bound = start + snapshot_timeout_s
+        else:
+            bound = deadline
+        if now >= bound:
+            return results, now - start
+        sleep(min(POLL_S, max(0.0, bound - now)))
 
 
 def _render(data: dict[str, Any]) -> None:
@@ -177,6 +202,14 @@ def verify_command(
         bool,
         typer.Option("--local", help="expect the local runtime's sizing (RF 1, its smaller internal topics)"),
     ] = False,
+    snapshot_timeout: Annotated[
+        float,
+        typer.Option(
+            "--snapshot-timeout",
+            parser=params.seconds,
+            help="seconds to wait for a running initial snapshot (it counts as progress)",
+        ),
+    ] = DEFAULT_SNAPSHOT_TIMEOUT_S,
     as_json: JsonOption = False,
 ) -> None:
     """Exit 0 only when the connector and its task RUN, Debezium is connected, the topics are right
@@ -223,7 +256,15 @@ def verify_command(
     api = HttpConnectApi(connect_url, timeout_s=15, backoff=BackOff(scale_ms=500, max_attempts=3))
     urls = metrics_url or [default_metrics_url(connect_url)]
     try:
-        results, elapsed = run_verify(expect, api, urls, admin, timeout_s)
+        results, elapsed = run_verify(
+            expect,
+            api,
+            urls,
+            admin,
+            timeout_s,
+            snapshot_timeout_s=snapshot_timeout,
+            say=lambda line: err_console.print(Text(line), soft_wrap=True),
+        )
     finally:
         api.close()
     data = {

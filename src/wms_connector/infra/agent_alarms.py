@@ -128,6 +128,39 @@ def alarm_specs(settings: StageSettings) -> tuple[AlarmSpec, ...]:
             NOT_BREACHING,
             "the task failed in a way a restart cannot cure (offset lost, history lost, credentials)",
         ),
+        AlarmSpec(
+            AlarmKind.LONG_TRANSACTION,
+            AgentMetric.LONG_TRANSACTION_AGE_MS,
+            "Maximum",
+            GTE,
+            settings.scn_stall_ms,
+            1,
+            NOT_BREACHING,
+            "an open Oracle transaction has held the restart point (OffsetScn) for longer than "
+            f"{settings.scn_stall_ms // 60_000} min; the datapoint is its age in ms; the agent never "
+            "restarts for it",
+        ),
+        AlarmSpec(
+            AlarmKind.STALL_ESCALATED,
+            AgentMetric.STALL_ESCALATED,
+            "Maximum",
+            GTE,
+            1,
+            1,
+            NOT_BREACHING,
+            "the task stalled again after two restarts in a row; the agent stopped restarting it",
+        ),
+        AlarmSpec(
+            AlarmKind.RESTART_RECORD_UNWRITABLE,
+            AgentMetric.RECORD_UNWRITABLE,
+            "Maximum",
+            GTE,
+            1,
+            3,
+            NOT_BREACHING,
+            "the agent cannot write its restart record on the task's volume (its budget holds in "
+            "memory only until the agent container restarts)",
+        ),
     )
 
 
@@ -181,12 +214,10 @@ class AgentAlarms(Construct):
         *metrics: tuple[AgentMetric, str],
         threshold: float | None = None,
         right: tuple[tuple[AgentMetric, str], ...] = (),
+        marks: tuple[tuple[float, str], ...] = (),
     ) -> cloudwatch.GraphWidget:
-        annotations = (
-            [cloudwatch.HorizontalAnnotation(value=threshold, label="alarm")]
-            if threshold is not None
-            else None
-        )
+        lines = ([(threshold, "alarm")] if threshold is not None else []) + list(marks)
+        annotations = [cloudwatch.HorizontalAnnotation(value=v, label=label) for v, label in lines] or None
         return cloudwatch.GraphWidget(
             title=title,
             left=[self.metric(m, s) for m, s in metrics],
@@ -226,6 +257,8 @@ class AgentAlarms(Construct):
                 (AgentMetric.RESTARTS, "Sum"),
                 (AgentMetric.RESTART_COUNT, "Maximum"),
                 (AgentMetric.BUDGET_EXHAUSTED, "Maximum"),
+                (AgentMetric.STALL_ESCALATED, "Maximum"),
+                (AgentMetric.RECORD_UNWRITABLE, "Maximum"),
             ),
             self._graph(
                 "Agent heartbeats per minute",
@@ -238,6 +271,7 @@ class AgentAlarms(Construct):
                 (AgentMetric.OLDEST_SCN_AGE_MS, "Maximum"),
                 (AgentMetric.ARCHIVE_HEADROOM_MS, "Minimum"),
                 right=((AgentMetric.QUEUE_REMAINING, "Minimum"),),
+                marks=((settings.archive_log_retention_ms, "archive-log retention"),),
             ),
         )
         return dashboard

@@ -2,6 +2,9 @@
 
 * ``essential=false`` with an ECS container restart policy: an agent crash restarts the agent and
   never stops the worker; the Connect container keeps its own health check (the task's health).
+  ECS restarts the agent only if it ran at least ``restart_attempt_period`` (60 s, the minimum):
+  so the agent itself retries transient start-up failures (metadata endpoint, worker not up) with
+  back-off and exits at start-up only for a misconfiguration (``agent/startup.py``).
 * Sized from the stage (``settings.agent_cpu`` / ``agent_memory_mib``: the budget the Connect
   container leaves free), logs in its own group ``names.agent_log_group`` (its stdout carries the
   EMF lines the alarms watch).
@@ -29,7 +32,8 @@ from wms_connector.stages import StageSettings
 
 HEALTHZ_PORT = 8084
 STATE_VOLUME = "agent-state"
-#: Created in runtime/Dockerfile, owned by the image's user, so the volume starts writable.
+#: Declared a VOLUME in runtime/Dockerfile, owned by the image's user: Fargate copies it into the
+#: bind mount at the same path, so the volume starts writable by uid 10001.
 STATE_DIR = "/var/lib/wms-agent"
 STATE_FILE = f"{STATE_DIR}/restarts.json"
 #: ECS retries a crashed agent after it ran at least this long (the minimum ECS accepts is 60 s).

@@ -11,14 +11,12 @@ from wms_connector.preflight.database import ConnectSpec
 from wms_connector.preflight.model import Expectations
 from wms_connector.preflight.queries import identifier
 from wms_connector.secrets.shapes import DbInfo
-from wms_connector.stages import Stage
+from wms_connector.stages import Stage, settings_for
 
 #: Where ``--dsn user@host:port/service`` (no password in it) takes the password from.
 PASSWORD_ENV: Final = "WMS_ORACLE_PASSWORD"
 
-#: Hours of archived redo each stage keeps, i.e. the longest connector outage it survives.
-#: Production covers a long weekend; the other databases a working day.
-ARCHIVE_HOURS: Final = {"production": 72.0, "val": 24.0, "main": 24.0}
+#: Without a stage (``--dsn``), the archive window required: a working day.
 DEFAULT_ARCHIVE_HOURS: Final = 24.0
 
 _ADDRESS: Final = re.compile(
@@ -70,9 +68,11 @@ def spec_from_db_info(db_info: DbInfo) -> ConnectSpec:
 
 
 def archive_hours_for(stage: Stage | None) -> float:
+    """Hours of archived redo the stage's database keeps: one setting
+    (``StageSettings.archive_log_retention_ms``) for preflight, the agent and the dashboard."""
     if stage is None:
         return DEFAULT_ARCHIVE_HOURS
-    return ARCHIVE_HOURS.get(stage.name, DEFAULT_ARCHIVE_HOURS)
+    return settings_for(stage).archive_log_retention_hours
 
 
 def expectations(
