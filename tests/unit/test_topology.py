@@ -15,6 +15,8 @@ from wms_connector.local.broker import (
     replication_for,
 )
 from wms_connector.local.cluster import LocalCluster
+from wms_connector.local.drill import DrillName, DrillResult, max_stall
+from wms_connector.local.failover import count_delivery
 from wms_connector.local.leaders import PartitionInfo, busiest_leader, lagging, led_by
 from wms_connector.local.paths import RuntimeLayout
 from wms_connector.stages import Stage
@@ -86,3 +88,27 @@ def test_lagging_partitions_are_leaderless_or_under_replicated() -> None:
     healthy, behind, leaderless = _p(0, 1), _p(1, 2, (2, 3)), _p(2, -1, ())
     assert lagging([healthy, behind, leaderless]) == [behind, leaderless]
     assert lagging([healthy, _p(3, 1, (3, 2, 1))]) == []  # ISR order does not matter
+
+
+def test_max_stall_is_the_longest_wait_for_a_committed_change() -> None:
+    # Steady: each change read 0.2 s after its commit.
+    steady_commits = {k: float(k) for k in range(5)}
+    assert max_stall(steady_commits, {k: k + 0.2 for k in range(5)}) == pytest.approx(0.2)
+    # Keys 2 and 3 committed at 2 s and 3 s, all read at 7.5 s (a stalled leader).
+    arrived = {0: 0.2, 1: 1.2, 2: 7.5, 3: 7.5, 4: 7.6}
+    assert max_stall(steady_commits, arrived) == pytest.approx(5.5)
+    # A quiet source is not a stall: nothing committed between 1 s and 60 s.
+    assert max_stall({0: 0.0, 1: 60.0}, {0: 0.1, 1: 61.0}) == pytest.approx(1.0)
+    # Lost keys are ignored here (counted as lost).
+    assert max_stall({0: 0.0, 1: 1.0}, {0: 0.3}) == pytest.approx(0.3)
+    assert max_stall({}, {}) == 0.0
+
+
+def test_the_drill_line_has_the_issues_shape() -> None:
+    delivery = count_delivery([1, 2, 3], [1, 2, 2, 3])
+    result = DrillResult(DrillName.ROLLING_RESTART, delivery, 4.21, 0, 0)
+    assert result.line() == (
+        "drill rolling-restart: lost 0, duplicated 1, max stall 4.2 s, task failures 0, agent restarts 0"
+    )
+    assert not result.clean
+    assert DrillResult(DrillName.BROKER_HANG, count_delivery([1], [1]), 0.2, 0, 1).clean

@@ -51,9 +51,10 @@ def _render_summary(data: dict[str, Any]) -> None:
         )
 
 
-def standin_agent(stage: Stage, state: Any, standin: StandInPostgres) -> Agent:
-    """A connect-agent for worker 0 of a local cluster and its STAND-IN, as in an ECS task; its EMF
-    lines and logs are dropped (the demo and the benchmark print their own)."""
+def standin_agent(stage: Stage, state: Any, standin: StandInPostgres, worker_index: int = 0) -> Agent:
+    """A connect-agent for one worker (index ``worker_index``, default 0) of a local cluster and its
+    STAND-IN, as in an ECS task; its EMF lines and logs are dropped (the demo and the benchmarks
+    print their own)."""
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": state.bootstrap,
         "WMS_KAFKA_AUTH": "plaintext",
@@ -62,12 +63,12 @@ def standin_agent(stage: Stage, state: Any, standin: StandInPostgres) -> Agent:
         "WMS_STANDIN_DB": standin.dbname,
         "WMS_STANDIN_USER": standin.user,
     }
-    worker = state.workers[0]
+    [worker] = [w for w in state.workers if w.index == worker_index]
     agent, _api = build_agent(
         stage_name=stage.name,
         source=AgentSource.STANDIN,
-        connect_url=state.rest_urls[0],
-        metrics_url=state.metrics_urls[0],
+        connect_url=f"http://127.0.0.1:{worker.port}",
+        metrics_url=f"http://127.0.0.1:{worker.metrics_port}/metrics",
         worker_id=f"127.0.0.1:{worker.port}",
         state_file=None,
         reconcile_enabled=True,
