@@ -40,12 +40,14 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sys
 import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -392,6 +394,9 @@ def main() -> None:
     parser.add_argument("--outage", type=float, default=60.0, help="seconds the stand-in database stays down")
     parser.add_argument("--warm", type=float, default=10.0, help="seconds of workload before each action")
     parser.add_argument("--after", type=float, default=10.0, help="seconds of workload after each action")
+    parser.add_argument(
+        "--keep-logs", type=Path, default=None, help="copy the brokers' and workers' logs here"
+    )
     args = parser.parse_args()
     chosen = [DrillName(d) for d in args.only] if args.only else list(DrillName)
     os.environ.setdefault(STANDIN_PASSWORD_ENV, "bench-" + secrets.token_urlsafe(12))
@@ -405,6 +410,8 @@ def main() -> None:
     results: list[DrillResult] = []
     with ExitStack() as stack:
         cluster = start_cluster(stack, STAGE, 2, brokers=3)
+        if args.keep_logs is not None:
+            stack.callback(shutil.copytree, cluster.logs_dir, args.keep_logs, dirs_exist_ok=True)
         standin = start_standin(stack)
         standin.keep_data = True  # the outage drill stops and starts it; stop() at the end removes it
         stack.callback(setattr, standin, "keep_data", False)

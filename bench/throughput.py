@@ -43,6 +43,7 @@ import httpx
 from _common import load, machine, start_cluster, start_standin
 from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
 from wms_connector.connect.rest import BackOff, HttpConnectApi
+from wms_connector.connect.worker_config import render_properties
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.events import percentile
 from wms_connector.local.pipeline import ensure_local_topics, register_fresh, wait_running
@@ -64,6 +65,9 @@ METRICS = (
     "kafka_connect_source_task_metrics_source_record_write_rate",
     "kafka_connect_source_task_metrics_poll_batch_avg_time_ms",
     "kafka_connect_source_task_metrics_source_record_active_count",
+    "kafka_connect_source_task_metrics_transaction_size_avg",
+    "kafka_connect_connector_task_metrics_batch_size_avg",
+    "kafka_connect_connector_task_metrics_offset_commit_avg_time_ms",
     "kafka_producer_batch_size_avg",
     "kafka_producer_records_per_request_avg",
     "kafka_producer_record_queue_time_avg",
@@ -336,6 +340,8 @@ def burst(
         reader.take()
         heap = HeapWatch(cluster.metrics_urls[0])
         heap.start()
+        groups = processes(cluster)
+        cpu_before = cpu_snapshot(groups)
         with standin.connect(autocommit=True) as conn:
             began = time.monotonic()
             conn.execute(sql, params)
@@ -351,12 +357,18 @@ def burst(
                 last_at = time.monotonic()
         heap.stop_event.set()
         heap.join(timeout=5)
+        cpu = cpu_share(cpu_before, cpu_snapshot(groups), max(0.1, last_at - began))
+        metrics = scrape(cluster.metrics_urls[0])
+        shown = ", ".join(
+            f"{k.split('_', 2)[-1]}={v:.3g}" for k, v in sorted(metrics.items()) if "jvm" not in k
+        )
         lines.append(
             f"burst {what}: {rows} rows in one transaction (statement {committed - began:.1f} s); "
             f"last event visible (read_committed) {last_at - committed:.1f} s after the commit, "
             f"{received} of {rows} read; worker peak heap {heap.peak / 2**20:.0f} MiB "
             f"(local -Xmx 768 MiB, production heap {PRODUCTION_HEAP_MIB} MiB); {load()}"
         )
+        print(f"  burst {what}: {cpu}\n      metrics: {shown}", flush=True)
         print(lines[-1], flush=True)
     return lines
 
@@ -434,6 +446,19 @@ def compression(cluster: LocalCluster, records: list[tuple[bytes | None, bytes]]
     return lines
 
 
+def kafka_default_producer(cluster: LocalCluster) -> None:
+    """Restart the workers without the pinned producer settings (Kafka's defaults: no compression,
+    16 KiB batches, linger.ms 0), to compare."""
+    state = cluster.state
+    for worker in state.workers:
+        props = cluster.worker_properties(state, cluster.stage, worker.port)
+        for key in ("producer.compression.type", "producer.batch.size", "producer.linger.ms"):
+            props.pop(key, None)
+        Path(worker.config).write_text(render_properties(props))
+        cluster.stop_worker(worker.index)
+        cluster.start_worker(worker.index)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -443,16 +468,27 @@ def main() -> None:
     parser.add_argument("--sustain", type=float, default=120.0, help="seconds at the highest passing rate")
     parser.add_argument("--burst-rows", type=int, default=200_000)
     parser.add_argument("--skip-burst", action="store_true")
+    parser.add_argument(
+        "--producer",
+        choices=("pinned", "kafka-defaults"),
+        default="pinned",
+        help="the workers' pinned producer batching/compression, or Kafka's defaults (for comparison)",
+    )
     parser.add_argument("--skip-sustained", action="store_true")
     parser.add_argument("--compression-sample", type=int, default=20_000, help="events; 0 skips it")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
     os.environ.setdefault(STANDIN_PASSWORD_ENV, "bench-" + secrets.token_urlsafe(12))
     print(machine())
-    print(f"3 brokers (RF 3, min.insync.replicas=2), 1 worker, exactly-once, STAND-IN PostgreSQL; {load()}")
+    print(
+        f"3 brokers (RF 3, min.insync.replicas=2), 1 worker, exactly-once, STAND-IN PostgreSQL, "
+        f"producer settings: {args.producer}; {load()}"
+    )
     results: list[str] = []
     with ExitStack() as stack:
         cluster = start_cluster(stack, STAGE, 1, brokers=3)
+        if args.producer == "kafka-defaults":
+            kafka_default_producer(cluster)
         standin = start_standin(stack)
         ensure_local_topics(cluster.bootstrap, STAGE)
         api = HttpConnectApi(cluster.rest_urls[0], backoff=BackOff(scale_ms=500, max_attempts=12))

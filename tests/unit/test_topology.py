@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from wms_connector.connect.worker_config import WorkerEndpoint, worker_config
 from wms_connector.errors import InputError, WmsError
+from wms_connector.kafka.topics import TOPIC_COMPRESSION, TopicRole, topic_specs
 from wms_connector.local.broker import (
     CONTROLLER_NODE_ID,
     broker_properties,
@@ -112,3 +114,14 @@ def test_the_drill_line_has_the_issues_shape() -> None:
     )
     assert not result.clean
     assert DrillResult(DrillName.BROKER_HANG, count_delivery([1], [1]), 0.2, 0, 1).clean
+
+
+@pytest.mark.parametrize("stage", ["main", "val", "production", "feature-x"])
+def test_change_events_are_batched_and_compressed_with_zstd_end_to_end(stage: str) -> None:
+    props = worker_config(Stage(stage), WorkerEndpoint("b:9092", "10.0.0.1"), ("/plugins",))
+    assert props["producer.compression.type"] == TOPIC_COMPRESSION == "zstd"
+    assert int(props["producer.batch.size"]) >= 65_536
+    assert 0 < int(props["producer.linger.ms"]) <= 50
+    for spec in topic_specs(Stage(stage)):
+        expected = TOPIC_COMPRESSION if spec.role is TopicRole.DATA else None
+        assert spec.config.get("compression.type") == expected, spec.name
