@@ -86,8 +86,8 @@ REST_PORT: Final = 8083
 CONFIG_TOPIC_PARTITIONS: Final = 1
 STATUS_TOPIC_PARTITIONS: Final = 5
 #: The source tasks' producer (issue 22, ``bench/throughput.py``). A change event is JSON with its
-#: schema, ~4.6 KB, and consecutive events repeat the schema: zstd over 64 KiB batches stored the
-#: stand-in's events in 1/38 of their size (16 KiB batches, Kafka's default: 1/12; no compression,
+#: schema, ~4.8 KB, and consecutive events repeat the schema: zstd over 64 KiB batches stored the
+#: stand-in's events in 1/38 to 1/40 of their size (16 KiB batches, Kafka's default: 1/12; no compression,
 #: Kafka's default: 1/1). MSK bills storage and cross-AZ replication by the byte, and the brokers'
 #: work falls with it. ``linger.ms`` costs no latency here: with exactly-once every poll batch ends
 #: in a transaction commit, which flushes whatever is lingering.
