@@ -141,15 +141,17 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     with status("fetching the pinned jars (runtime/pom.xml)..."):
         jars = fetch(paths.pom_path(), paths.cache_dir())
     cluster = LocalCluster(paths.state_dir(), jars.layout, find_java(), env=env)
+    running = cluster.running_state()
+    # A running cluster is used with its brokers (e.g. `local up --brokers 3`), else one broker.
+    brokers = len(running.brokers) if running is not None else 1
     if workers is None:
         # Use a cluster that already runs as it is (its worker count), else start one worker.
-        running = cluster.running_state()
         workers = len(running.workers) if running is not None else 1
     standin_dir = paths.state_dir().parent / "standin"
     started_cluster = False
     try:
         with status("starting the local cluster...") as progress:
-            state, started_cluster = cluster.up(the_stage, workers, progress=progress)
+            state, started_cluster = cluster.up(the_stage, workers, brokers=brokers, progress=progress)
             if not started_cluster:
                 # Workers started earlier lack this run's password in their environment.
                 progress("restarting the running workers with this run's environment...")
