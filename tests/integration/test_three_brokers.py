@@ -25,7 +25,7 @@ from wms_connector.local.events import ChangeEvent
 from wms_connector.local.failover import InsertLoad, count_delivery, delivered_keys, wait_offsets_committed
 from wms_connector.local.leaders import busiest_leader, describe_partitions, wait_in_sync, wait_leaders_away
 from wms_connector.local.pipeline import (
-    DEBEZIUM_ROLES,
+    PRECREATED_ROLES,
     EventTail,
     ensure_local_topics,
     register_fresh,
@@ -78,7 +78,7 @@ def test_topics_get_productions_replication_and_min_insync_replicas(streaming: S
     assert settings_for(stage).replication_factor == 3
     admin = TopicAdmin.connect(streaming.cluster.bootstrap, KafkaAuth.PLAINTEXT)
     assert admin.broker_count() == 3
-    specs = [s for s in topic_specs(stage) if s.role in DEBEZIUM_ROLES]
+    specs = [s for s in topic_specs(stage) if s.role in PRECREATED_ROLES]
     described = admin.describe(s.name for s in specs)
     for spec in specs:
         state = described[spec.name]

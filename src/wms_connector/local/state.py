@@ -9,9 +9,9 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from wms_connector.errors import WmsError
 
@@ -55,6 +55,16 @@ class ClusterState(BaseModel):
     controller_port: int
     workers: tuple[WorkerEntry, ...]
     started_at: float
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_broker(cls, data: Any) -> Any:
+        """Accept the one-broker form (``broker=...``, state files written before ``brokers``)."""
+        if isinstance(data, dict) and "broker" in data and "brokers" not in data:
+            data = dict(data)
+            broker = data.pop("broker")
+            data["brokers"] = (broker.model_dump() if isinstance(broker, BaseModel) else broker,)
+        return data
 
     @property
     def broker(self) -> BrokerEntry:
