@@ -33,11 +33,12 @@ def load() -> str:
 
 
 def start_cluster(
-    stack: ExitStack, stage: Stage, workers: int, *, exactly_once: bool | None = None
+    stack: ExitStack, stage: Stage, workers: int, *, exactly_once: bool | None = None, brokers: int = 1
 ) -> LocalCluster:
     """A local cluster in a temporary directory, stopped and removed when ``stack`` closes.
 
-    ``exactly_once`` overrides the stage's exactly-once switch (to compare both modes)."""
+    ``exactly_once`` overrides the stage's exactly-once switch (to compare both modes); ``brokers=3``
+    is production's topology (``LocalCluster.up``)."""
     cluster_dir = Path(tempfile.mkdtemp(prefix="wms-bench-cluster-"))
     stack.callback(shutil.rmtree, cluster_dir, ignore_errors=True)  # runs last (LIFO)
     cluster = LocalCluster(
@@ -45,7 +46,7 @@ def start_cluster(
     )
     # Registered before up(): a start that fails half-way still stops what it started.
     stack.callback(cluster.down, wipe=True)
-    cluster.up(stage, workers)
+    cluster.up(stage, workers, brokers=brokers)
     return cluster
 
 

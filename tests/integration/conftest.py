@@ -4,6 +4,11 @@
 ``.bootstrap`` ("127.0.0.1:PORT"), ``.rest_urls`` (one REST base URL per worker), ``.stage``
 (the ephemeral stage ``it-local``, so topic namespacing is exercised), ``.state_dir``, and
 ``.stop_worker(i)`` / ``.kill_worker(i)`` / ``.start_worker(i)`` for failover tests. Two workers.
+
+``three_brokers`` is production's topology (three brokers and a controller-only node, replication
+factor 3, ``min.insync.replicas=2``) with one worker, started per MODULE that asks for it (it costs
+~30 s to start on a loaded machine): ``.stop_broker(n)`` / ``.start_broker(n, empty=...)`` /
+``.pause_broker(n)`` for leader-change tests.
 Worker environment: the session's ``os.environ`` when the fixture starts (set ``WMS_STANDIN_*``
 before first use if a connector needs ``${env:...}``).
 """
@@ -32,6 +37,7 @@ from .jdbc_sink import fetch_sink
 
 IT_STAGE = Stage("it-local")
 IT_WORKERS = 2
+THREE_BROKER_STAGE = Stage("it-three")
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +67,18 @@ def local_cluster(
         yield cluster
     finally:
         cluster.down()
+
+
+@pytest.fixture(scope="module")
+def three_brokers(
+    runtime_jars: FetchResult, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalCluster]:
+    cluster = LocalCluster(tmp_path_factory.mktemp("three-brokers"), runtime_jars.layout)
+    try:
+        cluster.up(THREE_BROKER_STAGE, 1, brokers=3)
+        yield cluster
+    finally:
+        cluster.down(wipe=True)
 
 
 @pytest.fixture

@@ -217,6 +217,10 @@ BEANS = {
         "kafka_connect_connect-worker-rebalance-metrics_time-since-last-rebalance-ms",
         {},
     ),
+    "kafka.producer<type=producer-metrics, client-id=connector-producer-c-0><>txn-commit-time-ns-total": (
+        "kafka_producer_txn-commit-time-ns-total",
+        {"client_id": "connector-producer-c-0"},
+    ),
 }
 
 

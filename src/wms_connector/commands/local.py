@@ -59,11 +59,20 @@ def fetch_command(
     emit(data, as_json, render)
 
 
-def up_command(
+def up_command(  # noqa: PLR0917 - typer maps each parameter to an option
     workers: Annotated[
         int,
         typer.Option("--workers", "-n", parser=params.count, metavar="N", help="Connect workers to start"),
     ] = 2,
+    brokers: Annotated[
+        int,
+        typer.Option(
+            "--brokers",
+            parser=params.count,
+            metavar="N",
+            help="Kafka brokers: 1, or 3 for production's shape (RF 3, min.insync.replicas=2)",
+        ),
+    ] = 1,
     stage: Annotated[str, typer.Option("--stage", "-s", help="stage the workers are rendered for")] = (
         DEFAULT_LOCAL_STAGE
     ),
@@ -92,12 +101,15 @@ def up_command(
         )
     started = time.monotonic()
     with status("starting the local cluster...") as progress:
-        state, fresh = cluster.up(parsed, workers, broker_port=broker_port, progress=progress)
+        state, fresh = cluster.up(
+            parsed, workers, brokers=brokers, broker_port=broker_port, progress=progress
+        )
     data = {
         "started": fresh,
         "seconds": round(time.monotonic() - started, 1),
         "stage": state.stage,
         "bootstrap": state.bootstrap,
+        "brokers": len(state.brokers),
         "rest_urls": state.rest_urls,
         "state_dir": str(cluster.state_dir),
     }
@@ -105,7 +117,7 @@ def up_command(
     def render(d: dict[str, Any]) -> None:
         verb = f"started in {d['seconds']} s" if d["started"] else "already running"
         console.print(markup("[green]local cluster {}[/] (stage {})", verb, d["stage"]))
-        console.print(f"bootstrap: {d['bootstrap']}")
+        console.print(f"bootstrap: {d['bootstrap']} ({d['brokers']} broker(s))")
         for url in d["rest_urls"]:
             console.print(f"worker:    {url}")
 
@@ -123,9 +135,8 @@ def status_command(as_json: JsonOption = False) -> None:
             return
         state = "[green]running[/]" if d["running"] else "[red]degraded[/]"
         console.print(markup(f"local cluster {state}: stage {{}}, group {{}}", d["stage"], d["group_id"]))
-        console.print(
-            f"bootstrap {d['bootstrap']} (broker pid {d['broker']['pid']}, alive: {d['broker']['alive']})"
-        )
+        nodes = ", ".join(f"{n['name']} pid {n['pid']} alive: {n['alive']}" for n in d["brokers"])
+        console.print(f"bootstrap {d['bootstrap']} ({nodes})")
         table = Table(title="Connect workers")
         for column in ("worker", "pid", "alive", "REST", "in group", "version", "plugins"):
             table.add_column(column)

@@ -58,9 +58,10 @@ def _render_summary(data: dict[str, Any]) -> None:
         )
 
 
-def standin_agent(stage: Stage, state: Any, standin: StandInPostgres) -> Agent:
-    """A connect-agent for worker 0 of a local cluster and its STAND-IN, as in an ECS task; its EMF
-    lines and logs are dropped (the demo and the benchmark print their own)."""
+def standin_agent(stage: Stage, state: Any, standin: StandInPostgres, worker_index: int = 0) -> Agent:
+    """A connect-agent for one worker (index ``worker_index``, default 0) of a local cluster and its
+    STAND-IN, as in an ECS task; its EMF lines and logs are dropped (the demo and the benchmarks
+    print their own)."""
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": state.bootstrap,
         "WMS_KAFKA_AUTH": "plaintext",
@@ -69,12 +70,12 @@ def standin_agent(stage: Stage, state: Any, standin: StandInPostgres) -> Agent:
         "WMS_STANDIN_DB": standin.dbname,
         "WMS_STANDIN_USER": standin.user,
     }
-    worker = state.workers[0]
+    [worker] = [w for w in state.workers if w.index == worker_index]
     agent, _api = build_agent(
         stage_name=stage.name,
         source=AgentSource.STANDIN,
-        connect_url=state.rest_urls[0],
-        metrics_url=state.metrics_urls[0],
+        connect_url=f"http://127.0.0.1:{worker.port}",
+        metrics_url=f"http://127.0.0.1:{worker.metrics_port}/metrics",
         worker_id=f"127.0.0.1:{worker.port}",
         state_file=None,
         reconcile_enabled=True,
@@ -170,13 +171,13 @@ def _run_log(path: Path) -> Iterator[None]:
 
 
 def watched(cluster_state: Any, standin: runs.StandInRecord | None) -> list[runs.Watched]:
-    """What a run depends on: the broker, every worker, and the stand-in it started."""
+    """What a run depends on: every broker (and controller), every worker, and the stand-in it started."""
     tag = cluster_state.tag
 
     def process(pid: int) -> Callable[[], bool]:
         return lambda: procs.is_ours(pid, tag)
 
-    entries = [cluster_state.broker, *cluster_state.workers]
+    entries = [*cluster_state.nodes, *cluster_state.workers]
     items = [runs.Watched(e.name, e.pid, e.log, process(e.pid)) for e in entries]
     if standin is not None:
         items.append(
@@ -202,9 +203,11 @@ def _run(
     with status("fetching the pinned jars (runtime/pom.xml)..."):
         jars = fetch(paths.pom_path(), paths.cache_dir())
     cluster = LocalCluster(paths.state_dir(), jars.layout, find_java(), env=env)
+    running = cluster.running_state()
+    # A running cluster is used with its brokers (e.g. `local up --brokers 3`), else one broker.
+    brokers = len(running.brokers) if running is not None else 1
     if workers is None:
         # Use a cluster that already runs as it is (its worker count), else start one worker.
-        running = cluster.running_state()
         workers = len(running.workers) if running is not None else 1
     standin_dir = paths.state_dir().parent / "standin"
     standin: StandInPostgres | None = None
@@ -212,7 +215,7 @@ def _run(
     watch: runs.Watch | None = None
     try:
         with status("starting the local cluster...") as progress:
-            state, started_cluster = cluster.up(the_stage, workers, progress=progress)
+            state, started_cluster = cluster.up(the_stage, workers, brokers=brokers, progress=progress)
             if not started_cluster:
                 # Workers started earlier lack this run's password in their environment.
                 progress("restarting the running workers with this run's environment...")

@@ -27,6 +27,7 @@ from wms_connector.errors import InputError, WmsError
 from wms_connector.kafka.admin import TopicAdmin
 from wms_connector.kafka.client import default_auth
 from wms_connector.kafka.topics import TopicRole
+from wms_connector.local.broker import replication_for
 from wms_connector.local.cluster import LOCAL_SIZING
 from wms_connector.naming import names_for
 from wms_connector.output import console, emit, err_console, markup, show_table, styled
@@ -237,11 +238,13 @@ def verify_command(
         bootstrap = str(resolve(parsed, BROKER_STRING, backend).value)
     names = names_for(parsed)
     connector = names.connector if source == "oracle" else names.standin_connector
+    chosen_auth = auth if auth is not None else default_auth(settings_for(parsed).kafka_auth, bootstrap)
+    admin = TopicAdmin.connect(bootstrap, chosen_auth, region=default_region(region))
     expect = (
         expectation_for(
             parsed,
             connector,
-            replication_factor=LOCAL_SIZING.replication_factor,
+            replication_factor=_local_replication(admin),
             partitions={
                 TopicRole.CONNECT_OFFSETS: LOCAL_SIZING.offsets_partitions,
                 TopicRole.CONNECT_STATUS: LOCAL_SIZING.status_partitions,
@@ -251,8 +254,6 @@ def verify_command(
         else expectation_for(parsed, connector)
     )
     timeout_s = timeout if timeout is not None else default_timeout_s(settings_for(parsed))
-    chosen_auth = auth if auth is not None else default_auth(settings_for(parsed).kafka_auth, bootstrap)
-    admin = TopicAdmin.connect(bootstrap, chosen_auth, region=default_region(region))
     api = HttpConnectApi(connect_url, timeout_s=15, backoff=BackOff(scale_ms=500, max_attempts=3))
     urls = metrics_url or [default_metrics_url(connect_url)]
     try:
@@ -283,3 +284,12 @@ def verify_command(
 
 def register(app: typer.Typer) -> None:
     app.command("verify")(verify_command)
+
+
+def _local_replication(admin: TopicAdmin) -> int:
+    """The local cluster's replication factor: 1 broker -> 1, ``local up --brokers 3`` -> 3; when
+    the cluster does not answer, the one-broker default (the topic checks then report it)."""
+    try:
+        return replication_for(admin.broker_count())
+    except WmsError:
+        return LOCAL_SIZING.replication_factor

@@ -85,6 +85,24 @@ REST_PORT: Final = 8083
 #: The config topic must have exactly one partition (Connect refuses anything else).
 CONFIG_TOPIC_PARTITIONS: Final = 1
 STATUS_TOPIC_PARTITIONS: Final = 5
+#: The source tasks' producer (issue 22, ``bench/throughput.py``). A change event is JSON with its
+#: schema, ~4.8 KB, and consecutive events repeat the schema: zstd over 64 KiB batches stored the
+#: stand-in's events in 1/38 to 1/40 of their size (16 KiB batches, Kafka's default: 1/12; no compression,
+#: Kafka's default: 1/1). MSK bills storage and cross-AZ replication by the byte, and the brokers'
+#: work falls with it. ``linger.ms`` costs no latency here: with exactly-once every poll batch ends
+#: in a transaction commit, which flushes whatever is lingering.
+PRODUCER_COMPRESSION: Final = "zstd"
+PRODUCER_BATCH_BYTES: Final = 262_144
+PRODUCER_LINGER_MS: Final = 20
+#: How long every client of the worker (its group membership and internal-topic clients, the
+#: tasks' producers and consumers, the admin client) waits for one broker request (issue 22,
+#: ``bench/drills.py`` broker-hang). A hung broker keeps its sockets open and answers nothing; MSK
+#: fences it after its 9 s session, but a client with a request in flight to it waits the full
+#: request timeout (Kafka's defaults: 40 s for the worker, 30 s for its clients) before it looks at
+#: the new metadata. Meanwhile Connect revokes every task of a worker that cannot reach its group
+#: coordinator, and exactly-once zombie fencing gives up on a config topic it cannot read. 10 s is
+#: just past the broker's session, and far above any healthy MSK answer.
+CLIENT_REQUEST_TIMEOUT_MS: Final = 10_000
 #: Client prefixes whose settings Connect does not inherit from the worker's top level.
 CLIENT_PREFIXES: Final = ("producer.", "consumer.", "admin.")
 
@@ -192,13 +210,19 @@ def worker_config(
         # KIP-618; the switch is per stage (module docstring). "disabled" is Kafka's default.
         "exactly.once.source.support": "enabled" if settings.exactly_once else "disabled",
         "consumer.isolation.level": "read_committed",
+        # Batching and compression of the change events (PRODUCER_* above; docs/stream.md).
+        "producer.compression.type": PRODUCER_COMPRESSION,
+        "producer.batch.size": str(PRODUCER_BATCH_BYTES),
+        "producer.linger.ms": str(PRODUCER_LINGER_MS),
         # Source connectors create their topics through Connect's admin client only when a
         # connector asks for it (topic.creation.*); we create topics ourselves before that.
         "topic.creation.enable": "true",
     }
+    timeouts = {"request.timeout.ms": str(CLIENT_REQUEST_TIMEOUT_MS)}
+    props.update(timeouts)
     props.update(security)
     for prefix in CLIENT_PREFIXES:
-        props.update(prefixed(security, prefix))
+        props.update(prefixed({**timeouts, **security}, prefix))
     return props
 
 

@@ -1,4 +1,9 @@
-"""Run the local cluster: a KRaft broker and N Connect workers from the pinned jars.
+"""Run the local cluster: KRaft broker(s) and N Connect workers from the pinned jars.
+
+One broker by default; ``brokers=3`` gives production's shape (three brokers, one controller-only
+node, replication factor 3, ``min.insync.replicas=2``: :mod:`.broker`), with the operations the MSK
+maintenance drills need (stop, kill, freeze, start with an empty data directory, a worker added
+before another is retired).
 
 This is the I/O shell. Properties come from pure functions (:mod:`.broker`,
 :mod:`wms_connector.connect.worker_config`); processes are tracked in a state file (:mod:`.state`) so
@@ -9,11 +14,13 @@ tag are ever signalled (:mod:`.procs`).
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,10 +29,18 @@ import httpx
 from wms_connector.connect.worker_config import TopicSizing, WorkerEndpoint, render_properties, worker_config
 from wms_connector.errors import InputError, WmsError
 from wms_connector.local import procs
-from wms_connector.local.broker import broker_properties, new_cluster_id
+from wms_connector.local.broker import (
+    CONTROLLER_NODE_ID,
+    broker_properties,
+    cluster_broker_properties,
+    controller_properties,
+    new_cluster_id,
+    replication_for,
+)
 from wms_connector.local.java import Java, find_java
 from wms_connector.local.paths import RuntimeLayout, repo_root
 from wms_connector.local.state import (
+    BrokerEntry,
     ClusterState,
     ProcessEntry,
     WorkerEntry,
@@ -42,6 +57,9 @@ STORAGE_MAIN: Final = "kafka.tools.StorageTool"
 WORKER_MAIN: Final = "org.apache.kafka.connect.cli.ConnectDistributed"
 #: Small heaps: several people share a 2-core machine.
 BROKER_HEAP: Final = ("-Xms128m", "-Xmx512m")
+CONTROLLER_HEAP: Final = ("-Xms64m", "-Xmx256m")
+#: ``local up --brokers N``: 1 (the default) or production's 3; more only costs memory.
+MAX_BROKERS: Final = 5
 WORKER_HEAP: Final = ("-Xms128m", "-Xmx768m")
 #: Serial GC and C1-only JIT: on a shared 2-core machine three JVMs starting at once fight over
 #: the cores for C2 compilation; C1 alone cut `local up` from ~24 s to ~16 s (bench/local_start.py).
@@ -140,7 +158,7 @@ class LocalCluster:
         return Stage(self.state.stage)
 
     def liveness(self, state: ClusterState) -> dict[str, bool]:
-        entries: list[ProcessEntry] = [state.broker, *state.workers]
+        entries: list[ProcessEntry] = [*state.nodes, *state.workers]
         return {entry.name: procs.is_ours(entry.pid, state.tag) for entry in entries}
 
     # -- up ----------------------------------------------------------------------------------
@@ -149,6 +167,7 @@ class LocalCluster:
         stage: Stage,
         workers: int = 2,
         *,
+        brokers: int = 1,
         broker_port: int | None = None,
         progress: Progress = _quiet,
     ) -> tuple[ClusterState, bool]:
@@ -158,13 +177,15 @@ class LocalCluster:
         this directory's cluster that the file does not record (it is missing or damaged) are
         found by their tag and stopped before anything starts on the same data directory."""
         with locked(self.state_dir):
-            return self._up(stage, workers, broker_port=broker_port, progress=progress)
+            return self._up(stage, workers, brokers, broker_port=broker_port, progress=progress)
 
     def _up(
-        self, stage: Stage, workers: int, *, broker_port: int | None, progress: Progress
+        self, stage: Stage, workers: int, brokers: int, *, broker_port: int | None, progress: Progress
     ) -> tuple[ClusterState, bool]:
         if workers < 1:
             raise InputError(f"--workers must be at least 1 (got {workers})")
+        if not 1 <= brokers <= MAX_BROKERS:
+            raise InputError(f"--brokers must be 1 to {MAX_BROKERS} (got {brokers}); production has 3")
         if broker_port is not None and not 1 <= broker_port <= 65535:
             raise InputError(f"--broker-port {broker_port} is not a TCP port (1..65535)")
         existing = load_state(self.state_dir)
@@ -174,11 +195,16 @@ class LocalCluster:
         if existing is not None:
             alive = self.liveness(existing)
             if all(alive.values()):
-                if existing.stage != stage.name or len(existing.workers) != workers:
+                if (
+                    existing.stage != stage.name
+                    or len(existing.workers) != workers
+                    or len(existing.brokers) != brokers
+                ):
                     raise InputError(
                         f"a local cluster already runs from {self.state_dir} for stage {existing.stage!r} "
-                        f"with {len(existing.workers)} worker(s); run `wms-connector local down` before "
-                        f"starting one for stage {stage.name!r} with {workers}"
+                        f"with {len(existing.brokers)} broker(s) and {len(existing.workers)} worker(s); "
+                        f"run `wms-connector local down` before starting one for stage {stage.name!r} "
+                        f"with {brokers} broker(s) and {workers} worker(s)"
                     )
                 return existing, False
             dead = ", ".join(name for name, up in alive.items() if not up)
@@ -190,7 +216,12 @@ class LocalCluster:
                 f"port 127.0.0.1:{broker_port} is already in use: choose another --broker-port, "
                 "or omit it to get a free one"
             )
-        return self._start(stage, workers, broker_port, existing, progress), True
+        if existing is not None and len(existing.brokers) != brokers:
+            raise InputError(
+                f"the data in {self.data_dir} is of a cluster with {len(existing.brokers)} broker(s): "
+                f"run `wms-connector local down --wipe` before starting one with {brokers}"
+            )
+        return self._start(stage, workers, broker_port, existing, progress, brokers=brokers), True
 
     def _pick_port(self, preferred: int | None, taken: set[int]) -> int:
         if preferred is not None and preferred not in taken and procs.port_is_free(preferred):
@@ -224,39 +255,42 @@ class LocalCluster:
         broker_port: int | None,
         previous: ClusterState | None,
         progress: Progress,
+        *,
+        brokers: int,
     ) -> ClusterState:
         for directory in (self.data_dir, self.logs_dir, self.config_dir):
             directory.mkdir(parents=True, exist_ok=True)
         (self.config_dir / "log4j2.properties").write_text(LOG4J2)
         taken: set[int] = set()
-        b_port = self._pick_port(broker_port or (previous.broker.port if previous else None), taken)
+        old_ports = [b.port for b in previous.brokers] if previous else []
+        b_ports = [
+            self._pick_port(
+                broker_port
+                if index == 0 and broker_port
+                else (old_ports[index] if index < len(old_ports) else None),
+                taken,
+            )
+            for index in range(brokers)
+        ]
         c_port = self._pick_port(previous.controller_port if previous else None, taken)
         tag = uuid.uuid4().hex
-        broker_dir = self.data_dir / "broker"
-        broker_config = self.config_dir / "broker.properties"
-        broker_config.write_text(
-            render_properties(
-                broker_properties(broker_port=b_port, controller_port=c_port, log_dir=broker_dir)
+        entries, controller = self._node_entries(brokers, b_ports, c_port)
+        cluster_id = self._format(entries, controller, tag, progress)
+        if controller is not None:
+            progress(f"starting the KRaft controller on 127.0.0.1:{c_port}")
+            controller = controller.model_copy(
+                update={"pid": self._spawn_node(controller, tag, CONTROLLER_HEAP)}
             )
-        )
-        cluster_id = self._format(broker_dir, broker_config, tag, progress)
-
-        progress(f"starting the Kafka broker on 127.0.0.1:{b_port}")
-        broker_log = self.logs_dir / "broker.log"
-        broker_pid = procs.spawn(
-            self._java_command(BROKER_HEAP, tag, BROKER_MAIN, str(broker_config)),
-            broker_log,
-            cwd=self.state_dir,
-            env=self.env,
-        )
-        broker = ProcessEntry(
-            name="broker", pid=broker_pid, port=b_port, log=str(broker_log), config=str(broker_config)
+        progress(f"starting {brokers} Kafka broker(s) on 127.0.0.1:{', '.join(map(str, b_ports))}")
+        started = tuple(
+            entry.model_copy(update={"pid": self._spawn_node(entry, tag, BROKER_HEAP)}) for entry in entries
         )
         state = ClusterState(
             tag=tag,
             stage=stage.name,
             cluster_id=cluster_id,
-            broker=broker,
+            brokers=started,
+            controller=controller,
             controller_port=c_port,
             workers=(),
             started_at=time.time(),
@@ -264,17 +298,20 @@ class LocalCluster:
         save_state(self.state_dir, state)
         try:
             self._wait_broker(state)
-            old_ports = [w.port for w in previous.workers] if previous else []
-            entries: list[WorkerEntry] = []
+            old_worker_ports = [w.port for w in previous.workers] if previous else []
+            workers_started: list[WorkerEntry] = []
             for index in range(workers):
-                port = self._pick_port(old_ports[index] if index < len(old_ports) else None, taken)
-                entries.append(self._spawn_worker(state, stage, index, port, self._pick_port(None, taken)))
+                preferred = old_worker_ports[index] if index < len(old_worker_ports) else None
+                port = self._pick_port(preferred, taken)
+                workers_started.append(
+                    self._spawn_worker(state, stage, index, port, self._pick_port(None, taken))
+                )
                 # Recorded at once: if a later spawn fails, the clean-up below (or `local down`)
                 # still knows this worker, instead of leaving it running unrecorded.
-                state = state.model_copy(update={"workers": tuple(entries)})
+                state = state.model_copy(update={"workers": tuple(workers_started)})
                 save_state(self.state_dir, state)
             progress(f"starting {workers} Connect worker(s) (group {names_for(stage).group_id})")
-            for entry in entries:
+            for entry in workers_started:
                 self._wait_worker(state, entry)
             progress("waiting until every worker is in the group")
             self._wait_group(state)
@@ -284,24 +321,90 @@ class LocalCluster:
             raise
         return state
 
-    def _format(self, broker_dir: Path, config: Path, tag: str, progress: Progress) -> str:
-        meta = broker_dir / "meta.properties"
-        if meta.is_file():
-            for line in meta.read_text().splitlines():
-                if line.startswith("cluster.id="):
-                    return line.split("=", 1)[1].strip()
-        progress("formatting the broker's KRaft storage")
-        cluster_id = new_cluster_id()
+    def _node_entries(
+        self, brokers: int, ports: list[int], controller_port: int
+    ) -> tuple[list[BrokerEntry], BrokerEntry | None]:
+        """The nodes to run, with their property files written (pids filled in once spawned)."""
+
+        def entry(name: str, node_id: int, port: int, props: dict[str, str], data: Path) -> BrokerEntry:
+            config = self.config_dir / f"{name}.properties"
+            config.write_text(render_properties(props))
+            log = self.logs_dir / f"{name}.log"
+            return BrokerEntry(
+                name=name,
+                pid=0,
+                port=port,
+                log=str(log),
+                config=str(config),
+                node_id=node_id,
+                data_dir=str(data),
+            )
+
+        if brokers == 1:
+            data = self.data_dir / "broker"
+            props = broker_properties(broker_port=ports[0], controller_port=controller_port, log_dir=data)
+            return [entry("broker", 1, ports[0], props, data)], None
+        data = self.data_dir / "controller"
+        controller = entry(
+            "controller",
+            CONTROLLER_NODE_ID,
+            controller_port,
+            controller_properties(controller_port=controller_port, log_dir=data),
+            data,
+        )
+        nodes = []
+        for node_id, port in enumerate(ports, start=1):
+            data = self.data_dir / f"broker-{node_id}"
+            props = cluster_broker_properties(
+                node_id=node_id,
+                broker_port=port,
+                controller_port=controller_port,
+                brokers=brokers,
+                log_dir=data,
+            )
+            nodes.append(entry(f"broker-{node_id}", node_id, port, props, data))
+        return nodes, controller
+
+    def _spawn_node(self, entry: BrokerEntry, tag: str, heap: tuple[str, ...]) -> int:
+        return procs.spawn(
+            self._java_command(heap, tag, BROKER_MAIN, entry.config),
+            Path(entry.log),
+            cwd=self.state_dir,
+            env=self.env,
+        )
+
+    def _format(
+        self, brokers: list[BrokerEntry], controller: BrokerEntry | None, tag: str, progress: Progress
+    ) -> str:
+        """Format every node whose storage is not formatted yet, all with one cluster id (the one
+        already on disk, if any node has it: a kept cluster, or one broker started empty)."""
+        nodes = [*brokers, *((controller,) if controller is not None else ())]
+        cluster_id = None
+        for node in nodes:
+            meta = Path(node.data_dir) / "meta.properties"
+            if meta.is_file():
+                for line in meta.read_text().splitlines():
+                    if line.startswith("cluster.id="):
+                        cluster_id = line.split("=", 1)[1].strip()
+        cluster_id = cluster_id or new_cluster_id()
+        for node in nodes:
+            if not (Path(node.data_dir) / "meta.properties").is_file():
+                progress(f"formatting the KRaft storage of the {node.name}")
+                self._format_one(node, cluster_id, tag)
+        return cluster_id
+
+    def _format_one(self, node: BrokerEntry, cluster_id: str, tag: str) -> None:
         command = self._java_command(
-            ("-Xmx256m",), tag, STORAGE_MAIN, "format", "-t", cluster_id, "-c", str(config)
+            ("-Xmx256m",), tag, STORAGE_MAIN, "format", "-t", cluster_id, "-c", node.config
         )
         result = subprocess.run(
             command, capture_output=True, text=True, check=False, env=dict(self.env), timeout=self.timeout_s
         )
         if result.returncode != 0:
             said = (result.stdout + result.stderr).strip()[-800:]
-            raise WmsError(f"formatting the broker storage in {broker_dir} failed: {said}")
-        return cluster_id
+            raise WmsError(
+                f"formatting the storage of the {node.name} in {Path(node.data_dir)} failed: {said}"
+            )
 
     def worker_properties(self, state: ClusterState, stage: Stage, port: int) -> dict[str, str]:
         return worker_config(
@@ -314,7 +417,7 @@ class LocalCluster:
             ),
             (*self.layout.plugin_path, *self.extra_plugin_path),
             auth=KafkaAuth.PLAINTEXT,
-            sizing=LOCAL_SIZING,
+            sizing=replace(LOCAL_SIZING, replication_factor=replication_for(len(state.brokers))),
             settings=stage_settings(stage, self.exactly_once),
         )
 
@@ -370,7 +473,21 @@ class LocalCluster:
         )
 
     def _wait_broker(self, state: ClusterState) -> None:
-        self._wait(state, state.broker, "ready", lambda: broker_answers(state.bootstrap))
+        """Every broker answers, and the cluster's metadata lists all of them."""
+        for entry in state.brokers:
+            self._wait(state, entry, "ready", _answers(state, entry, self._node_alive))
+        first = state.brokers[0]
+        self._wait(
+            state,
+            first,
+            "aware of every broker",
+            lambda: registered_brokers(state.bootstrap) >= len(state.brokers),
+        )
+
+    def _node_alive(self, state: ClusterState) -> bool:
+        if state.controller is not None and not procs.is_ours(state.controller.pid, state.tag):
+            raise self._died(state, state.controller)
+        return True
 
     def _wait_worker(self, state: ClusterState, entry: WorkerEntry) -> None:
         url = f"http://127.0.0.1:{entry.port}"
@@ -431,16 +548,89 @@ class LocalCluster:
         if wait:
             self._wait_worker(state, fresh)
 
+    # -- single brokers (MSK maintenance drills) ----------------------------------------------
+    def _broker(self, node_id: int) -> tuple[ClusterState, BrokerEntry]:
+        state = self.state
+        for entry in state.brokers:
+            if entry.node_id == node_id:
+                return state, entry
+        raise InputError(f"no broker {node_id}: this cluster has brokers 1..{len(state.brokers)}")
+
+    def stop_broker(self, node_id: int, *, hard: bool = False) -> None:
+        """Stop one broker: SIGTERM (a controlled shutdown, as MSK patching does) or SIGKILL."""
+        state, entry = self._broker(node_id)
+        procs.stop(entry.pid, state.tag, hard=hard, grace_s=60.0)
+
+    def pause_broker(self, node_id: int) -> None:
+        """Freeze one broker (SIGSTOP): it keeps its sockets and answers nothing, like a hung host."""
+        state, entry = self._broker(node_id)
+        procs.send(entry.pid, state.tag, signal.SIGSTOP)
+
+    def resume_broker(self, node_id: int) -> None:
+        state, entry = self._broker(node_id)
+        procs.send(entry.pid, state.tag, signal.SIGCONT)
+
+    def start_broker(self, node_id: int, *, empty: bool = False, wait: bool = True) -> None:
+        """Start a stopped broker again (same id, port, config); ``empty`` first deletes its data
+        directory and formats it anew with the cluster's id (a broker replaced with a new disk)."""
+        state, entry = self._broker(node_id)
+        if procs.is_ours(entry.pid, state.tag):
+            raise WmsError(f"the {entry.name} still runs (pid {entry.pid}): stop it first")
+        if empty:
+            shutil.rmtree(entry.data_dir, ignore_errors=True)
+            self._format_one(entry, state.cluster_id, state.tag)
+        fresh = entry.model_copy(update={"pid": self._spawn_node(entry, state.tag, BROKER_HEAP)})
+        state = state.model_copy(
+            update={"brokers": tuple(fresh if b.node_id == node_id else b for b in state.brokers)}
+        )
+        save_state(self.state_dir, state)
+        if wait:
+            self._wait(state, fresh, "ready", lambda: broker_answers(f"127.0.0.1:{fresh.port}"))
+
+    # -- a worker added, another retired (ECS rolling deploy) ---------------------------------
+    def add_worker(self, *, wait: bool = True) -> WorkerEntry:
+        """Start one more worker (next index, new ports), wait until it is healthy and in the group."""
+        state = self.state
+        taken = {p for w in state.workers for p in (w.port, w.metrics_port)}
+        index = max((w.index for w in state.workers), default=-1) + 1
+        entry = self._spawn_worker(
+            state, self.stage, index, self._pick_port(None, taken), self._pick_port(None, taken)
+        )
+        state = state.model_copy(update={"workers": (*state.workers, entry)})
+        save_state(self.state_dir, state)
+        if wait:
+            self._wait_worker(state, entry)
+            self._wait_group(state)
+        return entry
+
+    def retire_worker(self, index: int) -> None:
+        """Stop one worker gracefully (SIGTERM) and forget it (the old task of a rolling deploy)."""
+        state, entry = self._worker(index)
+        procs.stop(entry.pid, state.tag, grace_s=60.0)
+        state = self.state
+        save_state(
+            self.state_dir,
+            state.model_copy(update={"workers": tuple(w for w in state.workers if w.index != index)}),
+        )
+
     # -- down --------------------------------------------------------------------------------
     def _stop_all(self, state: ClusterState) -> list[str]:
         stopped = [w.name for w in state.workers if procs.stop(w.pid, state.tag)]
-        if procs.stop(state.broker.pid, state.tag, grace_s=30.0):
-            stopped.append(state.broker.name)
+        # Brokers all at once (each hands its leaderships over while the controller still runs),
+        # then the controller-only node.
+        signalled = [b for b in state.brokers if procs.send(b.pid, state.tag, signal.SIGTERM)]
+        for broker in signalled:
+            procs.stop(broker.pid, state.tag, grace_s=30.0)
+        stopped += [b.name for b in signalled]
+        if state.controller is not None and procs.stop(state.controller.pid, state.tag, grace_s=30.0):
+            stopped.append(state.controller.name)
         return stopped
 
     def _stop_unrecorded(self, state: ClusterState | None) -> list[str]:
         """Stop this directory's tagged processes that ``state`` does not record (workers first)."""
-        recorded = set() if state is None else {state.broker.pid, *(w.pid for w in state.workers)}
+        recorded = (
+            set() if state is None else {*(n.pid for n in state.nodes), *(w.pid for w in state.workers)}
+        )
         found = {pid: tag for pid, tag in procs.find_tagged(self.state_dir).items() if pid not in recorded}
 
         def is_worker(pid: int) -> bool:
@@ -480,7 +670,9 @@ class LocalCluster:
             return {"running": False, "state_dir": str(self.state_dir), "unrecorded_pids": stray}
         alive = self.liveness(state)
         group = names_for(Stage(state.stage)).group_id
-        members = group_members(state.bootstrap, group) if alive["broker"] else set()
+        members = (
+            group_members(state.bootstrap, group) if any(alive[b.name] for b in state.brokers) else set()
+        )
         workers = []
         for entry in state.workers:
             url = f"http://127.0.0.1:{entry.port}"
@@ -506,7 +698,11 @@ class LocalCluster:
             "group_id": group,
             "bootstrap": state.bootstrap,
             "cluster_id": state.cluster_id,
-            "broker": {"pid": state.broker.pid, "alive": alive["broker"], "log": state.broker.log},
+            "broker": {"pid": state.broker.pid, "alive": alive[state.broker.name], "log": state.broker.log},
+            "brokers": [
+                {"name": n.name, "node_id": n.node_id, "pid": n.pid, "port": n.port, "alive": alive[n.name]}
+                for n in state.nodes
+            ],
             "workers": workers,
         }
 
@@ -531,6 +727,23 @@ def broker_answers(bootstrap: str) -> bool:
     except Exception:  # any failure means "not yet"
         return False
     return True
+
+
+def _answers(
+    state: ClusterState, entry: BrokerEntry, controller_alive: Callable[[ClusterState], bool]
+) -> Callable[[], bool]:
+    return lambda: controller_alive(state) and broker_answers(f"127.0.0.1:{entry.port}")
+
+
+def registered_brokers(bootstrap: str) -> int:
+    """How many brokers the cluster's metadata lists (0 when nobody answers)."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0, "socket.timeout.ms": 2000})
+    try:
+        return len(admin.list_topics(timeout=2).brokers)
+    except Exception:  # any failure means "not yet"
+        return 0
 
 
 def worker_healthy(url: str) -> bool:

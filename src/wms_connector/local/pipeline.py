@@ -22,9 +22,10 @@ from wms_connector.kafka.admin import TopicAdmin, reconcile_topics
 from wms_connector.kafka.client import LIBRDKAFKA_LOG
 from wms_connector.kafka.reconcile import ActionKind
 from wms_connector.kafka.topics import TopicRole, topic_specs
+from wms_connector.local.broker import replication_for
 from wms_connector.local.events import ChangeEvent, parse_event
 from wms_connector.naming import names_for
-from wms_connector.stages import KafkaAuth, Stage
+from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 _MISSING_TOPIC: Final = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC)
 _NO_LEADER_YET: Final = (
@@ -50,11 +51,15 @@ PRECREATED_ROLES: Final = frozenset(
 
 def ensure_local_topics(bootstrap: str, stage: Stage) -> list[str]:
     """Create the stage's Debezium topics (data, schema changes and history, heartbeat, signal) and
-    the agents' hold topic on the LOCAL broker from the topics module's specs, replication factor 1
-    (one broker). The local broker does not auto-create topics, as MSK does not. Returns the topics
-    created."""
-    specs = [s for s in topic_specs(stage, replication_factor=1) if s.role in PRECREATED_ROLES]
+    the agents' hold topic on the LOCAL cluster from the topics module's specs. The local cluster
+    does not auto-create topics, as MSK does not. Returns the topics created.
+
+    Replication factor: the stage's, capped at the cluster's broker count (``replication_for``):
+    1 on the default one-broker cluster, production's 3 (with ``min.insync.replicas=2``) on
+    ``local up --brokers 3``."""
     admin = TopicAdmin.connect(bootstrap, KafkaAuth.PLAINTEXT)
+    rf = min(settings_for(stage).replication_factor, replication_for(admin.broker_count()))
+    specs = [s for s in topic_specs(stage, replication_factor=rf) if s.role in PRECREATED_ROLES]
     result = reconcile_topics(admin, specs, dry_run=False)
     if result.failed:
         problems = "; ".join(f"{r.action.spec.name}: {r.error}" for r in result.failed)

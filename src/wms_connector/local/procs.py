@@ -113,6 +113,15 @@ def stop(pid: int, tag: str, *, grace_s: float = 15.0, hard: bool = False) -> bo
     return True
 
 
+def send(pid: int, tag: str, signum: int) -> bool:
+    """Send ``signum`` to ``pid`` if it is ours (e.g. SIGSTOP/SIGCONT to freeze a broker)."""
+    if not is_ours(pid, tag):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+    return True
+
+
 def free_port() -> int:
     """A port the OS says is free on 127.0.0.1 now (a race remains; start-up reports a clash)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -9,9 +9,9 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from wms_connector.errors import WmsError
 
@@ -28,6 +28,13 @@ class ProcessEntry(BaseModel):
     config: str
 
 
+class BrokerEntry(ProcessEntry):
+    #: KRaft ``node.id`` (1..N).
+    node_id: int = 1
+    #: The broker's ``log.dirs`` (emptied by a broker-loss drill).
+    data_dir: str = ""
+
+
 class WorkerEntry(ProcessEntry):
     index: int
     #: Port of the worker's Prometheus JMX exporter (runtime/jmx-exporter.yaml rules).
@@ -41,14 +48,37 @@ class ClusterState(BaseModel):
     tag: str
     stage: str
     cluster_id: str
-    broker: ProcessEntry
+    #: Every broker, node 1 first (one for the default cluster, N for ``local up --brokers N``).
+    brokers: tuple[BrokerEntry, ...]
+    #: The controller-only node of a multi-broker cluster; ``None`` when the one node is both.
+    controller: BrokerEntry | None = None
     controller_port: int
     workers: tuple[WorkerEntry, ...]
     started_at: float
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_broker(cls, data: Any) -> Any:
+        """Accept the one-broker form (``broker=...``, state files written before ``brokers``)."""
+        if isinstance(data, dict) and "broker" in data and "brokers" not in data:
+            data = dict(data)
+            broker = data.pop("broker")
+            data["brokers"] = (broker.model_dump() if isinstance(broker, BaseModel) else broker,)
+        return data
+
+    @property
+    def broker(self) -> BrokerEntry:
+        """Node 1 (the only broker of a default cluster)."""
+        return self.brokers[0]
+
+    @property
+    def nodes(self) -> tuple[BrokerEntry, ...]:
+        """Every Kafka process: the brokers, then the controller-only node if any."""
+        return (*self.brokers, *((self.controller,) if self.controller is not None else ()))
+
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.broker.port}"
+        return ",".join(f"127.0.0.1:{broker.port}" for broker in self.brokers)
 
     @property
     def rest_urls(self) -> list[str]:
