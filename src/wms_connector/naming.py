@@ -145,6 +145,16 @@ class StageNames:
         return "connect-agent"
 
     @property
+    def secrets_container(self) -> str:
+        """Writes the worker's secret files into the task's secrets volume, then exits."""
+        return "connect-secrets"
+
+    @property
+    def exec_policy(self) -> str:
+        """The managed policy operators attach for ECS Exec: into the agent container only."""
+        return f"{self.service_prefix}-exec-agent"
+
+    @property
     def task_role(self) -> str:
         return f"{self.service_prefix}-task"
 
@@ -392,6 +402,7 @@ BOUNDED_NAMES: Final = (
     BoundedName("CloudFormation stack", 128, lambda n: (n.alerts_stack, n.connector_stack)),
     BoundedName("ECS cluster/service/family", 255, lambda n: (n.cluster, n.service, n.task_family)),
     BoundedName("IAM role", 64, lambda n: (n.task_role, n.execution_role, n.topics_role, n.redeploy_role)),
+    BoundedName("IAM managed policy", 128, lambda n: (n.exec_policy,)),
     BoundedName("Lambda function", 64, lambda n: (n.topics_function, n.redeploy_function)),
     BoundedName(
         "EventBridge rule", 64, lambda n: (n.task_stopped_rule, n.service_errors_rule, n.secret_change_rule)

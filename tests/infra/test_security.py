@@ -19,6 +19,7 @@ from tests.infra.conftest import (
     Synthesized,
 )
 from tests.infra.helpers import as_list, connector, flatten, statements
+from wms_connector.connect.secret_refs import SECRETS_DIR
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage
 
@@ -124,43 +125,61 @@ def test_secret_reads_stay_inside_the_stage_patterns(synthesized: Synthesized, s
     }
 
 
+def _containers(synthesized: Synthesized, stage: str) -> dict[str, dict[str, Any]]:
+    (task,) = connector(synthesized, stage).find_resources("AWS::ECS::TaskDefinition").values()
+    return {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_password_is_injected_by_ecs_and_never_in_any_output(synthesized: Synthesized, stage: str) -> None:
+def test_only_the_short_lived_secrets_container_gets_the_password(
+    synthesized: Synthesized, stage: str
+) -> None:
+    names = names_for(Stage(stage))
     dbinfo = synthesized.inputs[stage].secrets.db_info.path
-    connector(synthesized, stage).has_resource_properties(
-        "AWS::ECS::TaskDefinition",
-        {
-            "ContainerDefinitions": Match.array_with(
-                [
-                    Match.object_like(
-                        {
-                            "Secrets": Match.array_with(
-                                [
-                                    {
-                                        "Name": "ORACLE_PASSWORD",
-                                        "ValueFrom": {
-                                            "Fn::Join": [
-                                                "",
-                                                [
-                                                    "arn:",
-                                                    {"Ref": "AWS::Partition"},
-                                                    f":secretsmanager:{TARGET.region}:{TARGET.account}:secret:"
-                                                    f"{dbinfo}:password::",
-                                                ],
-                                            ]
-                                        },
-                                    }
-                                ]
-                            ),
-                            "Environment": Match.not_(
-                                Match.array_with([Match.object_like({"Name": "ORACLE_PASSWORD"})])
-                            ),
-                        }
-                    )
-                ]
-            )
-        },
-    )
+    containers = _containers(synthesized, stage)
+    writer = containers[names.secrets_container]
+    assert writer["Essential"] is False
+    assert writer["Command"] == ["write-secrets"]
+    assert [(s["Name"], flatten(s["ValueFrom"])) for s in writer["Secrets"]] == [
+        (
+            "ORACLE_PASSWORD",
+            f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{dbinfo}:password::",
+        )
+    ]
+    worker = containers[names.connect_container]
+    for name in (names.connect_container, names.agent_container):
+        container = containers[name]
+        held = {e["Name"] for e in container.get("Environment", [])} | {
+            s["Name"] for s in container.get("Secrets", [])
+        }
+        assert not {n for n in held if "PASSWORD" in n}, (name, held)
+        assert not [
+            s for s in container.get("Secrets", []) if flatten(s["ValueFrom"]).endswith(":password::")
+        ]
+    # The worker reads the file from the volume the writer filled, read-only, once the writer succeeded.
+    (mount,) = [m for m in worker["MountPoints"] if m["ContainerPath"] == SECRETS_DIR]
+    assert mount["ReadOnly"] is True
+    assert {"ContainerName": names.secrets_container, "Condition": "SUCCESS"} in worker["DependsOn"]
+    agent = containers[names.agent_container]
+    assert not [m for m in agent.get("MountPoints", []) if m["SourceVolume"] == mount["SourceVolume"]]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_exec_is_allowed_into_the_agent_container_only(synthesized: Synthesized, stage: str) -> None:
+    names = names_for(Stage(stage))
+    template = connector(synthesized, stage).to_json()
+    policies = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        and r["Properties"].get("ManagedPolicyName") == names.exec_policy
+    ]
+    (policy,) = policies
+    execs = [s for s in policy["PolicyDocument"]["Statement"] if "ecs:ExecuteCommand" in as_list(s["Action"])]
+    (exec_statement,) = execs
+    assert exec_statement["Condition"] == {"StringEquals": {"ecs:container-name": names.agent_container}}
+    # No role of the stack may Exec at all: a person gets the managed policy above, nothing else.
+    assert not [s for s in statements(template) if "ecs:ExecuteCommand" in as_list(s["Action"])]
 
 
 def test_fake_password_appears_in_no_template_or_manifest(synthesized: Synthesized) -> None:

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from wms_connector.connect.connector_config import ORACLE_PASSWORD_ENV, OracleSource
 from wms_connector.connect.rest import HttpConnectApi
+from wms_connector.connect.secret_refs import env_placeholder
 from wms_connector.local.pipeline import EventTail, ensure_local_topics, register, wait_running
 from wms_connector.naming import names_for
 from wms_connector.secrets.shapes import DbInfo
@@ -51,7 +52,8 @@ def test_snapshot_from_real_oracle(local_cluster: Any) -> None:
         pytest.skip(f"the workers need {ORACLE_PASSWORD_ENV} in their environment (export it before the run)")
     api = HttpConnectApi(local_cluster.rest_urls[0])
     ensure_local_topics(local_cluster.bootstrap, local_cluster.stage)
-    result = register(api, local_cluster.stage, OracleSource(db), local_cluster.bootstrap)
+    source = OracleSource(db, password_ref=env_placeholder(ORACLE_PASSWORD_ENV))  # a local worker
+    result = register(api, local_cluster.stage, source, local_cluster.bootstrap)
     try:
         wait_running(api, result.name, timeout_s=300)
         tail = EventTail(local_cluster.bootstrap, list(names_for(local_cluster.stage).data_topics.values()))

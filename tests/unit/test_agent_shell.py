@@ -28,7 +28,7 @@ from wms_connector.agent.policy import (
 )
 from wms_connector.agent.server import HealthServer, healthz
 from wms_connector.agent.state import RecordFile
-from wms_connector.connect.connector_config import ORACLE_PASSWORD_ENV, env_placeholder
+from wms_connector.connect.connector_config import ORACLE_PASSWORD_REF
 from wms_connector.errors import InputError, WmsError
 from wms_connector.naming import METRIC_DIMENSIONS, AgentMetric, names_for
 from wms_connector.stages import Stage, settings_for
@@ -162,7 +162,7 @@ def test_desired_config_from_the_task_environment_has_no_password() -> None:
     assert name == NAMES.connector
     assert config["database.hostname"] == "wms-db.internal"
     assert config["database.pdb.name"] == "WMSPDB"
-    assert config["database.password"] == env_placeholder(ORACLE_PASSWORD_ENV)
+    assert config["database.password"] == ORACLE_PASSWORD_REF
     assert NOT_IN_AGENT not in json.dumps(config)
 
 

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import httpx
 
+from wms_connector.connect.secret_refs import LOCAL_SECRET_SOURCES
 from wms_connector.connect.worker_config import TopicSizing, WorkerEndpoint, render_properties, worker_config
 from wms_connector.errors import InputError, WmsError
 from wms_connector.local import procs
@@ -316,6 +317,7 @@ class LocalCluster:
             auth=KafkaAuth.PLAINTEXT,
             sizing=LOCAL_SIZING,
             settings=stage_settings(stage, self.exactly_once),
+            secret_sources=LOCAL_SECRET_SOURCES,
         )
 
     def _worker_command(self, tag: str, config: str, metrics_port: int) -> list[str]:
