@@ -105,6 +105,8 @@ class ConnectorStack(Stack):
             settings=settings,
             secret_name=secrets.db_info.path,
             service_arn=self.connect.service.service_arn,
+            alerts_topic=alerts_topic,
+            alerts_key_arn=alerts_key_arn,
             code=lambda_code,
             logs_key=self.logs_key,
             removal_policy=inputs.removal_policy,
