@@ -342,6 +342,12 @@ class StageNames:
         return f"{self.topic_prefix}.signal"
 
     @property
+    def schema_history_consumer_group(self) -> str:
+        """Debezium's schema-history consumer group: its default, ``<schema.history.internal.name>``,
+        which Debezium sets to ``<topic.prefix>-schemahistory``."""
+        return f"{self.topic_prefix}-schemahistory"
+
+    @property
     def signal_consumer_group(self) -> str:
         """Consumer group of Debezium's Kafka signal channel (namespaced like the Connect group)."""
         return f"{self.group_id}.signal"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from tests.infra.conftest import (
     FAKE_PASSWORD,
     IAM_PATH,
     IAM_VARIANT,
+    MSK_CLUSTER_ARN,
     STAGES,
     TARGET,
     Synthesized,
@@ -234,6 +236,46 @@ def test_msk_iam_grants_only_for_iam_auth_and_only_the_stage_topics(synthesized:
     assert [flatten(r).rsplit("/", 1)[1] for r in as_list(transactions["Resource"])] == [
         f"{names.group_id}-*"
     ]
+
+
+def test_msk_grants_name_the_stage_cluster_and_exact_groups_when_the_secret_gives_it(
+    synthesized: Synthesized,
+) -> None:
+    names = names_for(Stage(IAM_VARIANT))
+    raw = synthesized.template(names.connector_stack)
+    kafka = [s for s in statements(raw) if any("kafka-cluster:" in a for a in as_list(s["Action"]))]
+    arns = [flatten(r) for s in kafka for r in as_list(s["Resource"])]
+    assert arns
+    cluster = MSK_CLUSTER_ARN.split(":cluster/", 1)[1]
+    base = MSK_CLUSTER_ARN.split(":cluster/", 1)[0]
+    for arn in arns:
+        kind, rest = arn[len(base) + 1 :].split("/", 1)
+        assert kind in {"cluster", "topic", "group", "transactional-id"}, arn
+        assert rest == cluster or rest.startswith(cluster + "/"), arn
+    # Consumer groups: exact names (no prefix that another team's group could share).
+    groups = {flatten(r) for s in kafka if s.get("Sid") == "MskStageGroups" for r in as_list(s["Resource"])}
+    assert {g.rsplit("/", 1)[1] for g in groups} == {
+        names.group_id,
+        names.schema_history_consumer_group,
+        names.signal_consumer_group,
+    }
+    # The only wildcard left: the suffix Connect adds to the stage's transactional ids.
+    assert [a for a in arns if "*" in a] == [f"{base}:transactional-id/{cluster}/{names.group_id}-*"]
+
+
+@pytest.mark.parametrize("stage", ["main", "val", "production"])
+def test_named_stages_without_the_cluster_arn_are_warned_at_synth(
+    synthesized: Synthesized, stage: str
+) -> None:
+    inputs = synthesized.inputs[stage]
+    [warning] = inputs.warnings
+    assert "no mskClusterArn" in warning and f"wms/{stage}/mskClusterArn" in warning
+    # The CDK CLI shows it too: a warning in the cloud assembly's metadata of the connector stack.
+    path = synthesized.outdir / f"{inputs.names.connector_stack}.metadata.json"
+    metadata = json.loads(path.read_text())
+    shown = [e["data"] for entries in metadata.values() for e in entries if e["type"] == "aws:cdk:warning"]
+    assert [text for text in shown if "no mskClusterArn" in str(text)], shown
+    assert not synthesized.inputs[EPHEMERAL].warnings and not synthesized.inputs[IAM_VARIANT].warnings
 
 
 def test_iam_path_and_permissions_boundary_from_the_optional_secrets(synthesized: Synthesized) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Fn, Stack
+from aws_cdk import Annotations, Fn, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -61,7 +61,9 @@ class ConnectorStack(Stack):
             iam_path=inputs.iam_path,
         )
         if settings.kafka_auth is KafkaAuth.IAM:
-            grant_stage_msk_access(self.connect.task_role, names)
+            grant_stage_msk_access(self.connect.task_role, names, inputs.msk_cluster)
+        for number, warning in enumerate(inputs.warnings, start=1):
+            Annotations.of(self).add_warning_v2(f"wms:stage-warning-{number}", warning)
         self.events = ServiceEvents(
             self,
             "Events",
@@ -94,6 +96,7 @@ class ConnectorStack(Stack):
             logs_key=self.logs_key,
             removal_policy=inputs.removal_policy,
             iam_path=inputs.iam_path,
+            msk_cluster=inputs.msk_cluster,
         )
         # Create order: the topics exist before the service (MSK does not auto-create them). Destroy
         # order: the service goes first, then the topics resource deletes the topics it used.

@@ -111,7 +111,9 @@ class SecretRedeploy(Construct):
         # The alerts topic is encrypted with the alerts stack's key: publishing needs a data key.
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="EncryptForAlerts", actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[alerts_key_arn]
+                sid="EncryptForAlerts",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[alerts_key_arn],
             )
         )
         self.log_group.grant_write(self.role)
