@@ -6,6 +6,8 @@
 # each to its own file in $WMS_SECRETS_DIR (default $CONNECT_HOME/secrets; in ECS a task volume the
 # Connect container mounts read-only), mode 0400 for the image's user. The worker's
 # DirectoryConfigProvider reads the file when a connector starts (wms_connector.connect.secret_refs).
+# With WMS_REST_USER and WMS_REST_PASSWORD it also writes the REST credentials file; a worker that
+# finds that file starts with Connect's basic-auth REST extension (connect/rest_auth.py).
 #
 # The worker (no argument) reads (environment):
 #   WMS_STAGE                      the stage (main, val, production or a branch stage)
@@ -29,6 +31,7 @@ JMX_EXPORTER_PORT="${JMX_EXPORTER_PORT:-127.0.0.1:9404}"
 SECRETS_DIR="${WMS_SECRETS_DIR:-$CONNECT_HOME/secrets}"
 # Environment variable -> file in SECRETS_DIR (keep in step with connect/secret_refs.py).
 SECRET_FILES=(ORACLE_PASSWORD:oracle-password WMS_STANDIN_PASSWORD:standin-password)
+REST_CREDENTIALS_FILE=rest-credentials.properties
 
 # Each secret variable that is set, written to its file (mode 0400; printf is a builtin, so the
 # value is never in an argv). A file left by an earlier run is replaced, never appended to.
@@ -49,6 +52,16 @@ write_secrets() {
       wrote=1
     fi
   done
+  if [[ -n "${WMS_REST_USER:-}" || -n "${WMS_REST_PASSWORD:-}" ]]; then
+    if [[ ! "${WMS_REST_USER:-}" =~ ^[A-Za-z0-9._-]{1,128}$ || ! "${WMS_REST_PASSWORD:-}" =~ ^[A-Za-z0-9._-]{1,128}$ ]]; then
+      echo "entrypoint: write-secrets: WMS_REST_USER and WMS_REST_PASSWORD must both be set, 1 to 128 of A-Z a-z 0-9 . _ -" >&2
+      return 1
+    fi
+    rm -f -- "$SECRETS_DIR/$REST_CREDENTIALS_FILE"
+    printf '%s=%s\n' "$WMS_REST_USER" "$WMS_REST_PASSWORD" >"$SECRETS_DIR/$REST_CREDENTIALS_FILE"
+    echo "entrypoint: write-secrets: wrote $REST_CREDENTIALS_FILE from WMS_REST_USER and WMS_REST_PASSWORD" >&2
+    wrote=1
+  fi
   if ((wrote == 0)); then
     echo "entrypoint: write-secrets: none of ${SECRET_FILES[*]%%:*} is set; give the secrets container ORACLE_PASSWORD" >&2
     return 1
@@ -105,12 +118,19 @@ main() {
     return 1
   fi
   local host config heap
-  local -a overrides=()
+  local -a overrides=() jvm_auth=()
   if [[ -n "${WMS_KAFKA_AUTH:-}" ]]; then
     overrides=(--auth "$WMS_KAFKA_AUTH")
   fi
   if [[ -n "${WMS_TOPIC_REPLICATION_FACTOR:-}" ]]; then
     overrides+=(--replication-factor "$WMS_TOPIC_REPLICATION_FACTOR")
+  fi
+  if [[ -f "$SECRETS_DIR/$REST_CREDENTIALS_FILE" ]]; then
+    # The JAAS file names the credentials file; it holds no secret itself.
+    printf 'KafkaConnect {\n  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required\n  file="%s";\n};\n' \
+      "$SECRETS_DIR/$REST_CREDENTIALS_FILE" >"$CONNECT_HOME/run/rest-jaas.conf"
+    overrides+=(--rest-auth)
+    jvm_auth=("-Djava.security.auth.login.config=$CONNECT_HOME/run/rest-jaas.conf")
   fi
   host="$(advertised_host)"
   config="$CONNECT_HOME/run/worker.properties"
@@ -122,7 +142,7 @@ main() {
   echo "entrypoint: stage $WMS_STAGE, advertised host $host, heap $heap" >&2
   # shellcheck disable=SC2086 # heap holds two separate JVM flags
   exec java $heap \
-    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true "${jvm_auth[@]}" \
     "-javaagent:$CONNECT_HOME/agent/jmx_prometheus_javaagent.jar=$JMX_EXPORTER_PORT:$CONNECT_HOME/config/jmx-exporter.yaml" \
     "-Dlog4j2.configurationFile=$CONNECT_HOME/config/log4j2.properties" \
     -cp "$CONNECT_HOME/lib/*" \

@@ -116,14 +116,22 @@ def test_secret_reads_stay_inside_the_stage_patterns(synthesized: Synthesized, s
     patterns = names.secret_arn_patterns(TARGET.region, TARGET.account)
     reads = [s for s in statements(raw) if any(a.startswith("secretsmanager:") for a in as_list(s["Action"]))]
     assert reads, "the execution role must read the dbInfo secret"
+    # The stack's own generated REST credential (a Ref), and otherwise only the stage's patterns.
+    [rest] = [
+        lid
+        for lid, r in raw["Resources"].items()
+        if r["Type"] == "AWS::SecretsManager::Secret"
+        and r["Properties"]["Name"] == names.rest_credential_secret
+    ]
     for statement in reads:
         for resource in as_list(statement["Resource"]):
             arn = flatten(resource)
-            assert any(fnmatch.fnmatchcase(arn, p) for p in patterns), arn
+            assert arn == f"<{rest}>" or any(fnmatch.fnmatchcase(arn, p) for p in patterns), arn
     # exactly the resolved path, not the whole stage scope
     dbinfo = synthesized.inputs[stage].secrets.db_info.path
     assert {flatten(r) for s in reads for r in as_list(s["Resource"])} == {
-        f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{dbinfo}-??????"
+        f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{dbinfo}-??????",
+        f"<{rest}>",
     }
 
 
@@ -142,22 +150,27 @@ def test_only_the_short_lived_secrets_container_gets_the_password(
     writer = containers[names.secrets_container]
     assert writer["Essential"] is False
     assert writer["Command"] == ["write-secrets"]
-    assert [(s["Name"], flatten(s["ValueFrom"])) for s in writer["Secrets"]] == [
-        (
-            "ORACLE_PASSWORD",
-            f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{dbinfo}:password::",
-        )
-    ]
+    written = [(s["Name"], flatten(s["ValueFrom"])) for s in writer["Secrets"]]
+    assert written[0] == (
+        "ORACLE_PASSWORD",
+        f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{dbinfo}:password::",
+    )
+    # ... and the REST credential, for the worker's basic-auth file.
+    assert [name for name, _ in written[1:]] == ["WMS_REST_USER", "WMS_REST_PASSWORD"]
     worker = containers[names.connect_container]
     for name in (names.connect_container, names.agent_container):
         container = containers[name]
         held = {e["Name"] for e in container.get("Environment", [])} | {
             s["Name"] for s in container.get("Secrets", [])
         }
-        assert not {n for n in held if "PASSWORD" in n}, (name, held)
+        assert not {n for n in held if "ORACLE_PASSWORD" in n}, (name, held)
         assert not [
-            s for s in container.get("Secrets", []) if flatten(s["ValueFrom"]).endswith(":password::")
+            s
+            for s in container.get("Secrets", [])
+            if flatten(s["ValueFrom"]).endswith(f"{dbinfo}:password::")
         ]
+    # The worker holds no secret at all: its only secret is the file on the volume.
+    assert "Secrets" not in containers[names.connect_container]
     # The worker reads the file from the volume the writer filled, read-only, once the writer succeeded.
     (mount,) = [m for m in worker["MountPoints"] if m["ContainerPath"] == SECRETS_DIR]
     assert mount["ReadOnly"] is True

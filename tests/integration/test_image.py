@@ -22,9 +22,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
 from wms_connector.connect.rest import BackOff, HttpConnectApi
+from wms_connector.connect.rest_auth import PASSWORD_ENV as REST_PASSWORD_ENV
+from wms_connector.connect.rest_auth import USER_ENV as REST_USER_ENV
+from wms_connector.connect.rest_auth import RestCredential
 from wms_connector.connect.secret_refs import (
     ORACLE_PASSWORD_FILE,
     SECRETS_DIR,
@@ -155,9 +159,14 @@ def environ_of_every_process(running: Running) -> str:
     return listing.stdout
 
 
+#: The REST credential the image's workers get, as the task's secrets container writes it.
+REST = RestCredential("wms-connect", SecretStr("rest-" + secrets.token_hex(16)))
+REST_ENV = {REST_USER_ENV: REST.user, REST_PASSWORD_ENV: REST.password.get_secret_value()}
+
+
 def wait_ready(engine: Engine, name: str, url: str, deadline_s: float = READY_S) -> None:
     deadline = time.monotonic() + deadline_s
-    while not worker_healthy(url):
+    while not worker_healthy(url, REST):
         state = engine.run(["inspect", "--format", "{{.State.Status}}", name], check=False).stdout.strip()
         logs = engine.run(["logs", "--tail", "30", name], check=False)
         assert state == "running", f"the container is {state}: {logs.stdout}{logs.stderr}"
@@ -178,7 +187,7 @@ def running(
         "ECS_CONTAINER_METADATA_URI_V4": metadata_endpoint,
     }
     # As ECS injects it from the dbInfo secret: into the secrets container only.
-    volume = write_secrets(docker_engine, connect_image.tag, {"ORACLE_PASSWORD": password})
+    volume = write_secrets(docker_engine, connect_image.tag, {"ORACLE_PASSWORD": password, **REST_ENV})
     docker_engine.run(docker_run_argv(name, connect_image.tag, env, "--mount", secrets_mount(volume)))
     box = Running(
         name,
@@ -198,9 +207,12 @@ def running(
 
 
 def test_rest_answers_and_lists_the_oracle_connector_and_none_of_our_local_plugins(running: Running) -> None:
-    root = httpx.get(running.rest_url + "/", timeout=10).json()
+    # The REST API answers only the credential (the entrypoint found its file: basic-auth on).
+    assert httpx.get(running.rest_url + "/", timeout=10).status_code == 401
+    auth = {"Authorization": REST.authorization()}
+    root = httpx.get(running.rest_url + "/", timeout=10, headers=auth).json()
     assert root["version"]
-    plugins = httpx.get(running.rest_url + "/connector-plugins", timeout=10).json()
+    plugins = httpx.get(running.rest_url + "/connector-plugins", timeout=10, headers=auth).json()
     classes = {plugin["class"] for plugin in plugins}
     assert ORACLE_CONNECTOR in classes
     # Besides Debezium's Oracle connector, only Kafka's own MirrorMaker connectors (connect-mirror,
@@ -297,6 +309,7 @@ def test_no_secret_in_the_image_its_history_or_the_logs(running: Running) -> Non
     assert "config.providers=dir\n" in rendered and "EnvVarConfigProvider" not in rendered
     for text in (inspect, history, logs, rendered):
         assert running.password not in text
+        assert REST.password.get_secret_value() not in text
     # Nothing secret-looking was baked into the image's environment either.
     env = json.loads(inspect)[0]["Config"]["Env"]
     assert not [entry for entry in env if entry.split("=")[0].endswith(("PASSWORD", "SECRET", "TOKEN"))]
@@ -420,14 +433,16 @@ def test_a_running_debezium_task_exports_its_metrics_and_flushes_offsets_on_sigt
     plugin = runtime_jars.layout.plugins / "debezium-connector-postgres"
     mount = f"type=bind,source={plugin},target=/opt/connect/plugins/debezium-connector-postgres,readonly"
     # The stand-in's password takes the product's path: secrets container, volume, dir provider.
-    volume = write_secrets(docker_engine, connect_image.tag, {STANDIN_PASSWORD_ENV: standin.password})
+    volume = write_secrets(
+        docker_engine, connect_image.tag, {STANDIN_PASSWORD_ENV: standin.password, **REST_ENV}
+    )
     try:
         docker_engine.run(
             docker_run_argv(name, connect_image.tag, env, "--mount", mount, "--mount", secrets_mount(volume))
         )
         url = f"http://127.0.0.1:{rest_port}"
         wait_ready(docker_engine, name, url)
-        api = HttpConnectApi(url, backoff=BackOff(scale_ms=500, max_attempts=12))
+        api = HttpConnectApi(url, backoff=BackOff(scale_ms=500, max_attempts=12), credential=REST)
         source = PostgresStandIn(
             standin.host,
             standin.port,

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import SecretStr
 
+from wms_connector.connect.rest_auth import CREDENTIALS_FILE, JAAS_SECTION, LOGIN_MODULE, RestCredential
 from wms_connector.connect.secret_refs import (
     ORACLE_PASSWORD_FILE,
     SECRET_FILE_SOURCES,
@@ -223,11 +225,25 @@ def test_write_secrets_with_nothing_to_write_or_nowhere_to_write_is_one_clear_er
     assert "is not a writable directory" in nowhere.stderr and "x" * 12 not in nowhere.stderr
 
 
+def test_write_secrets_writes_the_rest_credentials_file_and_refuses_unsafe_values(tmp_path: Path) -> None:
+    good = _write_secrets(tmp_path, {"WMS_REST_USER": "wms-connect", "WMS_REST_PASSWORD": "Abc123xyz"})
+    assert good.returncode == 0, good.stderr
+    written = tmp_path / CREDENTIALS_FILE
+    assert written.read_text() == RestCredential("wms-connect", SecretStr("Abc123xyz")).properties_line()
+    assert stat.S_IMODE(written.stat().st_mode) == 0o400
+    for env in ({"WMS_REST_USER": "wms-connect"}, {"WMS_REST_USER": "a", "WMS_REST_PASSWORD": "has=equals"}):
+        bad = _write_secrets(tmp_path, env)
+        assert bad.returncode != 0
+        assert "must both be set" in bad.stderr and "has=equals" not in bad.stderr
+
+
 def test_the_file_names_agree_with_the_connector_placeholders() -> None:
     code = ENTRYPOINT.read_text()
     for variable, file in SECRET_FILE_SOURCES:
         assert f"{variable}:{file}" in code
     assert '"${WMS_SECRETS_DIR:-$CONNECT_HOME/secrets}"' in code
+    assert f"REST_CREDENTIALS_FILE={CREDENTIALS_FILE}\n" in code
+    assert LOGIN_MODULE in code and JAAS_SECTION in code
     assert SECRETS_DIR == "/opt/connect/secrets"  # CONNECT_HOME=/opt/connect in the image
 
 

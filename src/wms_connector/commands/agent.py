@@ -23,6 +23,7 @@ from wms_connector.agent.state import RecordFile
 from wms_connector.commands import params
 from wms_connector.commands.common import StageOption, parse_stage
 from wms_connector.connect.rest import BackOff, HttpConnectApi
+from wms_connector.connect.rest_auth import credential_from_env
 from wms_connector.errors import InputError
 from wms_connector.naming import names_for
 from wms_connector.stages import settings_for
@@ -57,7 +58,12 @@ def build_agent(
     stage = parse_stage(stage_name)
     names = names_for(stage)
     connector, desired = desired_from_env(stage, source.value, env)
-    api = HttpConnectApi(connect_url, timeout_s=30.0, backoff=BackOff(scale_ms=250, max_attempts=4))
+    api = HttpConnectApi(
+        connect_url,
+        timeout_s=30.0,
+        backoff=BackOff(scale_ms=250, max_attempts=4),
+        credential=credential_from_env(env),
+    )
     port = httpx.URL(connect_url).port or 8083
     http = httpx.Client(timeout=5.0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from rich.table import Table
 
 from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, parse_stage
+from wms_connector.connect.rest_auth import PASSWORD_ENV, USER_ENV, credential_from_env
 from wms_connector.errors import InputError, WmsError
 from wms_connector.local import paths
 from wms_connector.local.cluster import LocalCluster
@@ -71,14 +73,25 @@ def up_command(
         int | None,
         typer.Option(parser=params.port, metavar="PORT", help="broker port (default: a free one)"),
     ] = None,
+    rest_auth: Annotated[
+        bool,
+        typer.Option(
+            "--rest-auth",
+            help=f"REST API only for the credential in ${USER_ENV} / ${PASSWORD_ENV} (as in ECS)",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Start the local broker and workers (or show the ones already running) and wait until healthy."""
     parsed = parse_stage(stage)
     if workers < 1:
         raise InputError(f"--workers must be at least 1 (got {workers})")
+    credential = credential_from_env(os.environ) if rest_auth else None
+    if rest_auth and credential is None:
+        raise InputError(f"--rest-auth needs the credential: set {USER_ENV} and {PASSWORD_ENV} first")
     result = _fetch()
     cluster = _cluster(result)
+    cluster.rest_credential = credential
     started = time.monotonic()
     with status("starting the local cluster...") as progress:
         state, fresh = cluster.up(parsed, workers, broker_port=broker_port, progress=progress)

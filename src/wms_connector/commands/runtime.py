@@ -58,6 +58,9 @@ def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a pa
             help="the only directory the worker's config provider may read secrets from (absolute)",
         ),
     ] = SECRETS_DIR,
+    rest_auth: Annotated[
+        bool, typer.Option("--rest-auth", help="REST API behind Connect's basic-auth extension (JAAS set)")
+    ] = False,
     heap_opts: Annotated[bool, typer.Option("--heap-opts", help="print only the JVM heap flags")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -89,6 +92,7 @@ def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a pa
         auth=auth,
         sizing=None if replication_factor is None else replace(sizing, replication_factor=replication_factor),
         secret_sources=SecretSources(secrets_dir=secrets_dir),
+        rest_auth=rest_auth,
     )
     if as_json:
         print_json(props)

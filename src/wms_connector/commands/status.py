@@ -8,6 +8,7 @@ agent's ``/healthz`` (``--agent-url``: its restart record). The verdict is the a
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Annotated, Any
 
@@ -28,6 +29,7 @@ from wms_connector.commands.agent import AgentSource
 from wms_connector.commands.common import JsonOption, StageOption, parse_stage
 from wms_connector.connect import exposition
 from wms_connector.connect.rest import BackOff, ConnectRestError, ConnectUnreachableError, HttpConnectApi
+from wms_connector.connect.rest_auth import credential_from_env
 from wms_connector.naming import names_for
 from wms_connector.output import console, emit, markup, styled
 from wms_connector.stages import settings_for
@@ -54,7 +56,12 @@ def collect(
     stage = parse_stage(stage_name)
     names = names_for(stage)
     connector = names.standin_connector if source is AgentSource.STANDIN else names.connector
-    api = HttpConnectApi(connect_url, timeout_s=10.0, backoff=BackOff(scale_ms=250, max_attempts=3))
+    api = HttpConnectApi(
+        connect_url,
+        timeout_s=10.0,
+        backoff=BackOff(scale_ms=250, max_attempts=3),
+        credential=credential_from_env(os.environ),
+    )
     report: dict[str, Any] = {"stage": stage.name, "connector": connector, "connect_url": connect_url}
     try:
         root = api.root()

@@ -71,6 +71,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from wms_connector.connect.rest_auth import REST_EXTENSION_CLASS
 from wms_connector.connect.secret_refs import (
     IMAGE_SECRET_SOURCES,
     LOCAL_ENV_ALLOWLIST,
@@ -161,11 +162,13 @@ def worker_config(
     rebalance_delay_ms: int = REBALANCE_DELAY_MS,
     session_timeout_ms: int = SESSION_TIMEOUT_MS,
     secret_sources: SecretSources = IMAGE_SECRET_SOURCES,
+    rest_auth: bool = False,
 ) -> dict[str, str]:
     """The worker properties of ``stage``, in the order they are written to the file.
 
     ``secret_sources`` defaults to production's (the secrets directory only); the local cluster
-    passes ``LOCAL_SECRET_SOURCES``."""
+    passes ``LOCAL_SECRET_SOURCES``. ``rest_auth`` puts the REST API behind the basic-auth
+    extension (:mod:`wms_connector.connect.rest_auth`; the JVM also needs the JAAS flag)."""
     settings = settings if settings is not None else settings_for(stage)
     names = names_for(stage)
     sizing = sizing if sizing is not None else TopicSizing.for_stage(settings)
@@ -204,6 +207,8 @@ def worker_config(
         # connector asks for it (topic.creation.*); we create topics ourselves before that.
         "topic.creation.enable": "true",
     }
+    if rest_auth:
+        props["rest.extension.classes"] = REST_EXTENSION_CLASS
     props.update(security)
     for prefix in CLIENT_PREFIXES:
         props.update(prefixed(security, prefix))

@@ -27,6 +27,7 @@ and no unconditioned ``ecs:ExecuteCommand`` (docs/infrastructure.md, "Who can do
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from wms_connector.connect.rest_auth import PASSWORD_ENV as REST_PASSWORD_ENV
+from wms_connector.connect.rest_auth import USER_ENV as REST_USER_ENV
 from wms_connector.connect.secret_refs import SECRETS_DIR
 from wms_connector.image.context import DOCKERFILE, IMAGE_CONTEXT_FILES
 from wms_connector.infra.iam import service_role
@@ -54,15 +57,25 @@ PASSWORD_ENV = "ORACLE_PASSWORD"
 USER_ENV = "ORACLE_USER"
 #: The task volume holding the worker's secret files (written by the secrets container).
 SECRETS_VOLUME = "connect-secrets"
+#: The REST API's user (the password is generated; connect.rest_auth).
+REST_USER = "wms-connect"
 #: The image (runtime/Dockerfile) is built on a Python slim base: ``python3`` on PATH, no curl or wget.
 
 
 def health_check_command(port: int = CONNECT_REST_PORT) -> list[str]:
     """The container health check (exec form): exit 0 once the worker's REST root answers.
 
-    ``urlopen`` raises (exit 1) on a refused connection, a timeout or an HTTP error status.
+    A 2xx, or a 401: with the REST credential on (connect.rest_auth) a live worker refuses the
+    anonymous probe, and the probe must not hold the credential. Any other status, a refused
+    connection or a timeout exits non-zero.
     """
-    probe = f"import urllib.request; urllib.request.urlopen('http://localhost:{port}/', timeout=4)"
+    probe = (
+        "import urllib.request, urllib.error\n"
+        "try:\n"
+        f"    urllib.request.urlopen('http://localhost:{port}/', timeout=4)\n"
+        "except urllib.error.HTTPError as answer:\n"
+        "    raise SystemExit(0 if answer.code == 401 else 1)"
+    )
     return ["CMD", "python3", "-c", probe]
 
 
@@ -240,6 +253,32 @@ class ConnectService(Construct):
         )
         db_secret = secretsmanager.Secret.from_secret_name_v2(self, "DbInfoSecret", secrets.db_info.path)
         self.db_secret = db_secret  # the connect-agent's container reads the Oracle user from it
+        # The REST API's one credential, generated here (never typed by a person): the agent and the
+        # operators' commands inside the agent container use it; the worker's file is written from it.
+        self.rest_secret = secretsmanager.Secret(
+            self,
+            "RestCredential",
+            secret_name=names.rest_credential_secret,
+            description=f"{names.service}: the credential Connect's REST API accepts (agent, operators)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({"username": REST_USER}),
+                generate_string_key="password",
+                exclude_punctuation=True,
+                include_space=False,
+                password_length=40,
+            ),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.rest_secret,
+            "AwsSolutions-SMG4",
+            "a credential between two containers of one task, never typed by a person: to rotate it, "
+            "put a new value and redeploy (docs/operations.md)",
+        )
+        self.rest_env_secrets = {
+            REST_USER_ENV: ecs.Secret.from_secrets_manager(self.rest_secret, "username"),
+            REST_PASSWORD_ENV: ecs.Secret.from_secrets_manager(self.rest_secret, "password"),
+        }
         self.task_definition.add_volume(name=SECRETS_VOLUME)
         # Runs once per task before the worker, then exits: nobody can Exec into a stopped container.
         self.secrets_container = self.task_definition.add_container(
@@ -248,7 +287,10 @@ class ConnectService(Construct):
             image=self.image,
             command=["write-secrets"],
             essential=False,
-            secrets={PASSWORD_ENV: ecs.Secret.from_secrets_manager(db_secret, "password")},
+            secrets={
+                PASSWORD_ENV: ecs.Secret.from_secrets_manager(db_secret, "password"),
+                **self.rest_env_secrets,
+            },
             logging=ecs.LogDriver.aws_logs(stream_prefix="secrets", log_group=self.connect_log_group),
         )
         self.secrets_container.add_mount_points(

@@ -124,6 +124,7 @@ class ConnectorStack(Stack):
             image=self.connect.image,
             connect_container=self.connect.connect_container,
             db_secret=self.connect.db_secret,
+            rest_secrets=self.connect.rest_env_secrets,
             db=secrets.db_info.value,
             brokers=secrets.broker_string.value,
             logs_key=self.logs_key,
