@@ -119,6 +119,11 @@ main() {
   fi
   local host config heap
   local -a overrides=() jvm_auth=()
+  if [[ ! -d "$SECRETS_DIR" ]]; then
+    # The worker's config provider may read this directory only, and Kafka refuses a missing one.
+    echo "entrypoint: the secrets directory $SECRETS_DIR does not exist; mount the task's secrets volume there" >&2
+    return 1
+  fi
   if [[ -n "${WMS_KAFKA_AUTH:-}" ]]; then
     overrides=(--auth "$WMS_KAFKA_AUTH")
   fi

@@ -185,8 +185,13 @@ def test_an_unreachable_metadata_endpoint_is_one_clear_error() -> None:
     assert line.startswith("entrypoint: cannot read the task metadata") and "Traceback" not in result.stderr
 
 
-def test_the_whole_entrypoint_stops_at_that_one_error() -> None:
-    env = {"PATH": "/usr/bin:/bin", "WMS_STAGE": "main", "KAFKA_BOOTSTRAP_SERVERS": "b:9092"}
+def test_the_whole_entrypoint_stops_at_that_one_error(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WMS_STAGE": "main",
+        "KAFKA_BOOTSTRAP_SERVERS": "b:9092",
+        "WMS_SECRETS_DIR": str(tmp_path),
+    }
     result = subprocess.run(["bash", str(ENTRYPOINT)], env=env, capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert result.stderr.splitlines() == [
@@ -245,6 +250,19 @@ def test_the_file_names_agree_with_the_connector_placeholders() -> None:
     assert f"REST_CREDENTIALS_FILE={CREDENTIALS_FILE}\n" in code
     assert LOGIN_MODULE in code and JAAS_SECTION in code
     assert SECRETS_DIR == "/opt/connect/secrets"  # CONNECT_HOME=/opt/connect in the image
+
+
+def test_a_worker_without_its_secrets_directory_is_one_clear_error(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WMS_STAGE": "main",
+        "KAFKA_BOOTSTRAP_SERVERS": "b:9092",
+        "WMS_SECRETS_DIR": str(tmp_path / "none"),
+    }
+    result = subprocess.run(["bash", str(ENTRYPOINT)], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    [line] = result.stderr.splitlines()
+    assert "does not exist; mount the task's secrets volume there" in line
 
 
 def test_the_worker_refuses_to_start_with_the_password_in_its_environment() -> None:
