@@ -261,3 +261,27 @@ def test_refusals_that_mean_the_database_is_unreachable(message: str) -> None:
 
     assert is_unreachable_message(message)
     assert not is_unreachable_message("database.user: A value is required")
+
+
+def test_failures_are_logged_by_type_and_class_never_by_their_text() -> None:
+    from wms_connector.agent.loop import _classified
+    from wms_connector.connect.rest import ConnectRestError, DatabaseUnreachableError
+
+    said = "ORA-01017: invalid username/password; user c##wms_cdc at db.internal:1521"
+    cases = {
+        DatabaseUnreachableError(said): {
+            "error": "DatabaseUnreachableError",
+            "cause": "database-unreachable",
+        },
+        ConnectRestError(400, said, "PUT /connectors/x/config"): {
+            "error": "ConnectRestError",
+            "cause": "connect-refused",
+            "status": 400,
+        },
+        TimeoutError(said): {"error": "TimeoutError", "cause": "timeout"},
+        ConnectionRefusedError(said): {"error": "ConnectionRefusedError", "cause": "io"},
+        ValueError(said): {"error": "ValueError", "cause": "other"},
+    }
+    for error, expected in cases.items():
+        assert _classified(error) == expected
+        assert said not in json.dumps(_classified(error))
