@@ -91,7 +91,12 @@ TCP_KEEPALIVE_S = "60"
 
 
 def exec_into_agent_policy(
-    scope: Construct, *, names: StageNames, cluster: ecs.ICluster, path: str | None
+    scope: Construct,
+    *,
+    names: StageNames,
+    cluster: ecs.ICluster,
+    rest_secret: secretsmanager.ISecret,
+    path: str | None,
 ) -> iam.ManagedPolicy:
     """What an operator needs for ECS Exec into this stage's tasks: the agent container only.
 
@@ -113,6 +118,22 @@ def exec_into_agent_policy(
                 conditions={"StringEquals": {"ecs:container-name": names.agent_container}},
             ),
             iam.PolicyStatement(sid="FindTheTasks", actions=["ecs:DescribeTasks"], resources=[tasks]),
+            # Port forwarding (REST 8083, exporter 9404 on the task's loopback) with the forwarding
+            # document only: SessionDocumentAccessCheck refuses the default shell document.
+            iam.PolicyStatement(
+                sid="ForwardPortsOnly",
+                actions=["ssm:StartSession"],
+                resources=[
+                    tasks,
+                    f"arn:{stack.partition}:ssm:{stack.region}::document/AWS-StartPortForwardingSession",
+                ],
+                conditions={"BoolIfExists": {"ssm:SessionDocumentAccessCheck": "true"}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadTheRestCredential",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[rest_secret.secret_arn],
+            ),
             iam.PolicyStatement(
                 sid="ListTheTasks",
                 actions=["ecs:ListTasks"],
@@ -350,7 +371,9 @@ class ConnectService(Construct):
             max_healthy_percent=200,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
         )
-        self.exec_policy = exec_into_agent_policy(self, names=names, cluster=self.cluster, path=iam_path)
+        self.exec_policy = exec_into_agent_policy(
+            self, names=names, cluster=self.cluster, rest_secret=self.rest_secret, path=iam_path
+        )
         acknowledge(
             self.task_definition,
             "AwsSolutions-ECS2",
