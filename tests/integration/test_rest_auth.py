@@ -165,5 +165,5 @@ def test_the_agent_and_an_operator_command_carry_the_credential_from_their_envir
     report = json.loads(shown)
     assert "error" not in report, report
     assert credential.password.get_secret_value() not in shown
-    assert report["root"]["version"], report  # it read the worker: no 401
+    assert report["worker_version"], report  # it read the worker: no 401
     assert code == 1, code  # no stand-in connector runs here: status says so by its exit code
