@@ -41,6 +41,7 @@ def _register() -> None:
         agent,
         connector,
         foundation,
+        hold,
         image,
         infra,
         local,
@@ -64,6 +65,7 @@ def _register() -> None:
         infra,
         verify,
         agent,
+        hold,
         status,
         image,
     ):

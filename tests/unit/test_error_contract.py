@@ -169,6 +169,7 @@ BAD_VALUES: dict[str, list[str]] = {
     "not_negative": ["-1", "x"],
     "seconds": ["nan", "inf", "-1", "0", "abc", ""],
     "seconds_or_zero": ["nan", "-1", "x"],
+    "duration": ["0", "-5m", "soon", "nanh", "inf", ""],
     "existing_file": ["a-dir", "", "does-not-exist.json"],
     "existing_dir": ["a-file", "", "does-not-exist"],
     "new_file": ["a-dir", "no/such/dir/f.properties", ""],

@@ -143,6 +143,15 @@ def _render(data: dict[str, Any]) -> None:
             f"last {shown(agent.get('last_restart'))}, "
             f"gate {agent.get('gate')!s}"
         )
+        hold = agent.get("hold") or {}
+        if hold.get("state") in ("held", "unknown"):
+            held = hold.get("hold") or {}
+            detail = (
+                f"held by {held.get('by')!s} ({held.get('reason')!s}), {hold.get('remaining_s')!s} s left"
+                if hold["state"] == "held"
+                else f"hold unknown ({hold.get('problem')!s}): the agents only watch"
+            )
+            console.print(styled(f"hold: {detail}", "yellow"))
     if "error" in data:
         console.print(styled(data["error"], "red"))
 

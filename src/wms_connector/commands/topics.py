@@ -10,8 +10,18 @@ from rich.table import Table
 from rich.text import Text
 
 from wms_connector.aws import default_region
-from wms_connector.commands import params
-from wms_connector.commands.common import JsonOption, OptionalStageOption, parse_stage
+from wms_connector.commands.common import (
+    BootstrapOption,
+    JsonOption,
+    OptionalStageOption,
+    parse_stage,
+)
+from wms_connector.commands.common import (
+    KafkaAuthOption as AuthOption,
+)
+from wms_connector.commands.common import (
+    KafkaRegionOption as RegionOption,
+)
 from wms_connector.errors import InputError, WmsError
 from wms_connector.kafka.admin import (
     DeleteResult,
@@ -32,24 +42,7 @@ topics_app = typer.Typer(
     no_args_is_help=False,
 )
 
-BootstrapOption = Annotated[
-    str | None,
-    typer.Option(
-        "--bootstrap",
-        "-b",
-        parser=params.bootstrap,
-        metavar="HOST:PORT,...",
-        help="Kafka bootstrap servers host:port[,...]",
-    ),
-]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")]
-AuthOption = Annotated[
-    KafkaAuth | None,
-    typer.Option("--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"),
-]
-RegionOption = Annotated[
-    str | None, typer.Option("--region", help="AWS region of the MSK cluster (IAM auth; default AWS_REGION)")
-]
 ReplicationOption = Annotated[
     int | None,
     typer.Option("--replication-factor", min=1, help="override the stage's replication factor (local: 1)"),

@@ -97,11 +97,17 @@ def msk_resources(
 ) -> dict[str, list[str]]:
     """Statement id -> resource ARNs of the workers' grant (pure)."""
     base, path = _scope(partition, region, account, cluster)
-    groups = (names.group_id, names.schema_history_consumer_group, names.signal_consumer_group)
+    groups = (
+        names.group_id,
+        names.schema_history_consumer_group,
+        names.signal_consumer_group,
+        names.hold_reader_group,
+    )
     return {
         "MskConnect": [f"{base}:cluster/{path}"],
         "MskStageTopics": [f"{base}:topic/{path}/{topic}" for topic in sorted(names.all_topics)],
-        # Connect's group, and Debezium's schema-history and Kafka-signal consumers: exact names.
+        # Connect's group, Debezium's schema-history and Kafka-signal consumers, and the agents'
+        # hold reader (never joined, but librdkafka looks up its coordinator): exact names.
         "MskStageGroups": [f"{base}:group/{path}/{group}" for group in groups],
         # Connect's transactional ids all start with the group id: <group>-<connector>-<task> for
         # the tasks, <group>-leader for the leader's config-topic writes.

@@ -33,23 +33,26 @@ _NO_LEADER_YET: Final = (
 )
 
 
-#: The topics the connector writes; the Connect workers own (and create) their internal topics.
-DEBEZIUM_ROLES: Final = frozenset(
+#: The topics created before the connector starts: those Debezium writes and the agents' hold
+#: topic. The Connect workers own (and create) their internal topics.
+PRECREATED_ROLES: Final = frozenset(
     {
         TopicRole.DATA,
         TopicRole.SCHEMA_CHANGES,
         TopicRole.SCHEMA_HISTORY,
         TopicRole.HEARTBEAT,
         TopicRole.SIGNAL,
+        TopicRole.AGENT_HOLD,
     }
 )
 
 
 def ensure_local_topics(bootstrap: str, stage: Stage) -> list[str]:
-    """Create the stage's Debezium topics (data, schema changes and history, heartbeat, signal) on
-    the LOCAL broker from the topics module's specs, replication factor 1 (one broker). The local
-    broker does not auto-create topics, as MSK does not. Returns the topics created."""
-    specs = [s for s in topic_specs(stage, replication_factor=1) if s.role in DEBEZIUM_ROLES]
+    """Create the stage's Debezium topics (data, schema changes and history, heartbeat, signal) and
+    the agents' hold topic on the LOCAL broker from the topics module's specs, replication factor 1
+    (one broker). The local broker does not auto-create topics, as MSK does not. Returns the topics
+    created."""
+    specs = [s for s in topic_specs(stage, replication_factor=1) if s.role in PRECREATED_ROLES]
     admin = TopicAdmin.connect(bootstrap, KafkaAuth.PLAINTEXT)
     result = reconcile_topics(admin, specs, dry_run=False)
     if result.failed:
