@@ -137,7 +137,7 @@ def preflight_command(  # noqa: PLR0917 - typer passes options by keyword
         typer.Option(
             "--dsn",
             help="user@host:port/service instead of --stage; the password comes from "
-            f"${PASSWORD_ENV}, or is asked in a terminal (never on the command line)",
+            f"${PASSWORD_ENV} or is asked in a terminal (a user[/password]@ DSN is refused)",
         ),
     ] = None,
     pdb: Annotated[
