@@ -271,6 +271,7 @@ def test_msk_grants_name_the_stage_cluster_and_exact_groups_when_the_secret_give
         names.group_id,
         names.schema_history_consumer_group,
         names.signal_consumer_group,
+        names.hold_reader_group,
     }
     # The only wildcard left: the suffix Connect adds to the stage's transactional ids.
     assert [a for a in arns if "*" in a] == [f"{base}:transactional-id/{cluster}/{names.group_id}-*"]
