@@ -16,6 +16,7 @@ from tests.infra.conftest import (
     IAM_PATH,
     IAM_VARIANT,
     MSK_CLUSTER_ARN,
+    ORACLE_CIDR,
     STAGES,
     TARGET,
     Synthesized,
@@ -99,6 +100,16 @@ def test_egress_is_port_scoped_to_oracle_msk_https_and_peers(synthesized: Synthe
     others = {(r["CidrIp"], r["FromPort"]) for owner, r in egress if owner != group_id}
     # the topics Lambda (every stage): brokers and AWS APIs only
     assert others == {("0.0.0.0/0", 443)} | {("0.0.0.0/0", port) for port in kafka_ports}
+
+
+def test_oracle_egress_goes_to_the_cidr_dbinfo_gives(synthesized: Synthesized) -> None:
+    raw = synthesized.template(names_for(Stage(IAM_VARIANT)).connector_stack)
+    group_id = _connect_group_id(raw, IAM_VARIANT)
+    oracle = synthesized.inputs[IAM_VARIANT].secrets.db_info.value.port
+    to_oracle = {
+        r["CidrIp"] for owner, r in _rules(raw, "Egress") if owner == group_id and r["FromPort"] == oracle
+    }
+    assert to_oracle == {ORACLE_CIDR}
 
 
 @pytest.mark.parametrize("stage", [*STAGES, IAM_VARIANT])

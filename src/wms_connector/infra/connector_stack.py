@@ -45,6 +45,7 @@ class ConnectorStack(Stack):
             vpc=vpc,
             group_name=names.security_group,
             oracle_port=secrets.db_info.value.port,
+            oracle_cidr=secrets.db_info.value.cidr,
             kafka_ports=tuple(b.port for b in secrets.broker_string.value.brokers),
         )
         self.connect = ConnectService(

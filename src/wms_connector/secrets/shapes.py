@@ -82,6 +82,11 @@ class DbInfo(BaseModel):
     )
     user: str = Field(min_length=1)
     password: SecretStr
+    cidr: str | None = Field(
+        default=None,
+        pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$",
+        description="optional: the network Oracle listens in; the workers' Oracle egress goes there only",
+    )
 
     @field_validator("password")
     @classmethod
