@@ -1,24 +1,72 @@
 #!/usr/bin/env bash
-# Start one Kafka Connect worker in an ECS task.
+# Start one Kafka Connect worker in an ECS task; or, as `entrypoint.sh write-secrets`, write the
+# worker's secret files and exit (the task's short-lived `secrets` container).
 #
-# Reads (environment):
+# write-secrets reads ORACLE_PASSWORD (and, for the local stand-in, WMS_STANDIN_PASSWORD) and writes
+# each to its own file in $WMS_SECRETS_DIR (default $CONNECT_HOME/secrets; in ECS a task volume the
+# Connect container mounts read-only), mode 0400 for the image's user. The worker's
+# DirectoryConfigProvider reads the file when a connector starts (wms_connector.connect.secret_refs).
+# With WMS_REST_USER and WMS_REST_PASSWORD it also writes the REST credentials file; a worker that
+# finds that file starts with Connect's basic-auth REST extension (connect/rest_auth.py).
+#
+# The worker (no argument) reads (environment):
 #   WMS_STAGE                      the stage (main, val, production or a branch stage)
 #   KAFKA_BOOTSTRAP_SERVERS        the MSK bootstrap string (ECS injects it from the brokerString secret)
 #   ECS_CONTAINER_METADATA_URI_V4  set by ECS: the task's IP becomes the REST advertised host
-#   ORACLE_*                       secrets for ${env:...} in the connector config (never logged)
+#   (never a password: the worker refuses to start with ORACLE_PASSWORD in its environment)
 #   WMS_ADVERTISED_HOST            optional: skip the metadata lookup (outside ECS)
 #   WMS_KAFKA_AUTH                 optional: tls|iam|plaintext instead of the stage's setting
 #   WMS_REST_PORT, WMS_LISTEN_HOST optional: REST port (8083) and bind address (0.0.0.0)
 #   KAFKA_HEAP_OPTS                optional: heap flags instead of the stage's container sizing
 #   WMS_TOPIC_REPLICATION_FACTOR   optional: internal topics' replication factor (else the stage's)
-#   JMX_EXPORTER_PORT              optional: [host:]port of the metrics endpoint (9404)
+#   JMX_EXPORTER_PORT              optional: [host:]port of the metrics endpoint (127.0.0.1:9404:
+#                                  the agent beside it reads it over the task's loopback)
 # Renders the worker properties with `wms-connector worker-config` (the same function the local
 # runtime uses), then execs the JVM: the worker is PID 1's successor and gets ECS's SIGTERM.
 # Sourcing this file (tests) defines the functions without running anything.
 set -euo pipefail
 
 CONNECT_HOME="${CONNECT_HOME:-/opt/connect}"
-JMX_EXPORTER_PORT="${JMX_EXPORTER_PORT:-9404}"
+JMX_EXPORTER_PORT="${JMX_EXPORTER_PORT:-127.0.0.1:9404}"
+SECRETS_DIR="${WMS_SECRETS_DIR:-$CONNECT_HOME/secrets}"
+# Environment variable -> file in SECRETS_DIR (keep in step with connect/secret_refs.py).
+SECRET_FILES=(ORACLE_PASSWORD:oracle-password WMS_STANDIN_PASSWORD:standin-password)
+REST_CREDENTIALS_FILE=rest-credentials.properties
+
+# Each secret variable that is set, written to its file (mode 0400; printf is a builtin, so the
+# value is never in an argv). A file left by an earlier run is replaced, never appended to.
+write_secrets() {
+  local pair variable file wrote=0
+  if [[ ! -d "$SECRETS_DIR" || ! -w "$SECRETS_DIR" ]]; then
+    echo "entrypoint: write-secrets: $SECRETS_DIR is not a writable directory (mount the task's secrets volume there)" >&2
+    return 1
+  fi
+  umask 0277
+  for pair in "${SECRET_FILES[@]}"; do
+    variable="${pair%%:*}"
+    file="$SECRETS_DIR/${pair#*:}"
+    if [[ -n "${!variable:-}" ]]; then
+      rm -f -- "$file"
+      printf '%s' "${!variable}" >"$file"
+      echo "entrypoint: write-secrets: wrote ${pair#*:} from $variable" >&2
+      wrote=1
+    fi
+  done
+  if [[ -n "${WMS_REST_USER:-}" || -n "${WMS_REST_PASSWORD:-}" ]]; then
+    if [[ ! "${WMS_REST_USER:-}" =~ ^[A-Za-z0-9._-]{1,128}$ || ! "${WMS_REST_PASSWORD:-}" =~ ^[A-Za-z0-9._-]{1,128}$ ]]; then
+      echo "entrypoint: write-secrets: WMS_REST_USER and WMS_REST_PASSWORD must both be set, 1 to 128 of A-Z a-z 0-9 . _ -" >&2
+      return 1
+    fi
+    rm -f -- "$SECRETS_DIR/$REST_CREDENTIALS_FILE"
+    printf '%s=%s\n' "$WMS_REST_USER" "$WMS_REST_PASSWORD" >"$SECRETS_DIR/$REST_CREDENTIALS_FILE"
+    echo "entrypoint: write-secrets: wrote $REST_CREDENTIALS_FILE from WMS_REST_USER and WMS_REST_PASSWORD" >&2
+    wrote=1
+  fi
+  if ((wrote == 0)); then
+    echo "entrypoint: write-secrets: none of ${SECRET_FILES[*]%%:*} is set; give the secrets container ORACLE_PASSWORD" >&2
+    return 1
+  fi
+}
 
 # The first IPv4 address of the container's first network (awsvpc: the task ENI), from the
 # container metadata JSON on stdin: .Networks[0].IPv4Addresses[0].
@@ -63,24 +111,43 @@ advertised_host() {
 main() {
   : "${WMS_STAGE:?WMS_STAGE is not set}"
   : "${KAFKA_BOOTSTRAP_SERVERS:?KAFKA_BOOTSTRAP_SERVERS is not set}"
+  if [[ -n "${ORACLE_PASSWORD:-}" ]]; then
+    echo "entrypoint: ORACLE_PASSWORD is set in the worker's environment, where anyone who can run a" \
+      "command in the container reads it; give it to the secrets container (entrypoint.sh write-secrets)" \
+      "and start the worker without it" >&2
+    return 1
+  fi
   local host config heap
-  local -a overrides=()
+  local -a overrides=() jvm_auth=()
+  if [[ ! -d "$SECRETS_DIR" ]]; then
+    # The worker's config provider may read this directory only, and Kafka refuses a missing one.
+    echo "entrypoint: the secrets directory $SECRETS_DIR does not exist; mount the task's secrets volume there" >&2
+    return 1
+  fi
   if [[ -n "${WMS_KAFKA_AUTH:-}" ]]; then
     overrides=(--auth "$WMS_KAFKA_AUTH")
   fi
   if [[ -n "${WMS_TOPIC_REPLICATION_FACTOR:-}" ]]; then
     overrides+=(--replication-factor "$WMS_TOPIC_REPLICATION_FACTOR")
   fi
+  if [[ -f "$SECRETS_DIR/$REST_CREDENTIALS_FILE" ]]; then
+    # The JAAS file names the credentials file; it holds no secret itself.
+    printf 'KafkaConnect {\n  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required\n  file="%s";\n};\n' \
+      "$SECRETS_DIR/$REST_CREDENTIALS_FILE" >"$CONNECT_HOME/run/rest-jaas.conf"
+    overrides+=(--rest-auth)
+    jvm_auth=("-Djava.security.auth.login.config=$CONNECT_HOME/run/rest-jaas.conf")
+  fi
   host="$(advertised_host)"
   config="$CONNECT_HOME/run/worker.properties"
   wms-connector worker-config --stage "$WMS_STAGE" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS" \
     --advertised-host "$host" --plugin-path "$CONNECT_HOME/plugins" --output "$config" \
-    --rest-port "${WMS_REST_PORT:-8083}" --listen-host "${WMS_LISTEN_HOST:-0.0.0.0}" "${overrides[@]}"
+    --rest-port "${WMS_REST_PORT:-8083}" --listen-host "${WMS_LISTEN_HOST:-0.0.0.0}" \
+    --secrets-dir "$SECRETS_DIR" "${overrides[@]}"
   heap="${KAFKA_HEAP_OPTS:-$(wms-connector worker-config --stage "$WMS_STAGE" --heap-opts)}"
   echo "entrypoint: stage $WMS_STAGE, advertised host $host, heap $heap" >&2
   # shellcheck disable=SC2086 # heap holds two separate JVM flags
   exec java $heap \
-    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true "${jvm_auth[@]}" \
     "-javaagent:$CONNECT_HOME/agent/jmx_prometheus_javaagent.jar=$JMX_EXPORTER_PORT:$CONNECT_HOME/config/jmx-exporter.yaml" \
     "-Dlog4j2.configurationFile=$CONNECT_HOME/config/log4j2.properties" \
     -cp "$CONNECT_HOME/lib/*" \
@@ -88,5 +155,9 @@ main() {
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
-  main "$@"
+  if [[ "${1:-}" == "write-secrets" ]]; then
+    write_secrets
+  else
+    main "$@"
+  fi
 fi

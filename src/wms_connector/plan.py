@@ -80,6 +80,8 @@ def build_plan(stage: Stage) -> dict[str, Any]:
             ],
             "task_role": names.task_role,
             "execution_role": names.execution_role,
+            "agent_container": names.agent_container,
+            "rest_credential_secret": names.rest_credential_secret,
         },
         "topics": topic_roles(stage),
         "secrets": [

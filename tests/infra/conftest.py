@@ -22,8 +22,14 @@ from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 TARGET = Target("123456789012", "us-east-1")
 EPHEMERAL = "feature-x"
-#: An ephemeral stage that uses MSK IAM auth, an IAM path and a permissions boundary.
+#: An ephemeral stage that uses MSK IAM auth, an IAM path, a permissions boundary and its own
+#: ``mskClusterArn`` (every kafka-cluster grant names that cluster).
 IAM_VARIANT = "iam-check"
+#: ... and a dbInfo with a cidr: the workers' Oracle egress goes there only.
+ORACLE_CIDR = "10.20.30.0/24"
+MSK_CLUSTER_ARN = (
+    "arn:aws:kafka:us-east-1:123456789012:cluster/wms-msk/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab-7"
+)
 STAGES = ("main", "val", "production", EPHEMERAL)
 FAKE_PASSWORD = json.loads(EXAMPLE_SECRETS_FILE.read_text())["wms/default/dbInfo"]["password"]
 BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/wms-boundary"
@@ -51,6 +57,8 @@ def secrets_with_iam_variant(root: Path) -> Path:
     data = json.loads(EXAMPLE_SECRETS_FILE.read_text())
     data[f"wms/{IAM_VARIANT}/iamPath"] = IAM_PATH
     data[f"wms/{IAM_VARIANT}/permissionsBoundary"] = BOUNDARY_ARN
+    data[f"wms/{IAM_VARIANT}/mskClusterArn"] = MSK_CLUSTER_ARN
+    data[f"wms/{IAM_VARIANT}/dbInfo"] = {**data["wms/default/dbInfo"], "cidr": ORACLE_CIDR}
     path = root / "secrets.json"
     path.write_text(json.dumps(data))
     return path

@@ -57,7 +57,8 @@ def test_agent_gets_the_oracle_user_but_never_the_password(synthesized: Synthesi
     agent = _containers(synthesized, stage)[names.agent_container]
     env = {e["Name"]: e["Value"] for e in agent["Environment"]}
     assert {"WMS_STAGE", "KAFKA_BOOTSTRAP_SERVERS", "ORACLE_HOST", "ORACLE_PORT", "ORACLE_DB"} <= set(env)
-    assert [s["Name"] for s in agent["Secrets"]] == ["ORACLE_USER"]
+    # The Oracle user and the REST credential (connect.rest_auth); never the Oracle password.
+    assert [s["Name"] for s in agent["Secrets"]] == ["ORACLE_USER", "WMS_REST_USER", "WMS_REST_PASSWORD"]
     assert "ORACLE_PASSWORD" not in json.dumps(agent)
 
 

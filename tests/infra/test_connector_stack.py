@@ -296,6 +296,8 @@ def test_dbinfo_change_redeploys_the_service(synthesized: Synthesized, stage: st
                 "Variables": {"CLUSTER": names.cluster, "SERVICE": names.service, "SECRET_NAME": secret}
             },
             "Role": function,
+            # A failed redeploy reaches the stage's alerts topic (checkov CKV_AWS_116).
+            "DeadLetterConfig": {"TargetArn": {"Fn::ImportValue": names.alerts_topic_export}},
         },
     )
     # Its role may update the stage's service and nothing else of ECS.

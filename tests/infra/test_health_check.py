@@ -95,3 +95,6 @@ def test_the_probe_passes_when_the_worker_answers_and_fails_otherwise(
     handler.status = 503
     assert _probe(port) != 0
     assert _probe(free_port()) != 0
+    # A worker behind the REST credential answers the anonymous probe 401: alive.
+    handler.status = 401
+    assert _probe(port) == 0

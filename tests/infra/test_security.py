@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 from typing import Any
 
 import pytest
@@ -14,11 +15,14 @@ from tests.infra.conftest import (
     FAKE_PASSWORD,
     IAM_PATH,
     IAM_VARIANT,
+    MSK_CLUSTER_ARN,
+    ORACLE_CIDR,
     STAGES,
     TARGET,
     Synthesized,
 )
 from tests.infra.helpers import as_list, connector, flatten, statements
+from wms_connector.connect.secret_refs import SECRETS_DIR
 from wms_connector.naming import names_for
 from wms_connector.stages import Stage
 
@@ -98,6 +102,16 @@ def test_egress_is_port_scoped_to_oracle_msk_https_and_peers(synthesized: Synthe
     assert others == {("0.0.0.0/0", 443)} | {("0.0.0.0/0", port) for port in kafka_ports}
 
 
+def test_oracle_egress_goes_to_the_cidr_dbinfo_gives(synthesized: Synthesized) -> None:
+    raw = synthesized.template(names_for(Stage(IAM_VARIANT)).connector_stack)
+    group_id = _connect_group_id(raw, IAM_VARIANT)
+    oracle = synthesized.inputs[IAM_VARIANT].secrets.db_info.value.port
+    to_oracle = {
+        r["CidrIp"] for owner, r in _rules(raw, "Egress") if owner == group_id and r["FromPort"] == oracle
+    }
+    assert to_oracle == {ORACLE_CIDR}
+
+
 @pytest.mark.parametrize("stage", [*STAGES, IAM_VARIANT])
 def test_no_wildcard_resource_where_a_scope_exists(synthesized: Synthesized, stage: str) -> None:
     raw = synthesized.template(names_for(Stage(stage)).connector_stack)
@@ -113,54 +127,85 @@ def test_secret_reads_stay_inside_the_stage_patterns(synthesized: Synthesized, s
     patterns = names.secret_arn_patterns(TARGET.region, TARGET.account)
     reads = [s for s in statements(raw) if any(a.startswith("secretsmanager:") for a in as_list(s["Action"]))]
     assert reads, "the execution role must read the dbInfo secret"
+    # The stack's own generated REST credential (a Ref), and otherwise only the stage's patterns.
+    [rest] = [
+        lid
+        for lid, r in raw["Resources"].items()
+        if r["Type"] == "AWS::SecretsManager::Secret"
+        and r["Properties"]["Name"] == names.rest_credential_secret
+    ]
     for statement in reads:
         for resource in as_list(statement["Resource"]):
             arn = flatten(resource)
-            assert any(fnmatch.fnmatchcase(arn, p) for p in patterns), arn
+            assert arn == f"<{rest}>" or any(fnmatch.fnmatchcase(arn, p) for p in patterns), arn
     # exactly the resolved path, not the whole stage scope
     dbinfo = synthesized.inputs[stage].secrets.db_info.path
     assert {flatten(r) for s in reads for r in as_list(s["Resource"])} == {
-        f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{dbinfo}-??????"
+        f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{dbinfo}-??????",
+        f"<{rest}>",
     }
 
 
+def _containers(synthesized: Synthesized, stage: str) -> dict[str, dict[str, Any]]:
+    (task,) = connector(synthesized, stage).find_resources("AWS::ECS::TaskDefinition").values()
+    return {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_password_is_injected_by_ecs_and_never_in_any_output(synthesized: Synthesized, stage: str) -> None:
+def test_only_the_short_lived_secrets_container_gets_the_password(
+    synthesized: Synthesized, stage: str
+) -> None:
+    names = names_for(Stage(stage))
     dbinfo = synthesized.inputs[stage].secrets.db_info.path
-    connector(synthesized, stage).has_resource_properties(
-        "AWS::ECS::TaskDefinition",
-        {
-            "ContainerDefinitions": Match.array_with(
-                [
-                    Match.object_like(
-                        {
-                            "Secrets": Match.array_with(
-                                [
-                                    {
-                                        "Name": "ORACLE_PASSWORD",
-                                        "ValueFrom": {
-                                            "Fn::Join": [
-                                                "",
-                                                [
-                                                    "arn:",
-                                                    {"Ref": "AWS::Partition"},
-                                                    f":secretsmanager:{TARGET.region}:{TARGET.account}:secret:"
-                                                    f"{dbinfo}:password::",
-                                                ],
-                                            ]
-                                        },
-                                    }
-                                ]
-                            ),
-                            "Environment": Match.not_(
-                                Match.array_with([Match.object_like({"Name": "ORACLE_PASSWORD"})])
-                            ),
-                        }
-                    )
-                ]
-            )
-        },
+    containers = _containers(synthesized, stage)
+    writer = containers[names.secrets_container]
+    assert writer["Essential"] is False
+    assert writer["Command"] == ["write-secrets"]
+    written = [(s["Name"], flatten(s["ValueFrom"])) for s in writer["Secrets"]]
+    assert written[0] == (
+        "ORACLE_PASSWORD",
+        f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{dbinfo}:password::",
     )
+    # ... and the REST credential, for the worker's basic-auth file.
+    assert [name for name, _ in written[1:]] == ["WMS_REST_USER", "WMS_REST_PASSWORD"]
+    worker = containers[names.connect_container]
+    for name in (names.connect_container, names.agent_container):
+        container = containers[name]
+        held = {e["Name"] for e in container.get("Environment", [])} | {
+            s["Name"] for s in container.get("Secrets", [])
+        }
+        assert not {n for n in held if "ORACLE_PASSWORD" in n}, (name, held)
+        assert not [
+            s
+            for s in container.get("Secrets", [])
+            if flatten(s["ValueFrom"]).endswith(f"{dbinfo}:password::")
+        ]
+    # The worker holds no secret at all: its only secret is the file on the volume.
+    assert "Secrets" not in containers[names.connect_container]
+    # The worker reads the file from the volume the writer filled, read-only, once the writer succeeded.
+    (mount,) = [m for m in worker["MountPoints"] if m["ContainerPath"] == SECRETS_DIR]
+    assert mount["ReadOnly"] is True
+    assert {"ContainerName": names.secrets_container, "Condition": "SUCCESS"} in worker["DependsOn"]
+    agent = containers[names.agent_container]
+    assert not [m for m in agent.get("MountPoints", []) if m["SourceVolume"] == mount["SourceVolume"]]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_exec_is_allowed_into_the_agent_container_only(synthesized: Synthesized, stage: str) -> None:
+    names = names_for(Stage(stage))
+    template = connector(synthesized, stage).to_json()
+    policies = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        and r["Properties"].get("ManagedPolicyName") == names.exec_policy
+    ]
+    (policy,) = policies
+    execs = [s for s in policy["PolicyDocument"]["Statement"] if "ecs:ExecuteCommand" in as_list(s["Action"])]
+    (exec_statement,) = execs
+    assert exec_statement["Condition"] == {"StringEquals": {"ecs:container-name": names.agent_container}}
+    # No role of the stack may Exec at all: a person gets the managed policy above, nothing else.
+    assert not [s for s in statements(template) if "ecs:ExecuteCommand" in as_list(s["Action"])]
 
 
 def test_fake_password_appears_in_no_template_or_manifest(synthesized: Synthesized) -> None:
@@ -215,6 +260,47 @@ def test_msk_iam_grants_only_for_iam_auth_and_only_the_stage_topics(synthesized:
     assert [flatten(r).rsplit("/", 1)[1] for r in as_list(transactions["Resource"])] == [
         f"{names.group_id}-*"
     ]
+
+
+def test_msk_grants_name_the_stage_cluster_and_exact_groups_when_the_secret_gives_it(
+    synthesized: Synthesized,
+) -> None:
+    names = names_for(Stage(IAM_VARIANT))
+    raw = synthesized.template(names.connector_stack)
+    kafka = [s for s in statements(raw) if any("kafka-cluster:" in a for a in as_list(s["Action"]))]
+    arns = [flatten(r) for s in kafka for r in as_list(s["Resource"])]
+    assert arns
+    cluster = MSK_CLUSTER_ARN.split(":cluster/", 1)[1]
+    base = MSK_CLUSTER_ARN.split(":cluster/", 1)[0]
+    for arn in arns:
+        kind, rest = arn[len(base) + 1 :].split("/", 1)
+        assert kind in {"cluster", "topic", "group", "transactional-id"}, arn
+        assert rest == cluster or rest.startswith(cluster + "/"), arn
+    # Consumer groups: exact names (no prefix that another team's group could share).
+    groups = {flatten(r) for s in kafka if s.get("Sid") == "MskStageGroups" for r in as_list(s["Resource"])}
+    assert {g.rsplit("/", 1)[1] for g in groups} == {
+        names.group_id,
+        names.schema_history_consumer_group,
+        names.signal_consumer_group,
+        names.hold_reader_group,
+    }
+    # The only wildcard left: the suffix Connect adds to the stage's transactional ids.
+    assert [a for a in arns if "*" in a] == [f"{base}:transactional-id/{cluster}/{names.group_id}-*"]
+
+
+@pytest.mark.parametrize("stage", ["main", "val", "production"])
+def test_named_stages_without_the_cluster_arn_are_warned_at_synth(
+    synthesized: Synthesized, stage: str
+) -> None:
+    inputs = synthesized.inputs[stage]
+    [warning] = inputs.warnings
+    assert "no mskClusterArn" in warning and f"wms/{stage}/mskClusterArn" in warning
+    # The CDK CLI shows it too: a warning in the cloud assembly's metadata of the connector stack.
+    path = synthesized.outdir / f"{inputs.names.connector_stack}.metadata.json"
+    metadata = json.loads(path.read_text())
+    shown = [e["data"] for entries in metadata.values() for e in entries if e["type"] == "aws:cdk:warning"]
+    assert [text for text in shown if "no mskClusterArn" in str(text)], shown
+    assert not synthesized.inputs[EPHEMERAL].warnings and not synthesized.inputs[IAM_VARIANT].warnings
 
 
 def test_iam_path_and_permissions_boundary_from_the_optional_secrets(synthesized: Synthesized) -> None:

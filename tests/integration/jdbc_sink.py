@@ -17,7 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from wms_connector.connect.connector_config import JSON_CONVERTER, STANDIN_PASSWORD_ENV, env_placeholder
+from wms_connector.connect.connector_config import JSON_CONVERTER, STANDIN_PASSWORD_ENV
+from wms_connector.connect.secret_refs import env_placeholder
 from wms_connector.local.fetch import FetchResult, fetch
 from wms_connector.local.paths import cache_dir, repo_root
 from wms_connector.local.pom import pinned_versions

@@ -39,6 +39,7 @@ def _connect_home(tmp: Path, jars: FetchResult) -> Path:
     for name in ("jmx-exporter.yaml", "log4j2.properties"):
         (home / "config" / name).symlink_to(repo_root() / "runtime" / name)
     (home / "run").mkdir()
+    (home / "secrets").mkdir(mode=0o700)  # the image's secrets directory (empty: no connector here)
     return home
 
 

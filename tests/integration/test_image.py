@@ -1,7 +1,8 @@
 """The Connect image, built and run for real against the suite's local broker (issue 11).
 
-One container runs the image as ECS would (entrypoint, ECS metadata endpoint, secrets in the
-environment) on the host network; the tests check it from the outside, in order, and the last one
+One container runs the image as ECS would (entrypoint, ECS metadata endpoint, the password in a
+file on a volume that a short-lived secrets container of the same image wrote, never in the
+worker's environment) on the host network; the tests check it from the outside, in order, and the last one
 stops it with SIGTERM. The image is built once per input fingerprint (``connect_image``).
 """
 
@@ -21,9 +22,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
 from wms_connector.connect.rest import BackOff, HttpConnectApi
+from wms_connector.connect.rest_auth import PASSWORD_ENV as REST_PASSWORD_ENV
+from wms_connector.connect.rest_auth import USER_ENV as REST_USER_ENV
+from wms_connector.connect.rest_auth import RestCredential
+from wms_connector.connect.secret_refs import (
+    ORACLE_PASSWORD_FILE,
+    SECRETS_DIR,
+    STANDIN_PASSWORD_FILE,
+    dir_placeholder,
+)
 from wms_connector.image.build import Built
 from wms_connector.image.engine import Engine
 from wms_connector.infra.agent_sidecar import STATE_DIR, STATE_FILE
@@ -111,9 +122,52 @@ def container_env(bootstrap: str, rest_port: int, metrics_port: int) -> dict[str
     }
 
 
+def docker_with_secret_env(
+    engine: Engine, argv: list[str], env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``docker ARGV`` whose ``--env NAME`` flags take their values from this call's environment."""
+    return subprocess.run(
+        ["docker", *argv],
+        env=engine.environ({**os.environ, **env}),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def write_secrets(engine: Engine, image: str, env: dict[str, str]) -> str:
+    """As the task's secrets container does: a fresh volume, the secret files written into it by
+    the image's ``write-secrets``, which then exits. Returns the volume's name."""
+    volume = f"wms-secrets-{secrets.token_hex(4)}"
+    engine.run(["volume", "create", volume])
+    argv = ["run", "--rm", "--mount", f"type=volume,source={volume},target={SECRETS_DIR}"]
+    for key in env:
+        argv += ["--env", key]  # the value comes from this process's environment, never an argv
+    result = docker_with_secret_env(engine, [*argv, image, "write-secrets"], env)
+    assert result.returncode == 0, result.stderr
+    return volume
+
+
+def secrets_mount(volume: str) -> str:
+    return f"type=volume,source={volume},target={SECRETS_DIR},readonly"
+
+
+def environ_of_every_process(running: Running) -> str:
+    """``/proc/*/environ`` of every process in the container, the reading shell's own included."""
+    listing = running.exec("sh", "-c", 'for f in /proc/[0-9]*/environ; do cat "$f"; echo; done')
+    assert listing.returncode == 0, listing.stderr
+    return listing.stdout
+
+
+#: The REST credential the image's workers get, as the task's secrets container writes it.
+REST = RestCredential("wms-connect", SecretStr("rest-" + secrets.token_hex(16)))
+REST_ENV = {REST_USER_ENV: REST.user, REST_PASSWORD_ENV: REST.password.get_secret_value()}
+
+
 def wait_ready(engine: Engine, name: str, url: str, deadline_s: float = READY_S) -> None:
     deadline = time.monotonic() + deadline_s
-    while not worker_healthy(url):
+    while not worker_healthy(url, REST):
         state = engine.run(["inspect", "--format", "{{.State.Status}}", name], check=False).stdout.strip()
         logs = engine.run(["logs", "--tail", "30", name], check=False)
         assert state == "running", f"the container is {state}: {logs.stdout}{logs.stderr}"
@@ -132,10 +186,10 @@ def running(
         **container_env(local_cluster.bootstrap, rest_port, metrics_port),
         # The ECS path: no WMS_ADVERTISED_HOST, the task IP comes from the metadata endpoint.
         "ECS_CONTAINER_METADATA_URI_V4": metadata_endpoint,
-        # As ECS injects it from the dbInfo secret.
-        "ORACLE_PASSWORD": password,
     }
-    docker_engine.run(docker_run_argv(name, connect_image.tag, env))
+    # As ECS injects it from the dbInfo secret: into the secrets container only.
+    volume = write_secrets(docker_engine, connect_image.tag, {"ORACLE_PASSWORD": password, **REST_ENV})
+    docker_engine.run(docker_run_argv(name, connect_image.tag, env, "--mount", secrets_mount(volume)))
     box = Running(
         name,
         f"http://127.0.0.1:{rest_port}",
@@ -150,12 +204,16 @@ def running(
         yield box
     finally:
         docker_engine.run(["rm", "--force", name], check=False)
+        docker_engine.run(["volume", "rm", "--force", volume], check=False)
 
 
 def test_rest_answers_and_lists_the_oracle_connector_and_none_of_our_local_plugins(running: Running) -> None:
-    root = httpx.get(running.rest_url + "/", timeout=10).json()
+    # The REST API answers only the credential (the entrypoint found its file: basic-auth on).
+    assert httpx.get(running.rest_url + "/", timeout=10).status_code == 401
+    auth = {"Authorization": REST.authorization()}
+    root = httpx.get(running.rest_url + "/", timeout=10, headers=auth).json()
     assert root["version"]
-    plugins = httpx.get(running.rest_url + "/connector-plugins", timeout=10).json()
+    plugins = httpx.get(running.rest_url + "/connector-plugins", timeout=10, headers=auth).json()
     classes = {plugin["class"] for plugin in plugins}
     assert ORACLE_CONNECTOR in classes
     # Besides Debezium's Oracle connector, only Kafka's own MirrorMaker connectors (connect-mirror,
@@ -312,12 +370,44 @@ def test_no_secret_in_the_image_its_history_or_the_logs(running: Running) -> Non
     history = running.engine.run(["history", "--no-trunc", running.image.tag]).stdout
     logs = running.logs()
     rendered = running.exec("cat", "/opt/connect/run/worker.properties").stdout
-    assert "config.providers=env" in rendered or "EnvVarConfigProvider" in rendered
+    assert "config.providers=dir\n" in rendered and "EnvVarConfigProvider" not in rendered
     for text in (inspect, history, logs, rendered):
         assert running.password not in text
+        assert REST.password.get_secret_value() not in text
     # Nothing secret-looking was baked into the image's environment either.
     env = json.loads(inspect)[0]["Config"]["Env"]
     assert not [entry for entry in env if entry.split("=")[0].endswith(("PASSWORD", "SECRET", "TOKEN"))]
+
+
+def test_no_process_of_the_worker_container_holds_the_password_in_its_environment(running: Running) -> None:
+    environ = environ_of_every_process(running)
+    assert "ConnectDistributed" in running.exec("cat", "/proc/1/cmdline").stdout
+    assert "WMS_STAGE=" in environ  # the listing did read the environments
+    assert running.password not in environ
+    assert "ORACLE_PASSWORD" not in environ
+    # The file is there for the worker's user alone, read-only, and holds exactly the password.
+    stat = running.exec("stat", "-c", "%a %u", f"{SECRETS_DIR}/{ORACLE_PASSWORD_FILE}")
+    assert stat.stdout.split() == ["400", "10001"], stat
+    assert running.exec("cat", f"{SECRETS_DIR}/{ORACLE_PASSWORD_FILE}").stdout == running.password
+
+
+def test_the_worker_refuses_a_password_in_its_environment(
+    connect_image: Built, docker_engine: Engine
+) -> None:
+    name = f"wms-image-envpw-{secrets.token_hex(4)}"
+    env = {
+        **container_env(f"127.0.0.1:{free_port()}", free_port(), free_port()),
+        "WMS_ADVERTISED_HOST": "127.0.0.1",
+    }
+    argv = docker_run_argv(name, connect_image.tag, env)
+    argv[argv.index("--detach")] = "--env=ORACLE_PASSWORD"
+    try:
+        result = docker_with_secret_env(docker_engine, argv, {"ORACLE_PASSWORD": "x" * 20}, timeout=60)
+        assert result.returncode != 0
+        assert "ORACLE_PASSWORD is set in the worker's environment" in result.stderr
+        assert "x" * 20 not in result.stdout + result.stderr
+    finally:
+        docker_engine.run(["rm", "--force", name], check=False)
 
 
 def test_sigterm_stops_the_worker_gracefully_and_it_leaves_the_group(
@@ -403,17 +493,27 @@ def test_a_running_debezium_task_exports_its_metrics_and_flushes_offsets_on_sigt
         **container_env(local_cluster.bootstrap, rest_port, metrics_port),
         "WMS_STAGE": DEBEZIUM_STAGE.name,
         "WMS_ADVERTISED_HOST": "127.0.0.1",
-        STANDIN_PASSWORD_ENV: standin.password,
     }
     plugin = runtime_jars.layout.plugins / "debezium-connector-postgres"
     mount = f"type=bind,source={plugin},target=/opt/connect/plugins/debezium-connector-postgres,readonly"
+    # The stand-in's password takes the product's path: secrets container, volume, dir provider.
+    volume = write_secrets(
+        docker_engine, connect_image.tag, {STANDIN_PASSWORD_ENV: standin.password, **REST_ENV}
+    )
     try:
-        docker_engine.run(docker_run_argv(name, connect_image.tag, env, "--mount", mount))
+        docker_engine.run(
+            docker_run_argv(name, connect_image.tag, env, "--mount", mount, "--mount", secrets_mount(volume))
+        )
         url = f"http://127.0.0.1:{rest_port}"
         wait_ready(docker_engine, name, url)
-        api = HttpConnectApi(url, backoff=BackOff(scale_ms=500, max_attempts=12))
+        api = HttpConnectApi(url, backoff=BackOff(scale_ms=500, max_attempts=12), credential=REST)
         source = PostgresStandIn(
-            standin.host, standin.port, standin.dbname, standin.user, password=standin.password
+            standin.host,
+            standin.port,
+            standin.dbname,
+            standin.user,
+            password=standin.password,
+            password_ref=dir_placeholder(STANDIN_PASSWORD_FILE),
         )
         ensure_local_topics(local_cluster.bootstrap, DEBEZIUM_STAGE)
         connector = register_fresh(api, DEBEZIUM_STAGE, source, local_cluster.bootstrap)
@@ -431,6 +531,12 @@ def test_a_running_debezium_task_exports_its_metrics_and_flushes_offsets_on_sigt
         assert samples(
             metrics, "kafka_connect_connector_status", {"connector": connector, "status": "running"}
         )
+        # Connected to PostgreSQL with the password it read from the file, which no environment holds.
+        listing = docker_engine.run(
+            ["exec", name, "sh", "-c", 'for f in /proc/[0-9]*/environ; do cat "$f"; echo; done']
+        )
+        assert "WMS_STAGE=" in listing.stdout and standin.password not in listing.stdout
     finally:
         docker_engine.run(["rm", "--force", name], check=False)
+        docker_engine.run(["volume", "rm", "--force", volume], check=False)
         standin.stop()

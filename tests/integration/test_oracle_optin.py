@@ -24,10 +24,12 @@ import pytest
 
 from tests.integration.oracle_optin import needs_oracle, oracle_target
 from tests.integration.oracle_target import OracleTarget
+from wms_connector.agent.desired import PASSWORD_REF_ENV
 from wms_connector.agent.loop import Agent
 from wms_connector.agent.policy import Verdict
 from wms_connector.commands.agent import AgentSource, build_agent
 from wms_connector.connect.connector_config import ORACLE_PASSWORD_ENV
+from wms_connector.connect.secret_refs import env_placeholder
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.events import ChangeEvent
 from wms_connector.local.pipeline import EventTail, ensure_local_topics
@@ -193,6 +195,8 @@ def running(local_cluster: LocalCluster) -> Iterator[Running]:
             "ORACLE_USER": target.cdc_user,
             "KAFKA_BOOTSTRAP_SERVERS": local_cluster.bootstrap,
             "WMS_KAFKA_AUTH": "plaintext",
+            # Local workers read the password from their environment (connect.secret_refs).
+            PASSWORD_REF_ENV: env_placeholder(ORACLE_PASSWORD_ENV),
         },
     )
     agent.emit = lambda _line: None

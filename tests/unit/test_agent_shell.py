@@ -28,7 +28,7 @@ from wms_connector.agent.policy import (
 )
 from wms_connector.agent.server import HealthServer, healthz
 from wms_connector.agent.state import RecordFile
-from wms_connector.connect.connector_config import ORACLE_PASSWORD_ENV, env_placeholder
+from wms_connector.connect.connector_config import ORACLE_PASSWORD_REF
 from wms_connector.errors import InputError, WmsError
 from wms_connector.naming import METRIC_DIMENSIONS, AgentMetric, names_for
 from wms_connector.stages import Stage, settings_for
@@ -162,7 +162,7 @@ def test_desired_config_from_the_task_environment_has_no_password() -> None:
     assert name == NAMES.connector
     assert config["database.hostname"] == "wms-db.internal"
     assert config["database.pdb.name"] == "WMSPDB"
-    assert config["database.password"] == env_placeholder(ORACLE_PASSWORD_ENV)
+    assert config["database.password"] == ORACLE_PASSWORD_REF
     assert NOT_IN_AGENT not in json.dumps(config)
 
 
@@ -299,3 +299,27 @@ def test_a_record_write_that_fails_after_the_restart_keeps_the_restart_in_memory
     assert RecordFile(tmp_path / "blocked" / "restarts.json").load()[0] == agent.memory.restarts
     assert json.loads(third.emf)[AgentMetric.RECORD_UNWRITABLE.value] == 0.0
     assert [e["event"] for e in logs].count("restart-record-written") == 1
+
+
+def test_failures_are_logged_by_type_and_class_never_by_their_text() -> None:
+    from wms_connector.agent.loop import _classified
+    from wms_connector.connect.rest import ConnectRestError, DatabaseUnreachableError
+
+    said = "ORA-01017: invalid username/password; user c##wms_cdc at db.internal:1521"
+    cases = {
+        DatabaseUnreachableError(said): {
+            "error": "DatabaseUnreachableError",
+            "cause": "database-unreachable",
+        },
+        ConnectRestError(400, said, "PUT /connectors/x/config"): {
+            "error": "ConnectRestError",
+            "cause": "connect-refused",
+            "status": 400,
+        },
+        TimeoutError(said): {"error": "TimeoutError", "cause": "timeout"},
+        ConnectionRefusedError(said): {"error": "ConnectionRefusedError", "cause": "io"},
+        ValueError(said): {"error": "ValueError", "cause": "other"},
+    }
+    for error, expected in cases.items():
+        assert _classified(error) == expected
+        assert said not in json.dumps(_classified(error))

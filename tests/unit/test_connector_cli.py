@@ -18,7 +18,7 @@ def test_json_is_the_config(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config", "--stage", "feature-x", "--offline", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["config"]["topic.prefix"] == "--wms--feature-x--wms"
-    assert data["config"]["database.password"] == "${env:ORACLE_PASSWORD}"
+    assert data["config"]["database.password"] == "${dir:/opt/connect/secrets:oracle-password}"
     assert "FAKE-offline-password-not-real" not in json.dumps(data)
 
 

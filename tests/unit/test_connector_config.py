@@ -7,6 +7,7 @@ from wms_connector.connect.config_checks import Problem, check_config
 from wms_connector.connect.connector_config import (
     OPTIONAL_SETTINGS,
     ORACLE_PASSWORD_ENV,
+    STANDIN_PASSWORD_ENV,
     OracleSource,
     PostgresStandIn,
     build_config,
@@ -14,6 +15,7 @@ from wms_connector.connect.connector_config import (
     exactly_once_settings,
     explain,
 )
+from wms_connector.connect.secret_refs import env_placeholder
 from wms_connector.connect.worker_config import client_security_settings
 from wms_connector.naming import CAPTURED_TABLES, names_for
 from wms_connector.secrets.shapes import DbInfo
@@ -90,9 +92,15 @@ def test_ephemeral_topics_are_namespaced() -> None:
 
 def test_password_is_only_a_placeholder() -> None:
     for config in (oracle(Stage("main")), standin(Stage("main"))):
-        assert config["database.password"].startswith("${env:")
+        assert config["database.password"].startswith(("${env:", "${dir:"))
         assert all(PASSWORD not in v for v in config.values())
-    assert oracle(Stage("main"))["database.password"] == "${env:" + ORACLE_PASSWORD_ENV + "}"
+    # The product reads the file of the image's secrets directory; a local stand-in its environment.
+    assert oracle(Stage("main"))["database.password"] == "${dir:/opt/connect/secrets:oracle-password}"
+    assert standin(Stage("main"))["database.password"] == "${env:" + STANDIN_PASSWORD_ENV + "}"
+    local_oracle = OracleSource(NON_CDB, password_ref=env_placeholder(ORACLE_PASSWORD_ENV))
+    assert build_config(Stage("main"), local_oracle, BOOT, KafkaAuth.TLS)["database.password"] == (
+        "${env:" + ORACLE_PASSWORD_ENV + "}"
+    )
 
 
 def test_pdb_name_only_for_cdb() -> None:

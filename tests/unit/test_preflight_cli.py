@@ -59,11 +59,12 @@ def test_bad_input_exits_2_before_connecting(
     assert "Traceback" not in err
 
 
-def test_dsn_to_a_closed_port_exits_1_with_a_json_fail(capsys: pytest.CaptureFixture[str]) -> None:
+def test_dsn_to_a_closed_port_exits_1_with_a_json_fail(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     port = closed_port()
-    code = main(
-        ["preflight", "--dsn", f"c##wms_cdc/{PASSWORD}@127.0.0.1:{port}/WMSCDB", "--pdb", "wmspdb", "--json"]
-    )
+    code = main(["preflight", "--dsn", f"c##wms_cdc@127.0.0.1:{port}/WMSCDB", "--pdb", "wmspdb", "--json"])
     out, err = capsys.readouterr()
     assert code == 1
     report = json.loads(out)
@@ -73,6 +74,49 @@ def test_dsn_to_a_closed_port_exits_1_with_a_json_fail(capsys: pytest.CaptureFix
     assert "connection refused" in report["results"][0]["detail"]
     assert PASSWORD not in out + err
     assert "Traceback" not in out + err
+
+
+def test_a_password_on_the_command_line_is_refused_before_connecting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(**kwargs: Any) -> Any:
+        raise AssertionError("no connection may be tried")
+
+    monkeypatch.setattr("oracledb.connect", never)
+    assert main(["preflight", "--dsn", f"c##wms_cdc/{PASSWORD}@127.0.0.1:1521/WMSCDB"]) == 2
+    out, err = capsys.readouterr()
+    assert "puts the password on the command line" in err and f"${PASSWORD_ENV}" in err
+    assert "c##wms_cdc/***@..." in err
+    assert PASSWORD not in out + err
+
+
+def test_the_password_asked_in_a_terminal_reaches_the_driver_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wms_connector.commands.preflight import run_preflight
+
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    seen: list[str] = []
+
+    def connect(**kwargs: Any) -> Any:
+        seen.append(kwargs["password"])
+        raise ConnectionRefusedError("closed")
+
+    monkeypatch.setattr("oracledb.connect", connect)
+    report = run_preflight(
+        stage=None,
+        dsn="wms_cdc@127.0.0.1:1521/WMSDB",
+        pdb=None,
+        secrets_file=None,
+        offline=False,
+        timeout=5,
+        min_archive_hours=None,
+        min_undo_seconds=3600,
+        archive_destination=None,
+        environ={},
+        prompt=lambda: PASSWORD,
+    )
+    assert not report.ok
+    assert seen == [PASSWORD]
+    assert PASSWORD not in json.dumps(report.as_dict())
 
 
 def test_password_from_the_environment(

@@ -9,12 +9,21 @@ tests/integration/test_image.py.
 from __future__ import annotations
 
 import re
+import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import SecretStr
 
+from wms_connector.connect.rest_auth import CREDENTIALS_FILE, JAAS_SECTION, LOGIN_MODULE, RestCredential
+from wms_connector.connect.secret_refs import (
+    ORACLE_PASSWORD_FILE,
+    SECRET_FILE_SOURCES,
+    SECRETS_DIR,
+    STANDIN_PASSWORD_FILE,
+)
 from wms_connector.image.dockerfile import arg_defaults, base_images, instructions
 from wms_connector.local.fetch import required_files
 from wms_connector.local.paths import repo_root
@@ -179,13 +188,104 @@ def test_an_unreachable_metadata_endpoint_is_one_clear_error() -> None:
     assert line.startswith("entrypoint: cannot read the task metadata") and "Traceback" not in result.stderr
 
 
-def test_the_whole_entrypoint_stops_at_that_one_error() -> None:
-    env = {"PATH": "/usr/bin:/bin", "WMS_STAGE": "main", "KAFKA_BOOTSTRAP_SERVERS": "b:9092"}
+def test_the_whole_entrypoint_stops_at_that_one_error(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WMS_STAGE": "main",
+        "KAFKA_BOOTSTRAP_SERVERS": "b:9092",
+        "WMS_SECRETS_DIR": str(tmp_path),
+    }
     result = subprocess.run(["bash", str(ENTRYPOINT)], env=env, capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert result.stderr.splitlines() == [
         "entrypoint: neither ECS_CONTAINER_METADATA_URI_V4 (set by ECS) nor WMS_ADVERTISED_HOST is set: "
         "outside ECS, set WMS_ADVERTISED_HOST to the address other workers reach this one at"
+    ]
+
+
+def _write_secrets(directory: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {"PATH": "/usr/bin:/bin", "WMS_SECRETS_DIR": str(directory), **env}
+    return subprocess.run(
+        ["bash", str(ENTRYPOINT), "write-secrets"], env=full, capture_output=True, text=True, check=False
+    )
+
+
+def test_write_secrets_writes_each_password_to_its_own_owner_only_file(tmp_path: Path) -> None:
+    password = "pw with spaces, \\ backslash, 'quotes' and\nnewline"
+    first = _write_secrets(tmp_path, {"ORACLE_PASSWORD": "old-one-that-is-longer-than-the-new"})
+    assert first.returncode == 0, first.stderr
+    again = _write_secrets(tmp_path, {"ORACLE_PASSWORD": password, "WMS_STANDIN_PASSWORD": "stand-in"})
+    assert again.returncode == 0, again.stderr
+    oracle, standin = tmp_path / ORACLE_PASSWORD_FILE, tmp_path / STANDIN_PASSWORD_FILE
+    # Replaced whole (a rotation), byte for byte: the DirectoryConfigProvider reads the file as is.
+    assert oracle.read_text() == password and standin.read_text() == "stand-in"
+    assert {stat.S_IMODE(oracle.stat().st_mode), stat.S_IMODE(standin.stat().st_mode)} == {0o400}
+    assert password not in first.stderr + again.stderr + again.stdout
+
+
+def test_write_secrets_with_nothing_to_write_or_nowhere_to_write_is_one_clear_error(tmp_path: Path) -> None:
+    nothing = _write_secrets(tmp_path, {})
+    assert nothing.returncode != 0
+    [line] = nothing.stderr.splitlines()
+    assert "none of ORACLE_PASSWORD WMS_STANDIN_PASSWORD is set" in line
+    nowhere = _write_secrets(tmp_path / "missing", {"ORACLE_PASSWORD": "x" * 12})
+    assert nowhere.returncode != 0
+    assert "is not a writable directory" in nowhere.stderr and "x" * 12 not in nowhere.stderr
+
+
+def test_write_secrets_writes_the_rest_credentials_file_and_refuses_unsafe_values(tmp_path: Path) -> None:
+    good = _write_secrets(tmp_path, {"WMS_REST_USER": "wms-connect", "WMS_REST_PASSWORD": "Abc123xyz"})
+    assert good.returncode == 0, good.stderr
+    written = tmp_path / CREDENTIALS_FILE
+    assert written.read_text() == RestCredential("wms-connect", SecretStr("Abc123xyz")).properties_line()
+    assert stat.S_IMODE(written.stat().st_mode) == 0o400
+    for env in ({"WMS_REST_USER": "wms-connect"}, {"WMS_REST_USER": "a", "WMS_REST_PASSWORD": "has=equals"}):
+        bad = _write_secrets(tmp_path, env)
+        assert bad.returncode != 0
+        assert "must both be set" in bad.stderr and "has=equals" not in bad.stderr
+
+
+def test_the_file_names_agree_with_the_connector_placeholders() -> None:
+    code = ENTRYPOINT.read_text()
+    for variable, file in SECRET_FILE_SOURCES:
+        assert f"{variable}:{file}" in code
+    assert '"${WMS_SECRETS_DIR:-$CONNECT_HOME/secrets}"' in code
+    assert f"REST_CREDENTIALS_FILE={CREDENTIALS_FILE}\n" in code
+    assert LOGIN_MODULE in code and JAAS_SECTION in code
+    assert SECRETS_DIR == "/opt/connect/secrets"  # CONNECT_HOME=/opt/connect in the image
+
+
+def test_a_worker_without_its_secrets_directory_is_one_clear_error(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WMS_STAGE": "main",
+        "KAFKA_BOOTSTRAP_SERVERS": "b:9092",
+        "WMS_SECRETS_DIR": str(tmp_path / "none"),
+    }
+    result = subprocess.run(["bash", str(ENTRYPOINT)], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    [line] = result.stderr.splitlines()
+    assert "does not exist; mount the task's secrets volume there" in line
+
+
+def test_the_worker_refuses_to_start_with_the_password_in_its_environment() -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WMS_STAGE": "main",
+        "KAFKA_BOOTSTRAP_SERVERS": "b:9092",
+        "ORACLE_PASSWORD": "never-printed-42",
+    }
+    result = subprocess.run(["bash", str(ENTRYPOINT)], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    [line] = result.stderr.splitlines()
+    assert "ORACLE_PASSWORD is set in the worker's environment" in line
+    assert "never-printed-42" not in result.stderr
+
+
+def test_the_metrics_exporter_listens_on_loopback_by_default() -> None:
+    assert 'JMX_EXPORTER_PORT="${JMX_EXPORTER_PORT:-127.0.0.1:9404}"' in ENTRYPOINT.read_text()
+    assert not [
+        args for word, args in instructions(DOCKERFILE.read_text()) if word == "EXPOSE" and "9404" in args
     ]
 
 

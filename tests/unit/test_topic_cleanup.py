@@ -70,6 +70,23 @@ def test_create_that_cannot_reach_kafka_fails_and_its_rollback_deletes_nothing()
     assert rec.published == rollback.published == []
 
 
+def test_the_reason_and_the_alert_name_the_kind_of_failure_never_the_exception_text() -> None:
+    said = "SASL authentication failed for principal arn:aws:sts::123456789012:assumed-role/x"
+
+    def refusing(*args: object, **kwargs: object) -> Any:
+        raise RuntimeError(said)
+
+    for request in (
+        EVENT,
+        {**EVENT, "RequestType": "Delete", "PhysicalResourceId": "wms-connector-x-topics/t"},
+    ):
+        rec = Recorder()
+        handle(request, ENV, lambda: 60_000, rec, connect=refusing, put=rec.put)
+        reason = rec.puts[0][1]["Reason"]
+        assert "RuntimeError" in reason and "function's log" in reason, reason
+        assert said not in reason and all(said not in m["Message"] for m in rec.published)
+
+
 @pytest.mark.parametrize(
     ("env", "needle"),
     [

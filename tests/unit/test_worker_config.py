@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from wms_connector.connect.secret_refs import LOCAL_SECRET_SOURCES, SecretSources
 from wms_connector.connect.worker_config import (
     CLIENT_PREFIXES,
     SECRET_ENV_ALLOWLIST_PATTERN,
@@ -56,11 +57,14 @@ def test_sizing_comes_from_the_stage() -> None:
 
 def test_the_settings_we_rely_on() -> None:
     props = worker_config(Stage("production"), ENDPOINT, PLUGINS)
-    assert props["config.providers"] == "env"
+    # Production: the secrets directory only, and no environment provider at all.
+    assert props["config.providers"] == "dir"
     assert (
-        props["config.providers.env.class"] == "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
+        props["config.providers.dir.class"]
+        == "org.apache.kafka.common.config.provider.DirectoryConfigProvider"
     )
-    assert props["config.providers.env.param.allowlist.pattern"] == SECRET_ENV_ALLOWLIST_PATTERN
+    assert props["config.providers.dir.param.allowed.paths"] == "/opt/connect/secrets"
+    assert not [key for key in props if key.startswith("config.providers.env")]
     assert props["connector.client.config.override.policy"] == "None"
     assert props["plugin.discovery"] == "service_load"
     assert props["key.converter"] == props["value.converter"] == "org.apache.kafka.connect.json.JsonConverter"
@@ -85,6 +89,30 @@ def test_the_env_allowlist_admits_only_connector_secrets(name: str, allowed: boo
     import re
 
     assert bool(re.fullmatch(SECRET_ENV_ALLOWLIST_PATTERN, name)) is allowed
+
+
+def test_local_workers_read_their_environment_through_the_allowlist_only() -> None:
+    props = worker_config(Stage("main"), ENDPOINT, PLUGINS, secret_sources=LOCAL_SECRET_SOURCES)
+    assert props["config.providers"] == "env"
+    assert (
+        props["config.providers.env.class"] == "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
+    )
+    assert props["config.providers.env.param.allowlist.pattern"] == SECRET_ENV_ALLOWLIST_PATTERN
+    assert not [key for key in props if key.startswith("config.providers.dir")]
+
+
+@pytest.mark.parametrize(
+    ("sources", "problem"),
+    [
+        ({"secrets_dir": None, "env_allowlist": None}, "at least one"),
+        ({"secrets_dir": "secrets"}, "absolute"),
+    ],
+)
+def test_a_worker_without_a_secret_source_or_with_a_relative_directory_is_refused(
+    sources: dict[str, str | None], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        SecretSources(**sources)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("auth", list(KafkaAuth))

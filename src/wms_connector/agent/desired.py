@@ -3,7 +3,7 @@
 The agent builds the config with the same builder as every other caller
 (:func:`wms_connector.connect.connector_config.build_config`). It reads only non-secret values
 from its environment: the password never reaches the agent, and the builder writes only the
-placeholder ``${env:ORACLE_PASSWORD}``, which the *worker* resolves from its own environment.
+placeholder ``${dir:/opt/connect/secrets:oracle-password}``, which the *worker* resolves.
 
 Environment contract (the agent container in ``infra/connect_service.py``; keep in step):
 
@@ -13,6 +13,9 @@ Environment contract (the agent container in ``infra/connect_service.py``; keep 
 ``WMS_KAFKA_AUTH``                    optional: tls|iam|plaintext instead of the stage's setting
 ``ORACLE_HOST/PORT/DB/PDB/USER``      the Oracle source (``--source oracle``, the default)
 ``WMS_STANDIN_HOST/PORT/DB/USER``     the local STAND-IN PostgreSQL (``--source standin``)
+``WMS_ORACLE_PASSWORD_REF``           optional: the password placeholder instead of the image's
+                                      ``${dir:/opt/connect/secrets:oracle-password}`` (a local
+                                      worker: ``${env:ORACLE_PASSWORD}``)
 ====================================  ===========================================================
 """
 
@@ -34,10 +37,11 @@ from wms_connector.naming import names_for
 from wms_connector.secrets.shapes import DbInfo
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
-#: The builder never reads the password (it writes the ``${env:...}`` placeholder); DbInfo needs a
+#: The builder never reads the password (it writes a placeholder); DbInfo needs a
 #: non-empty one, so the agent passes this marker, which no config or log can carry as a secret.
 NOT_IN_AGENT: Final = "<the password stays in the worker's environment>"
 ORACLE_KEYS: Final = ("ORACLE_HOST", "ORACLE_PORT", "ORACLE_DB", "ORACLE_USER")
+PASSWORD_REF_ENV: Final = "WMS_ORACLE_PASSWORD_REF"
 STANDIN_KEYS: Final = ("WMS_STANDIN_HOST", "WMS_STANDIN_PORT", "WMS_STANDIN_DB", "WMS_STANDIN_USER")
 
 
@@ -79,7 +83,8 @@ def source_from_env(kind: str, env: Mapping[str, str]) -> SourceAdapter:
     except ValidationError as error:
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in error.errors())
         raise InputError(f"the agent's ORACLE_* environment is invalid ({fields})") from None
-    return OracleSource(db)
+    ref = env.get(PASSWORD_REF_ENV)
+    return OracleSource(db, password_ref=ref) if ref else OracleSource(db)
 
 
 def auth_from_env(stage: Stage, env: Mapping[str, str]) -> KafkaAuth:

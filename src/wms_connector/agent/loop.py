@@ -49,6 +49,26 @@ HoldSource = Callable[[], HoldView]
 NO_HOLD = HoldView(HoldState.NONE)
 
 
+def _classified(error: BaseException) -> dict[str, Any]:
+    """What a log line says about a failure: its type and a fixed classification, never its text
+    (a driver's or Connect's words can quote a host, a user or a config value)."""
+    fields: dict[str, Any] = {"error": type(error).__name__}
+    if isinstance(error, DatabaseUnreachableError):
+        fields["cause"] = "database-unreachable"
+    elif isinstance(error, ConnectUnreachableError):
+        fields["cause"] = "connect-unreachable"
+    elif isinstance(error, ConnectRestError):
+        fields["cause"] = "connect-refused"
+        fields["status"] = error.status
+    elif isinstance(error, TimeoutError):
+        fields["cause"] = "timeout"
+    elif isinstance(error, OSError):
+        fields["cause"] = "io"
+    else:
+        fields["cause"] = "other"
+    return fields
+
+
 def json_log(record: Mapping[str, Any]) -> None:
     """A structured log line on stderr (stdout carries the EMF lines)."""
     sys.stderr.write(json.dumps({"ts": round(time.time(), 3), **record}, default=str) + "\n")
@@ -155,7 +175,7 @@ class Agent:
                     "outcome": kind,
                     "worker": self.own_worker,
                     "retry_in_s": wait,
-                    "message": str(error),
+                    **_classified(error),
                 }
             )
             return kind
@@ -202,11 +222,8 @@ class Agent:
     def _metrics(self) -> tuple[bool, Streaming | None, bool]:
         try:
             samples = exposition.parse(self.scrape())
-        except (WmsError, OSError) as error:
-            self.log({"level": "warning", "event": "scrape", "message": str(error)})
-            return False, None, False
         except Exception as error:
-            self.log({"level": "warning", "event": "scrape", "message": f"{type(error).__name__}: {error}"})
+            self.log({"level": "warning", "event": "scrape", **_classified(error)})
             return False, None, False
         server = self.names.topic_prefix
         streaming = Streaming.from_attributes(exposition.debezium(samples, server=server))
@@ -268,7 +285,7 @@ class Agent:
                 )
             except WmsError as error:
                 # Recorded, not thrown: the restart counts against the budget and the gate retries it.
-                self.log({"level": "error", "event": "restart-failed", "message": str(error)})
+                self.log({"level": "error", "event": "restart-failed", **_classified(error)})
         return issued
 
     # -- persist ---------------------------------------------------------------------------
@@ -369,9 +386,7 @@ class Agent:
             try:
                 self.cycle()
             except Exception as error:
-                self.log(
-                    {"level": "error", "event": "cycle-failed", "message": f"{type(error).__name__}: {error}"}
-                )
+                self.log({"level": "error", "event": "cycle-failed", **_classified(error)})
             next_at += poll_s
             stop.wait(max(0.0, next_at - time.monotonic()))
             next_at = max(next_at, time.monotonic() - poll_s)

@@ -27,6 +27,7 @@ from wms_connector.aws import default_region
 from wms_connector.commands import params
 from wms_connector.commands.common import StageOption, parse_stage
 from wms_connector.connect.rest import BackOff, HttpConnectApi
+from wms_connector.connect.rest_auth import credential_from_env
 from wms_connector.errors import InputError
 from wms_connector.hold.store import HoldStore
 from wms_connector.kafka.client import default_auth
@@ -97,7 +98,12 @@ def build_agent(
         if hold_enabled
         else None
     )
-    api = HttpConnectApi(connect_url, timeout_s=30.0, backoff=BackOff(scale_ms=250, max_attempts=4))
+    api = HttpConnectApi(
+        connect_url,
+        timeout_s=30.0,
+        backoff=BackOff(scale_ms=250, max_attempts=4),
+        credential=credential_from_env(env),
+    )
     http = httpx.Client(timeout=5.0)
 
     def scrape() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -28,6 +29,7 @@ from wms_connector.connect.connector_config import (
     build_settings,
 )
 from wms_connector.connect.rest import FieldError, HttpConnectApi, validation_errors
+from wms_connector.connect.rest_auth import credential_from_env
 from wms_connector.errors import InputError, WmsError
 from wms_connector.output import console, emit, markup, show_table, styled
 from wms_connector.secrets.store import backend_for, resolve_stage
@@ -185,7 +187,7 @@ def config_command(  # noqa: PLR0917 - typer maps each parameter to an option
         ]
         failed = any(p.is_error for p in problems)
     if validate and connect_url:
-        api = HttpConnectApi(connect_url)
+        api = HttpConnectApi(connect_url, credential=credential_from_env(os.environ))
         try:
             report = validate_with_plugin(api, adapter.plugin_name, config)
         finally:

@@ -26,7 +26,7 @@ from wms_connector.infra.inputs import (
     load_inputs,
     target_for,
 )
-from wms_connector.output import console, emit, show_table, status, styled
+from wms_connector.output import console, emit, err_console, show_table, status, styled
 from wms_connector.secrets.store import backend_for
 
 OutOption = Annotated[
@@ -139,8 +139,11 @@ def synth_command(
     )
     with status(f"synthesizing {inputs.names.alerts_stack} and {inputs.names.connector_stack}"):
         result = synth([inputs], out)
+    for warning in inputs.warnings:
+        err_console.print(f"warning: {warning}")
     data = {
         "stage": inputs.stage.name,
+        "warnings": list(inputs.warnings),
         "outdir": str(result.outdir),
         "stacks": {name: str(path) for name, path in result.templates.items()},
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from rich.table import Table
 
 from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, parse_stage
+from wms_connector.connect.rest_auth import PASSWORD_ENV, USER_ENV, credential_from_env
 from wms_connector.errors import InputError, WmsError
 from wms_connector.local import paths, runs
 from wms_connector.local.cluster import LocalCluster
@@ -83,15 +85,26 @@ def up_command(  # noqa: PLR0917 - typer maps each parameter to an option
     reuse: Annotated[
         bool, typer.Option("--reuse", help="a cluster already running here is fine: show it, start nothing")
     ] = False,
+    rest_auth: Annotated[
+        bool,
+        typer.Option(
+            "--rest-auth",
+            help=f"REST API only for the credential in ${USER_ENV} / ${PASSWORD_ENV} (as in ECS)",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Start the local broker and workers and wait until healthy (one cluster per state directory)."""
     parsed = parse_stage(stage)
     if workers < 1:
         raise InputError(f"--workers must be at least 1 (got {workers})")
+    credential = credential_from_env(os.environ) if rest_auth else None
+    if rest_auth and credential is None:
+        raise InputError(f"--rest-auth needs the credential: set {USER_ENV} and {PASSWORD_ENV} first")
     runs.refuse_if_held(paths.state_dir())
     result = _fetch()
     cluster = _cluster(result)
+    cluster.rest_credential = credential
     running = cluster.running_state()
     if running is not None and not reuse:
         raise WmsError(

@@ -30,6 +30,7 @@ from wms_connector.connect.connector_config import (
     SourceAdapter,
 )
 from wms_connector.connect.rest import BackOff, HttpConnectApi
+from wms_connector.connect.secret_refs import env_placeholder
 from wms_connector.errors import WmsError
 from wms_connector.kafka.client import LIBRDKAFKA_LOG
 from wms_connector.local import paths, procs, runs
@@ -145,7 +146,8 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     if source is SourceKind.ORACLE:
         db = resolve_stage(the_stage, backend_for(secrets_file, offline)).db_info.value
         env[ORACLE_PASSWORD_ENV] = db.password.get_secret_value()
-        adapter = OracleSource(db)
+        # A local worker reads it from its environment (connect.secret_refs: local workers only).
+        adapter = OracleSource(db, password_ref=env_placeholder(ORACLE_PASSWORD_ENV))
     else:
         env.setdefault(STANDIN_PASSWORD_ENV, secrets.token_urlsafe(18))
     state_dir = paths.state_dir()

@@ -5,8 +5,10 @@ Exit codes: 0 nothing FAILs (WARNs allowed), 1 something FAILs (or cannot connec
 
 from __future__ import annotations
 
+import getpass
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
 import typer
@@ -26,7 +28,13 @@ from wms_connector.errors import InputError
 from wms_connector.output import console, print_json, show_table, styled
 from wms_connector.preflight.model import Status
 from wms_connector.preflight.runner import Report, preflight
-from wms_connector.preflight.target import PASSWORD_ENV, expectations, parse_dsn, spec_from_db_info
+from wms_connector.preflight.target import (
+    PASSWORD_ENV,
+    dsn_has_password,
+    expectations,
+    parse_dsn,
+    spec_from_db_info,
+)
 from wms_connector.secrets.shapes import DB_INFO
 from wms_connector.secrets.store import backend_for, resolve
 from wms_connector.stages import Stage
@@ -63,6 +71,10 @@ def render(report: Report) -> None:
     console.print(Text(f"{summary}: ") + verdict)
 
 
+def _ask_password() -> str:
+    return getpass.getpass(f"Oracle password (or set ${PASSWORD_ENV}): ")
+
+
 def run_preflight(
     *,
     stage: str | None,
@@ -75,6 +87,7 @@ def run_preflight(
     min_undo_seconds: int,
     archive_destination: str | None,
     environ: Mapping[str, str],
+    prompt: Callable[[], str] | None = None,
 ) -> Report:
     """Resolve the target (bad input raises ``InputError`` before any connection), then check."""
     if (stage is None) == (dsn is None):
@@ -85,6 +98,8 @@ def run_preflight(
         raise InputError(f"--timeout {timeout} must be positive (seconds)")
     parsed: Stage | None = None
     if dsn is not None:
+        if not dsn_has_password(dsn) and not environ.get(PASSWORD_ENV) and prompt is not None:
+            environ = {**environ, PASSWORD_ENV: prompt()}
         spec = parse_dsn(dsn, environ)
         pdb_name = pdb
     else:
@@ -101,6 +116,12 @@ def run_preflight(
         min_undo_seconds=min_undo_seconds,
         archive_destination=archive_destination,
     )
+    if dsn is not None and dsn_has_password(dsn):
+        shown = f"{dsn.partition('/')[0]}/***@..."
+        raise InputError(
+            f"--dsn {shown!r} puts the password on the command line, where shell history and `ps` keep "
+            f"it: leave it out and set ${PASSWORD_ENV}, or run in a terminal to be asked for it"
+        )
     return preflight(spec, expect, timeout_s=timeout)
 
 
@@ -115,8 +136,8 @@ def preflight_command(  # noqa: PLR0917 - typer passes options by keyword
         str | None,
         typer.Option(
             "--dsn",
-            help="user[/password]@host:port/service instead of --stage; "
-            f"the password may come from ${PASSWORD_ENV}",
+            help="user@host:port/service instead of --stage; the password comes from "
+            f"${PASSWORD_ENV} or is asked in a terminal (a user[/password]@ DSN is refused)",
         ),
     ] = None,
     pdb: Annotated[
@@ -165,6 +186,8 @@ def preflight_command(  # noqa: PLR0917 - typer passes options by keyword
         min_undo_seconds=min_undo_seconds,
         archive_destination=archive_destination,
         environ=os.environ,
+        # Asked only in a terminal; a script sets the environment variable.
+        prompt=_ask_password if sys.stdin.isatty() else None,
     )
     if as_json:
         print_json(report.as_dict())

@@ -10,6 +10,7 @@ import typer
 
 from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, StageOption, parse_stage
+from wms_connector.connect.secret_refs import SECRETS_DIR, SecretSources
 from wms_connector.connect.worker_config import (
     REST_PORT,
     TopicSizing,
@@ -50,6 +51,16 @@ def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a pa
             help="write the properties to this file instead of stdout",
         ),
     ] = None,
+    secrets_dir: Annotated[
+        str,
+        typer.Option(
+            metavar="DIR",
+            help="the only directory the worker's config provider may read secrets from (absolute)",
+        ),
+    ] = SECRETS_DIR,
+    rest_auth: Annotated[
+        bool, typer.Option("--rest-auth", help="REST API behind Connect's basic-auth extension (JAAS set)")
+    ] = False,
     heap_opts: Annotated[bool, typer.Option("--heap-opts", help="print only the JVM heap flags")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -64,6 +75,10 @@ def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a pa
         return
     if not bootstrap or not advertised_host or not plugin_path:
         raise InputError("worker-config needs --bootstrap, --advertised-host and --plugin-path")
+    if not secrets_dir.startswith("/"):
+        raise InputError(
+            f"--secrets-dir {secrets_dir!r} is not an absolute path; pass the directory's full path"
+        )
     sizing = TopicSizing.for_stage(settings_for(parsed))
     props = worker_config(
         parsed,
@@ -76,6 +91,8 @@ def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a pa
         tuple(plugin_path),
         auth=auth,
         sizing=None if replication_factor is None else replace(sizing, replication_factor=replication_factor),
+        secret_sources=SecretSources(secrets_dir=secrets_dir),
+        rest_auth=rest_auth,
     )
     if as_json:
         print_json(props)

@@ -14,6 +14,7 @@ back to the REST status.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,7 @@ from wms_connector.commands.agent import AgentSource
 from wms_connector.commands.common import JsonOption, StageOption, parse_stage
 from wms_connector.connect import exposition
 from wms_connector.connect.rest import BackOff, ConnectRestError, ConnectUnreachableError, HttpConnectApi
+from wms_connector.connect.rest_auth import credential_from_env
 from wms_connector.errors import WmsError
 from wms_connector.local import paths
 from wms_connector.local.cluster import LocalCluster
@@ -74,7 +76,12 @@ def collect(
     stage = parse_stage(stage_name)
     names = names_for(stage)
     connector = names.standin_connector if source is AgentSource.STANDIN else names.connector
-    api = HttpConnectApi(connect_url, timeout_s=10.0, backoff=BackOff(scale_ms=250, max_attempts=3))
+    api = HttpConnectApi(
+        connect_url,
+        timeout_s=10.0,
+        backoff=BackOff(scale_ms=250, max_attempts=3),
+        credential=credential_from_env(os.environ),
+    )
     report: dict[str, Any] = {"stage": stage.name, "connector": connector, "connect_url": connect_url}
     try:
         root = api.root()

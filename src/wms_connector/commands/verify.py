@@ -7,6 +7,7 @@ verdict, again every :data:`POLL_S` seconds until every check passes or the time
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Final
@@ -23,6 +24,7 @@ from wms_connector.commands.common import JsonOption, StageOption, parse_stage
 from wms_connector.commands.status import local_dir, running_local
 from wms_connector.connect.exposition import ExpositionError, parse
 from wms_connector.connect.rest import BackOff, ConnectRestError, HttpConnectApi
+from wms_connector.connect.rest_auth import credential_from_env
 from wms_connector.errors import InputError, WmsError
 from wms_connector.kafka.admin import TopicAdmin
 from wms_connector.kafka.client import default_auth
@@ -254,7 +256,12 @@ def verify_command(
         else expectation_for(parsed, connector)
     )
     timeout_s = timeout if timeout is not None else default_timeout_s(settings_for(parsed))
-    api = HttpConnectApi(connect_url, timeout_s=15, backoff=BackOff(scale_ms=500, max_attempts=3))
+    api = HttpConnectApi(
+        connect_url,
+        timeout_s=15,
+        backoff=BackOff(scale_ms=500, max_attempts=3),
+        credential=credential_from_env(os.environ),
+    )
     urls = metrics_url or [default_metrics_url(connect_url)]
     try:
         results, elapsed = run_verify(

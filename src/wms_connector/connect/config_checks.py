@@ -112,7 +112,10 @@ HISTORY_KEYS: Final = (
     "schema.history.internal.kafka.topic",
     "schema.history.internal.kafka.bootstrap.servers",
 )
-_PLACEHOLDER: Final = re.compile(r"^\$\{env:[A-Za-z_][A-Za-z0-9_]*\}$")
+#: ``${env:NAME}`` (local workers) or ``${dir:/absolute/dir:file}`` (the image; connect.secret_refs).
+_PLACEHOLDER: Final = re.compile(
+    r"^\$\{(env:[A-Za-z_][A-Za-z0-9_]*|dir:/[A-Za-z0-9_./-]+:[A-Za-z0-9_.-]+)\}$"
+)
 _SECRET_KEY: Final = re.compile(r"(password|secret|credentials?)$", re.IGNORECASE)
 
 
@@ -198,10 +201,17 @@ def _secrets(config: Mapping[str, str], known_secrets: Iterable[str]) -> list[Pr
     problems = []
     password = config.get("database.password")
     if password is None:
-        problems.append(_err("database.password", "missing: set it to a ${env:...} placeholder"))
+        problems.append(
+            _err("database.password", "missing: set it to a ${dir:...} or ${env:...} placeholder")
+        )
     for key, value in config.items():
         if _SECRET_KEY.search(key) and not _PLACEHOLDER.match(value):
-            problems.append(_err(key, "a secret must be a ${env:NAME} placeholder, never the value itself"))
+            problems.append(
+                _err(
+                    key,
+                    "a secret must be a ${dir:DIR:FILE} or ${env:NAME} placeholder, never the value itself",
+                )
+            )
     secrets = []
     for secret in (s for s in known_secrets if s):
         if len(secret) < MIN_SEARCHED_SECRET:

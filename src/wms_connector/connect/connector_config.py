@@ -28,6 +28,7 @@ from typing import Final, Protocol
 
 # One definition of the client security settings, shared with the worker config. Debezium opens its
 # own clients (schema history, Kafka signals) that do not inherit the worker's: they are repeated.
+from wms_connector.connect.secret_refs import ORACLE_PASSWORD_FILE, dir_placeholder, env_placeholder
 from wms_connector.connect.worker_config import client_security_settings
 from wms_connector.naming import (
     CAPTURED_TABLES,
@@ -44,11 +45,14 @@ ORACLE_CONNECTOR_CLASS: Final = "io.debezium.connector.oracle.OracleConnector"
 POSTGRES_CONNECTOR_CLASS: Final = "io.debezium.connector.postgresql.PostgresConnector"
 JSON_CONVERTER: Final = "org.apache.kafka.connect.json.JsonConverter"
 
-#: The environment variable holding the Oracle password in the Connect container. **Contract** with
-#: the infrastructure (ECS task ``secrets``) and the worker's ``EnvVarConfigProvider`` allowlist.
+#: The environment variable a *local* worker reads the Oracle password from (``${env:...}``, local
+#: runs only); in ECS it is the variable the ``secrets`` container gets (``connect.secret_refs``).
 ORACLE_PASSWORD_ENV: Final = "ORACLE_PASSWORD"
 #: The same for the local stand-in PostgreSQL.
 STANDIN_PASSWORD_ENV: Final = "WMS_STANDIN_PASSWORD"
+#: How the product's connector names the Oracle password: the file the ``secrets`` container
+#: writes into the worker's secrets directory (**contract** with the image and the task definition).
+ORACLE_PASSWORD_REF: Final = dir_placeholder(ORACLE_PASSWORD_FILE)
 
 #: Bounded in-task restarts on retriable errors: after ~5 x 10 s the task FAILS, which Connect
 #: reports and the agent can act on (Debezium's default, -1, retries forever while RUNNING).
@@ -58,11 +62,6 @@ RETRY_WAIT_MS: Final = 10_000
 TIME_PRECISION_MODE: Final = "adaptive"
 #: How long the task waits for a batch to fill before handing it to Connect (Debezium default 500).
 POLL_INTERVAL_MS: Final = 100
-
-
-def env_placeholder(variable: str) -> str:
-    """A Kafka ``EnvVarConfigProvider`` reference: the worker resolves it, Connect stores it as is."""
-    return "${env:" + variable + "}"
 
 
 @dataclass(frozen=True)
@@ -104,9 +103,13 @@ def _prefixed(prefix: str, security: Mapping[str, str], reason: str) -> list[Set
 
 @dataclass(frozen=True)
 class OracleSource:
-    """The product: Debezium's Oracle connector with LogMiner."""
+    """The product: Debezium's Oracle connector with LogMiner.
+
+    ``password_ref`` is the placeholder the worker resolves: the secrets directory's file in the
+    image (the default); a local run against a real Oracle passes ``env_placeholder(...)``."""
 
     db: DbInfo
+    password_ref: str = ORACLE_PASSWORD_REF
 
     @property
     def kind(self) -> str:
@@ -151,9 +154,10 @@ class OracleSource:
             Setting("database.user", db.user, "the LogMiner user the DBA created (c##... in a CDB)"),
             Setting(
                 "database.password",
-                env_placeholder(ORACLE_PASSWORD_ENV),
-                "placeholder only: the worker's EnvVarConfigProvider resolves it, so the password "
-                "never reaches the config topic or the REST API",
+                self.password_ref,
+                "placeholder only: the worker's config provider reads the secrets directory's file "
+                "when the connector starts, so the password never reaches the config topic, the REST "
+                "API or a process environment",
             ),
             Setting(
                 "connection.validation.timeout.ms",
@@ -221,6 +225,8 @@ class PostgresStandIn:
     password_env: str = STANDIN_PASSWORD_ENV
     #: The real password when known (tests scan the stored config for it); never put in the config.
     password: str | None = None
+    #: The placeholder instead of ``${env:<password_env>}`` (the image: the secrets directory's file).
+    password_ref: str | None = None
 
     @property
     def kind(self) -> str:
@@ -248,7 +254,7 @@ class PostgresStandIn:
             Setting("database.user", self.user),
             Setting(
                 "database.password",
-                env_placeholder(self.password_env),
+                self.password_ref or env_placeholder(self.password_env),
                 "placeholder only, resolved by the worker, like the Oracle password",
             ),
             Setting("plugin.name", "pgoutput", "PostgreSQL's built-in decoder: nothing to install"),

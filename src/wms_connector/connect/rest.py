@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import httpx
 
+from wms_connector.connect.rest_auth import PASSWORD_ENV, USER_ENV, RestCredential
 from wms_connector.errors import WmsError
 
 #: Keys Connect adds to a stored config (echoed by GET) that a desired config may not carry.
@@ -144,11 +145,16 @@ class HttpConnectApi:
     backoff: BackOff = field(default_factory=BackOff)
     unreachable_backoff: BackOff = field(default_factory=lambda: BackOff(scale_ms=1000, max_attempts=1))
     sleep: Callable[[float], None] = time.sleep
+    #: The REST credential, when the workers run the basic-auth extension (connect.rest_auth).
+    credential: RestCredential | None = None
     _client: httpx.Client | None = None
 
     def _http(self) -> httpx.Client:
         if self._client is None:
-            self._client = httpx.Client(base_url=self.base_url.rstrip("/"), timeout=self.timeout_s)
+            headers = {"Authorization": self.credential.authorization()} if self.credential else {}
+            self._client = httpx.Client(
+                base_url=self.base_url.rstrip("/"), timeout=self.timeout_s, headers=headers
+            )
         return self._client
 
     def close(self) -> None:
@@ -185,6 +191,12 @@ class HttpConnectApi:
                 self.sleep(self.backoff.delay_ms(attempt) / 1000)
                 attempt += 1
                 continue
+            if response.status_code == 401:
+                # Never the credential itself: which one is missing or refused, and where to set it.
+                said = "refused the REST credential" if self.credential else "needs a REST credential"
+                raise ConnectRestError(
+                    401, f"Kafka Connect {said}: set {USER_ENV} and {PASSWORD_ENV}", f"{method} {path}"
+                )
             raise ConnectRestError(response.status_code, _message(response), f"{method} {path}")
 
     @staticmethod

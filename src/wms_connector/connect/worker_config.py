@@ -15,10 +15,13 @@ Choices, and why
   BigMAC cluster, and JSON with embedded schemas is self-describing: any consumer can read a
   record without a registry client, and Debezium's change-event envelope keeps its types. The cost
   is size (the schema travels in every record); Avro would need a registry we do not run.
-* **Secrets** only through ``EnvVarConfigProvider``: the connector config holds ``${env:NAME}``
-  and Connect resolves it in memory, so no password reaches the config topic or the REST API.
-  ``allowlist.pattern`` restricts which variables a connector config may read, so a config cannot
-  pull e.g. the task's AWS credentials endpoint out of the environment.
+* **Secrets** only through a config provider (:mod:`wms_connector.connect.secret_refs`): the
+  connector config holds ``${dir:/opt/connect/secrets:oracle-password}`` and Connect resolves it
+  in memory, so no password reaches the config topic or the REST API. Production workers enable
+  only ``DirectoryConfigProvider`` over the secrets directory (``allowed.paths``), so a config
+  cannot read any other file; local workers enable ``EnvVarConfigProvider`` with an allowlist
+  (``^(ORACLE|WMS_STANDIN)_...``) instead, so a config cannot pull e.g. the AWS credentials
+  endpoint out of the environment.
 * ``connector.client.config.override.policy=None``: a connector config cannot change the
   worker's Kafka client settings (security protocol, credentials).
 * **Failover in seconds** (issue 15, measured by ``bench/failover.py``). Group settings:
@@ -68,14 +71,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from wms_connector.connect.rest_auth import REST_EXTENSION_CLASS
+from wms_connector.connect.secret_refs import (
+    IMAGE_SECRET_SOURCES,
+    LOCAL_ENV_ALLOWLIST,
+    SecretSources,
+)
 from wms_connector.naming import names_for
 from wms_connector.stages import KafkaAuth, Stage, StageSettings, settings_for
 
 JSON_CONVERTER: Final = "org.apache.kafka.connect.json.JsonConverter"
-ENV_CONFIG_PROVIDER: Final = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
-#: Environment variables a connector config may read through ``${env:NAME}``: the Oracle
-#: connector's credentials (``ORACLE_*``) and the local stand-in's (``WMS_STANDIN_*``).
-SECRET_ENV_ALLOWLIST_PATTERN: Final = r"^(ORACLE|WMS_STANDIN)_[A-Z0-9_]+$"
+#: Environment variables a *local* worker's config may read through ``${env:NAME}`` (secret_refs).
+SECRET_ENV_ALLOWLIST_PATTERN: Final = LOCAL_ENV_ALLOWLIST
 #: See the module docstring for the trade-off (issue 15: chosen from bench/failover.py figures).
 REBALANCE_DELAY_MS: Final = 0
 #: The broker's default (and MSK's) group.min.session.timeout.ms: the lowest MSK accepts.
@@ -172,8 +179,14 @@ def worker_config(
     settings: StageSettings | None = None,
     rebalance_delay_ms: int = REBALANCE_DELAY_MS,
     session_timeout_ms: int = SESSION_TIMEOUT_MS,
+    secret_sources: SecretSources = IMAGE_SECRET_SOURCES,
+    rest_auth: bool = False,
 ) -> dict[str, str]:
-    """The worker properties of ``stage``, in the order they are written to the file."""
+    """The worker properties of ``stage``, in the order they are written to the file.
+
+    ``secret_sources`` defaults to production's (the secrets directory only); the local cluster
+    passes ``LOCAL_SECRET_SOURCES``. ``rest_auth`` puts the REST API behind the basic-auth
+    extension (:mod:`wms_connector.connect.rest_auth`; the JVM also needs the JAAS flag)."""
     settings = settings if settings is not None else settings_for(stage)
     names = names_for(stage)
     sizing = sizing if sizing is not None else TopicSizing.for_stage(settings)
@@ -193,9 +206,7 @@ def worker_config(
         "key.converter.schemas.enable": "true",
         "value.converter": JSON_CONVERTER,
         "value.converter.schemas.enable": "true",
-        "config.providers": "env",
-        "config.providers.env.class": ENV_CONFIG_PROVIDER,
-        "config.providers.env.param.allowlist.pattern": SECRET_ENV_ALLOWLIST_PATTERN,
+        **secret_sources.worker_properties(),
         "connector.client.config.override.policy": "None",
         "scheduled.rebalance.max.delay.ms": str(rebalance_delay_ms),
         "session.timeout.ms": str(session_timeout_ms),
@@ -220,6 +231,8 @@ def worker_config(
     }
     timeouts = {"request.timeout.ms": str(CLIENT_REQUEST_TIMEOUT_MS)}
     props.update(timeouts)
+    if rest_auth:
+        props["rest.extension.classes"] = REST_EXTENSION_CLASS
     props.update(security)
     for prefix in CLIENT_PREFIXES:
         props.update(prefixed({**timeouts, **security}, prefix))

@@ -8,9 +8,9 @@
 * Sized from the stage (``settings.agent_cpu`` / ``agent_memory_mib``: the budget the Connect
   container leaves free), logs in its own group ``names.agent_log_group`` (its stdout carries the
   EMF lines the alarms watch).
-* Environment: the Connect container's non-secret environment (``connect_environment``) and the
-  Oracle user from the ``dbInfo`` secret: **never the password**. The agent writes the
-  ``${env:ORACLE_PASSWORD}`` placeholder, which the worker resolves (``agent/desired.py``).
+* Environment: the Connect container's non-secret environment (``connect_environment``), the
+  Oracle user from the ``dbInfo`` secret and the REST credential: **never the Oracle password**.
+  The agent writes the ``${dir:...:oracle-password}`` placeholder, which the worker resolves.
 * The restart record lives on a task volume mounted at :data:`STATE_DIR`: it survives the agent's
   own restarts and ends with the task.
 """
@@ -73,6 +73,7 @@ class AgentSidecar(Construct):
         image: ecs.ContainerImage,
         connect_container: ecs.ContainerDefinition,
         db_secret: secretsmanager.ISecret,
+        rest_secrets: dict[str, ecs.Secret],
         db: DbInfo,
         brokers: BrokerString,
         logs_key: kms.IKey,
@@ -100,7 +101,8 @@ class AgentSidecar(Construct):
             enable_restart_policy=True,
             restart_attempt_period=Duration.seconds(RESTART_ATTEMPT_PERIOD_S),
             environment=connect_environment(stage=names.stage.name, db=db, brokers=brokers),
-            secrets={USER_ENV: ecs.Secret.from_secrets_manager(db_secret, "user")},
+            # The Oracle user, and the REST credential the agent (and an operator's command) uses.
+            secrets={USER_ENV: ecs.Secret.from_secrets_manager(db_secret, "user"), **rest_secrets},
             logging=ecs.LogDriver.aws_logs(stream_prefix="agent", log_group=self.log_group),
             health_check=ecs.HealthCheck(
                 command=agent_health_check_command(),

@@ -7,29 +7,42 @@ the worker properties, heap included, with ``wms-connector worker-config --stage
 ``WMS_STAGE``                 the stage name
 ``KAFKA_BOOTSTRAP_SERVERS``   MSK bootstrap list (resolved ``brokerString``; not a secret)
 ``ORACLE_HOST/PORT/DB/PDB``   from ``dbInfo`` (not secret; ``ORACLE_PDB`` only for a CDB)
-``ORACLE_USER``               ECS secret: ``dbInfo`` JSON key ``user``
-``ORACLE_PASSWORD``           ECS secret: ``dbInfo`` JSON key ``password``; the connector
-                              config says ``${env:ORACLE_PASSWORD}`` (the worker's
-                              EnvVarConfigProvider allowlist is ``^(ORACLE|WMS_STANDIN)_...``)
 ============================  ==========================================================
 
-The password is injected by ECS from the resolved secret's ARN at task start; the template
-holds only the secret's *name*.
+**No password in the Connect container's environment.** The task has a third, short-lived
+container, ``connect-secrets`` (same image, ``entrypoint.sh write-secrets``): ECS injects
+``ORACLE_PASSWORD`` (``dbInfo`` JSON key ``password``, read by the *execution* role) into its
+environment only; it writes ``/opt/connect/secrets/oracle-password`` (mode 0400, the worker's
+user) on a task volume and exits. The Connect container starts after it succeeded, mounts the
+volume read-only and reads the file through ``DirectoryConfigProvider`` when the connector
+starts (the connector config says ``${dir:/opt/connect/secrets:oracle-password}``). The agent
+container does not mount the volume, and the task role cannot read the secret.
+
+**ECS Exec** is a task-level switch (``enableExecuteCommand``): ECS cannot enable it for one
+container only. What limits it is IAM: the ``ecs:ExecuteCommand`` caller's policy, with the
+condition key ``ecs:container-name``. The stack creates the managed policy
+``names.exec_policy`` that allows Exec into the agent container only; operators get that policy
+and no unconditioned ``ecs:ExecuteCommand`` (docs/infrastructure.md, "Who can do what").
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from wms_connector.connect.rest_auth import PASSWORD_ENV as REST_PASSWORD_ENV
+from wms_connector.connect.rest_auth import USER_ENV as REST_USER_ENV
+from wms_connector.connect.secret_refs import SECRETS_DIR
 from wms_connector.image.context import DOCKERFILE, IMAGE_CONTEXT_FILES
 from wms_connector.infra.iam import service_role
 from wms_connector.infra.logging import log_group
@@ -42,15 +55,27 @@ from wms_connector.stages import StageSettings
 
 PASSWORD_ENV = "ORACLE_PASSWORD"
 USER_ENV = "ORACLE_USER"
+#: The task volume holding the worker's secret files (written by the secrets container).
+SECRETS_VOLUME = "connect-secrets"
+#: The REST API's user (the password is generated; connect.rest_auth).
+REST_USER = "wms-connect"
 #: The image (runtime/Dockerfile) is built on a Python slim base: ``python3`` on PATH, no curl or wget.
 
 
 def health_check_command(port: int = CONNECT_REST_PORT) -> list[str]:
     """The container health check (exec form): exit 0 once the worker's REST root answers.
 
-    ``urlopen`` raises (exit 1) on a refused connection, a timeout or an HTTP error status.
+    A 2xx, or a 401: with the REST credential on (connect.rest_auth) a live worker refuses the
+    anonymous probe, and the probe must not hold the credential. Any other status, a refused
+    connection or a timeout exits non-zero.
     """
-    probe = f"import urllib.request; urllib.request.urlopen('http://localhost:{port}/', timeout=4)"
+    probe = (
+        "import urllib.request, urllib.error\n"
+        "try:\n"
+        f"    urllib.request.urlopen('http://localhost:{port}/', timeout=4)\n"
+        "except urllib.error.HTTPError as answer:\n"
+        "    raise SystemExit(0 if answer.code == 401 else 1)"
+    )
     return ["CMD", "python3", "-c", probe]
 
 
@@ -63,6 +88,72 @@ HEALTH_START_PERIOD_S = 120
 STOP_TIMEOUT_S = 60
 #: Keep idle Oracle sessions alive through firewalls (see reference §7.2; applies to the whole task).
 TCP_KEEPALIVE_S = "60"
+
+
+def exec_into_agent_policy(
+    scope: Construct,
+    *,
+    names: StageNames,
+    cluster: ecs.ICluster,
+    rest_secret: secretsmanager.ISecret,
+    path: str | None,
+) -> iam.ManagedPolicy:
+    """What an operator needs for ECS Exec into this stage's tasks: the agent container only.
+
+    ECS has no per-container Exec switch; the ``ecs:container-name`` condition on
+    ``ecs:ExecuteCommand`` is the one place to say which container a person may enter."""
+    stack = Stack.of(scope)
+    tasks = f"arn:{stack.partition}:ecs:{stack.region}:{stack.account}:task/{names.cluster}/*"
+    policy = iam.ManagedPolicy(
+        scope,
+        "ExecIntoAgent",
+        managed_policy_name=names.exec_policy,
+        path=path,
+        description=f"ECS Exec into {names.service}'s {names.agent_container} container only",
+        statements=[
+            iam.PolicyStatement(
+                sid="ExecIntoTheAgentOnly",
+                actions=["ecs:ExecuteCommand"],
+                resources=[cluster.cluster_arn, tasks],
+                conditions={"StringEquals": {"ecs:container-name": names.agent_container}},
+            ),
+            iam.PolicyStatement(sid="FindTheTasks", actions=["ecs:DescribeTasks"], resources=[tasks]),
+            # Port forwarding (REST 8083, exporter 9404 on the task's loopback) with the forwarding
+            # document only: SessionDocumentAccessCheck refuses the default shell document.
+            iam.PolicyStatement(
+                sid="ForwardPortsOnly",
+                actions=["ssm:StartSession"],
+                resources=[
+                    tasks,
+                    f"arn:{stack.partition}:ssm:{stack.region}::document/AWS-StartPortForwardingSession",
+                ],
+                conditions={"BoolIfExists": {"ssm:SessionDocumentAccessCheck": "true"}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadTheRestCredential",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[rest_secret.secret_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ListTheTasks",
+                actions=["ecs:ListTasks"],
+                resources=["*"],
+                conditions={"ArnEquals": {"ecs:cluster": cluster.cluster_arn}},
+            ),
+        ],
+    )
+    nag_tasks = f"arn:<AWS::Partition>:ecs:{stack.region}:{stack.account}:task/{names.cluster}/*"
+    acknowledge(
+        policy,
+        f"AwsSolutions-IAM5[Resource::{nag_tasks}]",
+        "task ids are chosen by ECS at each start; the cluster part is this stage's own cluster",
+    )
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "ecs:ListTasks has no resource scope in IAM; the ecs:cluster condition limits it to this cluster",
+    )
+    return policy
 
 
 @dataclass(frozen=True)
@@ -183,6 +274,49 @@ class ConnectService(Construct):
         )
         db_secret = secretsmanager.Secret.from_secret_name_v2(self, "DbInfoSecret", secrets.db_info.path)
         self.db_secret = db_secret  # the connect-agent's container reads the Oracle user from it
+        # The REST API's one credential, generated here (never typed by a person): the agent and the
+        # operators' commands inside the agent container use it; the worker's file is written from it.
+        self.rest_secret = secretsmanager.Secret(
+            self,
+            "RestCredential",
+            secret_name=names.rest_credential_secret,
+            description=f"{names.service}: the credential Connect's REST API accepts (agent, operators)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({"username": REST_USER}),
+                generate_string_key="password",
+                exclude_punctuation=True,
+                include_space=False,
+                password_length=40,
+            ),
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.rest_secret,
+            "AwsSolutions-SMG4",
+            "a credential between two containers of one task, never typed by a person: to rotate it, "
+            "put a new value and redeploy (docs/operations.md)",
+        )
+        self.rest_env_secrets = {
+            REST_USER_ENV: ecs.Secret.from_secrets_manager(self.rest_secret, "username"),
+            REST_PASSWORD_ENV: ecs.Secret.from_secrets_manager(self.rest_secret, "password"),
+        }
+        self.task_definition.add_volume(name=SECRETS_VOLUME)
+        # Runs once per task before the worker, then exits: nobody can Exec into a stopped container.
+        self.secrets_container = self.task_definition.add_container(
+            "Secrets",
+            container_name=names.secrets_container,
+            image=self.image,
+            command=["write-secrets"],
+            essential=False,
+            secrets={
+                PASSWORD_ENV: ecs.Secret.from_secrets_manager(db_secret, "password"),
+                **self.rest_env_secrets,
+            },
+            logging=ecs.LogDriver.aws_logs(stream_prefix="secrets", log_group=self.connect_log_group),
+        )
+        self.secrets_container.add_mount_points(
+            ecs.MountPoint(container_path=SECRETS_DIR, source_volume=SECRETS_VOLUME, read_only=False)
+        )
         self.connect_container = self.task_definition.add_container(
             "Connect",
             container_name=names.connect_container,
@@ -193,10 +327,6 @@ class ConnectService(Construct):
             environment=connect_environment(
                 stage=names.stage.name, db=secrets.db_info.value, brokers=secrets.broker_string.value
             ),
-            secrets={
-                PASSWORD_ENV: ecs.Secret.from_secrets_manager(db_secret, "password"),
-                USER_ENV: ecs.Secret.from_secrets_manager(db_secret, "user"),
-            },
             port_mappings=[ecs.PortMapping(container_port=CONNECT_REST_PORT, name="connect-rest")],
             logging=ecs.LogDriver.aws_logs(stream_prefix="connect", log_group=self.connect_log_group),
             stop_timeout=Duration.seconds(STOP_TIMEOUT_S),
@@ -212,6 +342,14 @@ class ConnectService(Construct):
             system_controls=[
                 ecs.SystemControl(namespace="net.ipv4.tcp_keepalive_time", value=TCP_KEEPALIVE_S)
             ],
+        )
+        self.connect_container.add_mount_points(
+            ecs.MountPoint(container_path=SECRETS_DIR, source_volume=SECRETS_VOLUME, read_only=True)
+        )
+        self.connect_container.add_container_dependencies(
+            ecs.ContainerDependency(
+                container=self.secrets_container, condition=ecs.ContainerDependencyCondition.SUCCESS
+            )
         )
         self.service = ecs.FargateService(
             self,
@@ -233,11 +371,15 @@ class ConnectService(Construct):
             max_healthy_percent=200,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
         )
+        self.exec_policy = exec_into_agent_policy(
+            self, names=names, cluster=self.cluster, rest_secret=self.rest_secret, path=iam_path
+        )
         acknowledge(
             self.task_definition,
             "AwsSolutions-ECS2",
             "the environment holds only non-secret values (broker list, topic and group names, Oracle host, "
-            "port and db name, heap); the Oracle user and password come through ECS secrets",
+            "port and db name, heap); the password reaches only the short-lived secrets container, as an ECS "
+            "secret",
         )
         acknowledge(
             self.execution_role,

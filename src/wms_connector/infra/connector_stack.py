@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Fn, Stack
+from aws_cdk import Annotations, Fn, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -45,6 +45,7 @@ class ConnectorStack(Stack):
             vpc=vpc,
             group_name=names.security_group,
             oracle_port=secrets.db_info.value.port,
+            oracle_cidr=secrets.db_info.value.cidr,
             kafka_ports=tuple(b.port for b in secrets.broker_string.value.brokers),
         )
         self.connect = ConnectService(
@@ -61,7 +62,9 @@ class ConnectorStack(Stack):
             iam_path=inputs.iam_path,
         )
         if settings.kafka_auth is KafkaAuth.IAM:
-            grant_stage_msk_access(self.connect.task_role, names)
+            grant_stage_msk_access(self.connect.task_role, names, inputs.msk_cluster)
+        for number, warning in enumerate(inputs.warnings, start=1):
+            Annotations.of(self).add_warning_v2(f"wms:stage-warning-{number}", warning)
         self.events = ServiceEvents(
             self,
             "Events",
@@ -94,6 +97,7 @@ class ConnectorStack(Stack):
             logs_key=self.logs_key,
             removal_policy=inputs.removal_policy,
             iam_path=inputs.iam_path,
+            msk_cluster=inputs.msk_cluster,
         )
         # Create order: the topics exist before the service (MSK does not auto-create them). Destroy
         # order: the service goes first, then the topics resource deletes the topics it used.
@@ -105,6 +109,8 @@ class ConnectorStack(Stack):
             settings=settings,
             secret_name=secrets.db_info.path,
             service_arn=self.connect.service.service_arn,
+            alerts_topic=alerts_topic,
+            alerts_key_arn=alerts_key_arn,
             code=lambda_code,
             logs_key=self.logs_key,
             removal_policy=inputs.removal_policy,
@@ -119,6 +125,7 @@ class ConnectorStack(Stack):
             image=self.connect.image,
             connect_container=self.connect.connect_container,
             db_secret=self.connect.db_secret,
+            rest_secrets=self.connect.rest_env_secrets,
             db=secrets.db_info.value,
             brokers=secrets.broker_string.value,
             logs_key=self.logs_key,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 from wms_connector.errors import InputError
 from wms_connector.image.context import DOCKERFILE
 from wms_connector.naming import StageNames, names_for
+from wms_connector.secrets.shapes import MskCluster
 from wms_connector.secrets.store import SecretsBackend, StageSecrets, resolve_stage
 from wms_connector.stages import Stage, StageSettings, check_settings, settings_for
 
@@ -104,6 +105,18 @@ class StageInputs:
     def permissions_boundary_arn(self) -> str | None:
         boundary = self.secrets.permissions_boundary
         return boundary.value.arn if boundary else None
+
+    @property
+    def msk_cluster(self) -> MskCluster | None:
+        return self.secrets.msk_cluster.value if self.secrets.msk_cluster else None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Risks synth reports without refusing (shown by ``synth`` and as CDK warnings)."""
+        from wms_connector.infra.kafka_iam import cluster_scope_warning
+
+        found = cluster_scope_warning(self.names, self.msk_cluster)
+        return (found,) if found else ()
 
 
 def check_image_context(image_context: Path) -> Path:

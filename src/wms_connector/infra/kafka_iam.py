@@ -1,10 +1,16 @@
-"""MSK IAM permissions of the workers, only for stages with ``kafka_auth = iam``.
+"""MSK IAM permissions of the workers (``kafka_auth = iam``) and of the topics Lambda.
 
-The MSK cluster's name and UUID are not in ``brokerString``, so the cluster part of each ARN is
-``*/*``; the topic and group parts are the stage's own names, so a stage can only touch its own
-topics and groups. cdk-nag reports each of these ARNs (IAM5, wildcard); each is acknowledged
-one by one with that reason, by the same call that grants it (:func:`grant_stage_msk_access`,
-:func:`grant_topics_msk_access`).
+With the stage's ``mskClusterArn`` secret, every ARN names that cluster (``cluster/NAME/UUID``
+and ``topic|group|transactional-id/NAME/UUID/...``): a role of one stage cannot reach another
+cluster of the account, even where two named stages share topic names by design. Without it
+(``brokerString`` carries no cluster name or UUID) the cluster part is ``*/*``, any MSK cluster of
+the account and region, and synth warns for a named stage (:func:`cluster_scope_warning`).
+
+The topic, group and transactional-id parts are the stage's own names, exactly: Connect's group,
+Debezium's schema-history and signal consumer groups (never a prefix, which for a named stage
+would match an unrelated ``wms-reporting``). Transactional ids are ``<group.id>-*``: Connect
+chooses the suffix (``-leader``, ``-<connector>-<task>``). cdk-nag reports each ARN that holds a
+wildcard (IAM5); each is acknowledged one by one, by the same call that grants it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from aws_cdk import aws_iam as iam
 
 from wms_connector.infra.nag import acknowledge
 from wms_connector.naming import StageNames
+from wms_connector.secrets.shapes import MskCluster
 
 #: How cdk-nag prints the partition pseudo-parameter inside an ARN.
 NAG_PARTITION = "<AWS::Partition>"
@@ -56,70 +63,105 @@ _TOPICS_ACTIONS = {
     "MskDescribeStageGroup": ("kafka-cluster:DescribeGroup",),
 }
 _WILDCARD_CLUSTER = (
-    "MSK IAM ARNs need the cluster name and UUID, which brokerString does not carry; the "
-    "topic/group part is this stage's own name, so the {who} cannot reach another stage"
+    "no mskClusterArn secret for this stage: MSK IAM ARNs need the cluster name and UUID, which "
+    "brokerString does not carry; the topic/group part is this stage's own name"
+)
+_WILDCARD_SUFFIX = (
+    "Connect chooses the suffix of its transactional ids (-leader, -<connector>-<task>); the prefix is "
+    "this stage's own group id on this stage's cluster"
 )
 
 
-def _arn_base(partition: str, region: str, account: str) -> str:
-    return f"arn:{partition}:kafka:{region}:{account}"
+def cluster_scope_warning(names: StageNames, cluster: MskCluster | None) -> str | None:
+    """What synth says when a named stage's MSK grants cannot name its cluster (``None``: nothing)."""
+    if cluster is not None or names.stage.is_ephemeral:
+        return None
+    paths = " or ".join(names.secret_paths("mskClusterArn"))
+    return (
+        f"stage {names.stage.name!r} has no mskClusterArn secret ({paths}): its MSK IAM grants name every "
+        "cluster of the account and region (cluster/*/*), and named stages share topic names, so this "
+        "stage's roles may write another named stage's topics on any MSK cluster of the account; store "
+        "the cluster's ARN there to scope them"
+    )
 
 
-def msk_resources(names: StageNames, *, partition: str, region: str, account: str) -> dict[str, list[str]]:
+def _scope(partition: str, region: str, account: str, cluster: MskCluster | None) -> tuple[str, str]:
+    """``(ARN base, cluster path)``: the cluster's own when known, else any cluster (``*/*``)."""
+    if cluster is None:
+        return f"arn:{partition}:kafka:{region}:{account}", "*/*"
+    return f"arn:{partition}:kafka:{cluster.region}:{cluster.account}", cluster.cluster_path
+
+
+def msk_resources(
+    names: StageNames, *, partition: str, region: str, account: str, cluster: MskCluster | None = None
+) -> dict[str, list[str]]:
     """Statement id -> resource ARNs of the workers' grant (pure)."""
-    base = _arn_base(partition, region, account)
+    base, path = _scope(partition, region, account, cluster)
+    groups = (
+        names.group_id,
+        names.schema_history_consumer_group,
+        names.signal_consumer_group,
+        names.hold_reader_group,
+    )
     return {
-        "MskConnect": [f"{base}:cluster/*/*"],
-        "MskStageTopics": [f"{base}:topic/*/*/{topic}" for topic in sorted(names.all_topics)],
-        # Connect's group, Debezium's schema-history consumer (its group starts with topic.prefix),
-        # and the agents' hold reader (never joined, but librdkafka looks up its coordinator).
-        "MskStageGroups": [
-            f"{base}:group/*/*/{names.group_id}",
-            f"{base}:group/*/*/{names.topic_prefix}*",
-            f"{base}:group/*/*/{names.hold_reader_group}",
-        ],
+        "MskConnect": [f"{base}:cluster/{path}"],
+        "MskStageTopics": [f"{base}:topic/{path}/{topic}" for topic in sorted(names.all_topics)],
+        # Connect's group, Debezium's schema-history and Kafka-signal consumers, and the agents'
+        # hold reader (never joined, but librdkafka looks up its coordinator): exact names.
+        "MskStageGroups": [f"{base}:group/{path}/{group}" for group in groups],
         # Connect's transactional ids all start with the group id: <group>-<connector>-<task> for
         # the tasks, <group>-leader for the leader's config-topic writes.
-        "MskStageTransactions": [f"{base}:transactional-id/*/*/{names.group_id}-*"],
+        "MskStageTransactions": [f"{base}:transactional-id/{path}/{names.group_id}-*"],
     }
 
 
-def topics_resources(names: StageNames, *, partition: str, region: str, account: str) -> dict[str, list[str]]:
+def topics_resources(
+    names: StageNames, *, partition: str, region: str, account: str, cluster: MskCluster | None = None
+) -> dict[str, list[str]]:
     """What the topics Lambda touches: the stage's topics (create, configure; delete only for an
     ephemeral stage) and, ephemeral only, its Connect group (describe, before deleting)."""
-    base = _arn_base(partition, region, account)
-    topics = [f"{base}:topic/*/*/{topic}" for topic in sorted(names.all_topics)]
-    granted = {"MskConnect": [f"{base}:cluster/*/*"], "MskManageStageTopics": topics}
+    base, path = _scope(partition, region, account, cluster)
+    topics = [f"{base}:topic/{path}/{topic}" for topic in sorted(names.all_topics)]
+    granted = {"MskConnect": [f"{base}:cluster/{path}"], "MskManageStageTopics": topics}
     if names.stage.is_ephemeral:
         granted["MskDeleteStageTopics"] = topics
-        granted["MskDescribeStageGroup"] = [f"{base}:group/*/*/{names.group_id}"]
+        granted["MskDescribeStageGroup"] = [f"{base}:group/{path}/{names.group_id}"]
     return granted
 
 
-def grant_stage_msk_access(role: iam.Role, names: StageNames) -> None:
+def grant_stage_msk_access(role: iam.Role, names: StageNames, cluster: MskCluster | None = None) -> None:
     """The workers' access to the stage's topics and groups (stages with ``kafka_auth = iam``)."""
-    _grant(role, names, msk_resources, _MSK_ACTIONS, who="grant")
+    _grant(role, names, msk_resources, _MSK_ACTIONS, cluster)
 
 
-def grant_topics_msk_access(role: iam.Role, names: StageNames) -> None:
+def grant_topics_msk_access(role: iam.Role, names: StageNames, cluster: MskCluster | None = None) -> None:
     """The topics Lambda's access: create/configure the stage's topics (delete: ephemeral only)."""
-    _grant(role, names, topics_resources, _TOPICS_ACTIONS, who="topics Lambda")
+    _grant(role, names, topics_resources, _TOPICS_ACTIONS, cluster)
 
 
 _Resources = Callable[..., dict[str, list[str]]]
 
 
 def _grant(
-    role: iam.Role, names: StageNames, resources: _Resources, actions: dict[str, tuple[str, ...]], *, who: str
+    role: iam.Role,
+    names: StageNames,
+    resources: _Resources,
+    actions: dict[str, tuple[str, ...]],
+    cluster: MskCluster | None,
 ) -> None:
-    """One statement per id, then cdk-nag's IAM5 acknowledged ARN by ARN (a blanket
-    acknowledgement would also hide an ARN added later)."""
+    """One statement per id, then cdk-nag's IAM5 acknowledged ARN by ARN for the ARNs that hold a
+    wildcard (a blanket acknowledgement would also hide an ARN added later)."""
     stack = Stack.of(role)
-    granted = resources(names, partition=stack.partition, region=stack.region, account=stack.account)
+    granted = resources(
+        names, partition=stack.partition, region=stack.region, account=stack.account, cluster=cluster
+    )
     for sid, arns in granted.items():
         role.add_to_policy(iam.PolicyStatement(sid=sid, actions=list(actions[sid]), resources=arns))
     # cdk-nag prints the partition pseudo-parameter as NAG_PARTITION inside the ARNs it reports.
-    reported = resources(names, partition=NAG_PARTITION, region=stack.region, account=stack.account)
+    reported = resources(
+        names, partition=NAG_PARTITION, region=stack.region, account=stack.account, cluster=cluster
+    )
     for arns in reported.values():
-        for arn in arns:
-            acknowledge(role, f"AwsSolutions-IAM5[Resource::{arn}]", _WILDCARD_CLUSTER.format(who=who))
+        for arn in (a for a in arns if "*" in a):
+            reason = _WILDCARD_CLUSTER if cluster is None else _WILDCARD_SUFFIX
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{arn}]", reason)

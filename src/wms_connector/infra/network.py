@@ -61,6 +61,7 @@ class ConnectSecurityGroup(Construct):
         group_name: str,
         oracle_port: int,
         kafka_ports: tuple[int, ...],
+        oracle_cidr: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         self.group = ec2.SecurityGroup(
@@ -74,7 +75,9 @@ class ConnectSecurityGroup(Construct):
         rest = ec2.Port.tcp(CONNECT_REST_PORT)
         self.group.add_ingress_rule(self.group, rest, "Connect REST from the other workers only")
         self.group.add_egress_rule(self.group, rest, "Connect REST forwarding to the leader worker")
-        self.group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(oracle_port), "Oracle listener")
+        # Oracle's network when dbInfo gives it (``cidr``), else anywhere on Oracle's port only.
+        oracle = ec2.Peer.ipv4(oracle_cidr) if oracle_cidr else ec2.Peer.any_ipv4()
+        self.group.add_egress_rule(oracle, ec2.Port.tcp(oracle_port), "Oracle listener")
         for port in broker_ports(kafka_ports):
             self.group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), f"MSK brokers :{port}")
         self.group.add_egress_rule(

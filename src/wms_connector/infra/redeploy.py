@@ -6,6 +6,10 @@ secret (``wms/S/dbInfo`` or, when the stage has none, ``wms/default/dbInfo``), b
 Its target is a small Lambda (``wms_connector.lambdas.redeploy.handler``) that calls
 ``ecs:UpdateService(forceNewDeployment=True)`` on the stage's service, and nothing else.
 
+A redeploy that fails (after Lambda's own two retries of an asynchronous invocation) is not
+silent: the function's dead-letter target is the stage's alerts topic, so the event that failed
+reaches the people the alarms mail (checkov CKV_AWS_116).
+
 Needs CloudTrail: EventBridge receives "AWS API Call via CloudTrail" events only from a trail that
 logs the region's management events (most accounts have an organization trail); see
 docs/operations.md, "Secret rotation".
@@ -19,6 +23,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from wms_connector.infra.bundle import bundled_function
@@ -60,6 +65,8 @@ class SecretRedeploy(Construct):
         settings: StageSettings,
         secret_name: str,
         service_arn: str,
+        alerts_topic: sns.ITopic,
+        alerts_key_arn: str,
         code: lambda_.Code,
         logs_key: kms.IKey,
         removal_policy: RemovalPolicy,
@@ -98,6 +105,16 @@ class SecretRedeploy(Construct):
             memory_size=MEMORY_MIB,
             log_group=self.log_group,
             environment={"CLUSTER": names.cluster, "SERVICE": names.service, "SECRET_NAME": secret_name},
+            # A failed redeploy after a rotation alarms: the failed event goes to the alerts topic.
+            dead_letter_topic=alerts_topic,
+        )
+        # The alerts topic is encrypted with the alerts stack's key: publishing needs a data key.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EncryptForAlerts",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[alerts_key_arn],
+            )
         )
         self.log_group.grant_write(self.role)
         arn_prefix = (

@@ -34,7 +34,7 @@ from wms_connector.infra.nag import acknowledge
 from wms_connector.infra.network import kafka_client_group
 from wms_connector.kafka.topics import topic_specs
 from wms_connector.naming import StageNames
-from wms_connector.secrets.shapes import BrokerString
+from wms_connector.secrets.shapes import BrokerString, MskCluster
 from wms_connector.stages import KafkaAuth, StageSettings
 
 HANDLER = "wms_connector.lambdas.topics.handler"
@@ -68,6 +68,7 @@ class StageTopics(Construct):
         logs_key: kms.IKey,
         removal_policy: RemovalPolicy,
         iam_path: str | None,
+        msk_cluster: MskCluster | None = None,
     ) -> None:
         super().__init__(scope, id_)
         self.security_group = kafka_client_group(
@@ -109,7 +110,7 @@ class StageTopics(Construct):
             )
         )
         if settings.kafka_auth is KafkaAuth.IAM:
-            grant_topics_msk_access(self.role, names)
+            grant_topics_msk_access(self.role, names, msk_cluster)
         self.log_group = log_group(
             self,
             "Logs",

@@ -195,7 +195,10 @@ def _reconcile(
         result = reconcile_topics(admin, specs, dry_run=False, refuse_unsafe=True)
     except Exception as error:  # the deploy stops with the reason; the next one retries
         log.exception("topic reconcile of stage %s failed", stage.name)
-        return False, f"stage {stage.name}: the topics could not be reconciled on {env.bootstrap}: {error}"
+        return False, (
+            f"stage {stage.name}: the topics could not be reconciled on {env.bootstrap} ({_kind(error)}; "
+            "the details are in the function's log)"
+        )
     log.info("topic reconcile of stage %s: %s", stage.name, json.dumps(result.to_json()))
     if result.unfixable:
         problems = [f"{r.action.spec.name} {p}" for r in result.unfixable for p in r.action.problems]
@@ -211,6 +214,16 @@ def _reconcile(
         counts[item.action.kind.value] = counts.get(item.action.kind.value, 0) + 1
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
     return True, f"topics of stage {stage.name}: {summary}"
+
+
+def _kind(error: BaseException) -> str:
+    """What kind of failure, for CloudFormation's Reason and the alert: never the exception's text,
+    which may quote a broker's or a library's words (hosts, principals); the log has it."""
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, WmsError):
+        return str(error)
+    return f"{type(error).__name__}"
 
 
 def _delete(
@@ -233,7 +246,10 @@ def _delete(
         result: DeleteResult = delete_stage_topics(admin, stage, dry_run=False)
     except Exception as error:  # any failure: alert, then let the destroy go on
         log.exception("topic cleanup of stage %s failed", stage.name)
-        message = f"Stage {stage.name}: topic cleanup failed: {error}. {_finish_by_hand(env)}"
+        message = (
+            f"Stage {stage.name}: topic cleanup failed ({_kind(error)}; the details are in the function's "
+            f"log). {_finish_by_hand(env)}"
+        )
         _alert(sns, env.alerts_topic_arn, subject, message)
         return message
     log.info("topic cleanup of stage %s: %s", stage.name, json.dumps(result.to_json()))
@@ -271,7 +287,11 @@ def handle(
     try:
         env = TopicsEnv.from_environ(environ)
         stage = env.checked_stage()
-    except (ValidationError, WmsError) as error:
+    except ValidationError as error:
+        # Field names only: pydantic's text would quote the values it was given.
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "value" for e in error.errors())
+        problem = f"the topics resource is misconfigured (environment: {fields})"
+    except WmsError as error:  # our own words: they name the rule, never a secret
         problem = f"the topics resource is misconfigured: {error}"
 
     physical_id = event.physical_resource_id or ""

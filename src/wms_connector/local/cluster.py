@@ -26,6 +26,8 @@ from typing import Any, Final
 
 import httpx
 
+from wms_connector.connect.rest_auth import CREDENTIALS_FILE, RestCredential, jaas_config, jaas_jvm_flag
+from wms_connector.connect.secret_refs import LOCAL_SECRET_SOURCES
 from wms_connector.connect.worker_config import TopicSizing, WorkerEndpoint, render_properties, worker_config
 from wms_connector.errors import InputError, WmsError
 from wms_connector.local import procs
@@ -112,6 +114,9 @@ class LocalCluster:
     extra_plugin_path: tuple[str, ...] = ()
     #: Override the stage's exactly-once switch (benchmarks compare both); None = the stage's.
     exactly_once: bool | None = None
+    #: Opt-in: the workers' REST API behind Connect's basic-auth extension, accepting only this
+    #: credential (``local up --rest-auth``; connect.rest_auth). None = an open REST API.
+    rest_credential: RestCredential | None = None
 
     def __post_init__(self) -> None:
         # Processes run with the state directory as cwd: every path handed to them is absolute.
@@ -419,13 +424,33 @@ class LocalCluster:
             auth=KafkaAuth.PLAINTEXT,
             sizing=replace(LOCAL_SIZING, replication_factor=replication_for(len(state.brokers))),
             settings=stage_settings(stage, self.exactly_once),
+            secret_sources=LOCAL_SECRET_SOURCES,
+            rest_auth=self.rest_credential is not None,
         )
+
+    def _rest_auth_flags(self) -> tuple[str, ...]:
+        """The JAAS flag, after writing the credentials file (owner-only) and the JAAS file."""
+        if self.rest_credential is None:
+            return ()
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        credentials = self.config_dir / CREDENTIALS_FILE
+        credentials.unlink(missing_ok=True)
+        descriptor = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(self.rest_credential.properties_line())
+        jaas = self.config_dir / "rest-jaas.conf"
+        jaas.write_text(jaas_config(str(credentials)))
+        return (jaas_jvm_flag(str(jaas)),)
 
     def _worker_command(self, tag: str, config: str, metrics_port: int) -> list[str]:
         # The image's JMX exporter agent and rules, so local metrics look like production's.
         [agent] = sorted(self.layout.agent_dir.glob("jmx_prometheus_javaagent-*.jar"))
         rules = repo_root() / "runtime" / "jmx-exporter.yaml"
-        heap = (*WORKER_HEAP, f"-javaagent:{agent}=127.0.0.1:{metrics_port}:{rules}")
+        heap = (
+            *WORKER_HEAP,
+            f"-javaagent:{agent}=127.0.0.1:{metrics_port}:{rules}",
+            *self._rest_auth_flags(),
+        )
         return self._java_command(heap, tag, WORKER_MAIN, config)
 
     def _spawn_worker(
@@ -491,7 +516,7 @@ class LocalCluster:
 
     def _wait_worker(self, state: ClusterState, entry: WorkerEntry) -> None:
         url = f"http://127.0.0.1:{entry.port}"
-        self._wait(state, entry, "healthy", lambda: worker_healthy(url))
+        self._wait(state, entry, "healthy", lambda: worker_healthy(url, self.rest_credential))
 
     def _wait_group(self, state: ClusterState) -> None:
         group = names_for(Stage(state.stage)).group_id
@@ -746,10 +771,11 @@ def registered_brokers(bootstrap: str) -> int:
         return 0
 
 
-def worker_healthy(url: str) -> bool:
+def worker_healthy(url: str, credential: RestCredential | None = None) -> bool:
     """``GET /health`` is 200 once the worker's herder has started (joined the group, read its config)."""
+    headers = {"Authorization": credential.authorization()} if credential else {}
     try:
-        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+        return httpx.get(f"{url}/health", timeout=2, headers=headers).status_code == 200
     except httpx.HTTPError:
         return False
 

@@ -38,6 +38,7 @@ _NETWORK_SIGNS: Final = (
 _REQUIRED: Final = (
     "lib/kafka_2.13-{kafka}.jar",
     "lib/connect-runtime-{kafka}.jar",
+    "lib/connect-basic-auth-extension-{kafka}.jar",
     "plugins/debezium-connector-oracle/debezium-connector-oracle-{debezium}.jar",
     "plugins/debezium-connector-oracle/ojdbc11-{ojdbc}.jar",
     "plugins/debezium-connector-postgres/debezium-connector-postgres-{debezium}.jar",

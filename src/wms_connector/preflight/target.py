@@ -60,6 +60,12 @@ def parse_dsn(dsn: str, environ: Mapping[str, str]) -> ConnectSpec:
     return ConnectSpec(user, password, match["host"].strip("[]"), port, match["service"])
 
 
+def dsn_has_password(dsn: str) -> bool:
+    """Whether ``dsn`` carries a password inline (``user/password@...``)."""
+    credentials, at, _ = dsn.rpartition("@")
+    return bool(at) and "/" in credentials
+
+
 def spec_from_db_info(db_info: DbInfo) -> ConnectSpec:
     """Debezium connects to ``database.dbname`` (the CDB root service for a CDB), and so do we."""
     return ConnectSpec(

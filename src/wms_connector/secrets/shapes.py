@@ -82,6 +82,11 @@ class DbInfo(BaseModel):
     )
     user: str = Field(min_length=1)
     password: SecretStr
+    cidr: str | None = Field(
+        default=None,
+        pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$",
+        description="optional: the network Oracle listens in; the workers' Oracle egress goes there only",
+    )
 
     @field_validator("password")
     @classmethod
@@ -167,6 +172,56 @@ class PermissionsBoundary(BaseModel):
     arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/.+$")
 
 
+_MSK_CLUSTER_ARN: Final = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):kafka:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"cluster/(?P<name>[A-Za-z0-9-]{1,64})/(?P<uuid>[A-Za-z0-9-]{1,64})$"
+)
+
+
+class MskCluster(BaseModel):
+    """``mskClusterArn`` (optional): the stage's MSK cluster, so IAM grants name it and no other.
+
+    A plain ARN (``arn:aws:kafka:REGION:ACCOUNT:cluster/NAME/UUID``) or ``{"arn": "..."}``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    arn: str
+
+    @field_validator("arn")
+    @classmethod
+    def _cluster_arn(cls, value: str) -> str:
+        if not _MSK_CLUSTER_ARN.match(value):
+            raise ValueError("must be an MSK cluster ARN: arn:aws:kafka:REGION:ACCOUNT:cluster/NAME/UUID")
+        return value
+
+    @classmethod
+    def parse(cls, raw: str) -> MskCluster:
+        text = raw.strip()
+        if text.startswith("{"):
+            loaded = json.loads(text)
+            if not isinstance(loaded, dict):
+                raise ValueError('must be an ARN or {"arn": "..."}')
+            return cls.model_validate({"arn": loaded.get("arn", loaded.get("mskClusterArn", ""))})
+        return cls.model_validate({"arn": json.loads(text) if text.startswith('"') else text})
+
+    def _part(self, name: str) -> str:
+        match = _MSK_CLUSTER_ARN.match(self.arn)
+        assert match is not None  # validated at construction
+        return match[name]
+
+    @property
+    def region(self) -> str:
+        return self._part("region")
+
+    @property
+    def account(self) -> str:
+        return self._part("account")
+
+    @property
+    def cluster_path(self) -> str:
+        """``NAME/UUID``: the cluster part of every topic, group and transactional-id ARN."""
+        return f"{self._part('name')}/{self._part('uuid')}"
+
+
 T = TypeVar("T")
 
 
@@ -206,6 +261,9 @@ IAM_PATH: Final = SecretSpec("iamPath", False, _plain_or_json(IamPath, "path"), 
 PERMISSIONS_BOUNDARY: Final = SecretSpec(
     "permissionsBoundary", False, _plain_or_json(PermissionsBoundary, "arn"), "IAM permissions boundary"
 )
+MSK_CLUSTER_ARN: Final = SecretSpec(
+    "mskClusterArn", False, MskCluster.parse, "the stage's MSK cluster ARN (scopes the IAM grants)"
+)
 ALL_SECRETS: Final[tuple[SecretSpec[Any], ...]] = (
     BROKER_STRING,
     DB_INFO,
@@ -213,4 +271,5 @@ ALL_SECRETS: Final[tuple[SecretSpec[Any], ...]] = (
     ALERT_EMAILS,
     IAM_PATH,
     PERMISSIONS_BOUNDARY,
+    MSK_CLUSTER_ARN,
 )

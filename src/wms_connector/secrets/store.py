@@ -27,12 +27,14 @@ from wms_connector.secrets.shapes import (
     BROKER_STRING,
     DB_INFO,
     IAM_PATH,
+    MSK_CLUSTER_ARN,
     PERMISSIONS_BOUNDARY,
     VPC,
     AlertEmails,
     BrokerString,
     DbInfo,
     IamPath,
+    MskCluster,
     PermissionsBoundary,
     SecretSpec,
     VpcInfo,
@@ -306,6 +308,7 @@ class StageSecrets:
     alert_emails: Resolved[AlertEmails]
     iam_path: Resolved[IamPath] | None
     permissions_boundary: Resolved[PermissionsBoundary] | None
+    msk_cluster: Resolved[MskCluster] | None = None
 
 
 def resolve_stage(stage: Stage, backend: SecretsBackend) -> StageSecrets:
@@ -316,6 +319,7 @@ def resolve_stage(stage: Stage, backend: SecretsBackend) -> StageSecrets:
         alert_emails=resolve(stage, ALERT_EMAILS, backend),
         iam_path=resolve_optional(stage, IAM_PATH, backend),
         permissions_boundary=resolve_optional(stage, PERMISSIONS_BOUNDARY, backend),
+        msk_cluster=resolve_optional(stage, MSK_CLUSTER_ARN, backend),
     )
 
 
