@@ -11,7 +11,7 @@ from wms_connector.image.context import DOCKERFILE
 from wms_connector.infra.redeploy import HANDLER as REDEPLOY_HANDLER
 from wms_connector.infra.topics import HANDLER, RESOURCE_TYPE, topics_digest
 from wms_connector.lambdas.redeploy import VALUE_CHANGING_CALLS
-from wms_connector.naming import names_for
+from wms_connector.naming import AlarmKind, names_for
 from wms_connector.stages import Stage, settings_for
 
 
@@ -30,8 +30,8 @@ def test_resource_counts(synthesized: Synthesized, stage: str) -> None:
     template.resource_count_is("AWS::ECS::Service", 1)
     template.resource_count_is("AWS::ECS::TaskDefinition", 1)
     template.resource_count_is("AWS::Events::Rule", 3)
-    # running tasks + the seven agent alarms (tests/infra/test_agent_infra.py), one dashboard
-    template.resource_count_is("AWS::CloudWatch::Alarm", 8)
+    # one alarm per AlarmKind: running tasks + the agent's (tests/infra/test_agent_infra.py); one dashboard
+    template.resource_count_is("AWS::CloudWatch::Alarm", len(AlarmKind))
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     template.resource_count_is("AWS::KMS::Key", 1)
     # task, exec, topics Lambda, redeploy Lambda: the same for every stage kind

@@ -217,7 +217,8 @@ def test_the_agent_judges_the_timeline(run: Run) -> None:
     settings = settings_for(STAGE)
     policy = Policy.from_settings(settings)
     stall_s = settings.scn_stall_ms / 1000
-    unhealthy_s = settings.restart_after_unhealthy_ms / 1000
+    # after the restart at 03-offset-flat the task has not connected yet: the start-up grace applies
+    unhealthy_s = max(settings.restart_after_unhealthy_ms, settings.restart_startup_grace_ms) / 1000
     own = "10.0.1.5:8083"
     status = ConnectorStatus("RUNNING", own, (TaskStatus(0, "RUNNING", own),))
     timeline = (
@@ -227,7 +228,8 @@ def test_the_agent_judges_the_timeline(run: Run) -> None:
         (120.0 + stall_s, "03-offset-flat", {Verdict.STALLED}),
         (200.0 + stall_s, "05-disconnected", {Verdict.DISCONNECTED}),
         (201.0 + stall_s, "06-unregistered", {Verdict.DISCONNECTED}),
-        (201.0 + stall_s + unhealthy_s, "06-unregistered", {Verdict.STALLED}),
+        (199.0 + stall_s + unhealthy_s, "06-unregistered", {Verdict.DISCONNECTED}),
+        (200.0 + stall_s + unhealthy_s, "06-unregistered", {Verdict.STALLED}),
     )
     memory = Memory()
     for now, state, expected in timeline:
