@@ -39,6 +39,7 @@ def _register() -> None:
     # One module per command group; each exposes register(app).
     from wms_connector.commands import (
         agent,
+        audit,
         connector,
         foundation,
         image,
@@ -66,6 +67,7 @@ def _register() -> None:
         agent,
         status,
         image,
+        audit,
     ):
         module.register(app)
 

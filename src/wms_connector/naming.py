@@ -56,6 +56,18 @@ class AgentMetric(StrEnum):
     UNRECOVERABLE = "UnrecoverableFailure"
 
 
+class AuditMetric(StrEnum):
+    """The metrics a scheduled audit emits per table (``audit/emf.py``); any above 0 alarms."""
+
+    MISSING = "AuditMissing"
+    EXTRA = "AuditExtra"
+    MISMATCHED = "AuditMismatched"
+
+
+#: The extra EMF dimension of the audit's per-table metrics.
+AUDIT_TABLE_DIMENSION: Final = "Table"
+
+
 class AlarmKind(StrEnum):
     """What each alarm of a stage watches; the value is the alarm name's suffix and the anchor of
     its section in ``docs/operations.md``."""
@@ -68,6 +80,7 @@ class AlarmKind(StrEnum):
     RESTART_BUDGET_EXHAUSTED = "restart-budget-exhausted"
     UNRECOVERABLE = "unrecoverable-failure"
     RUNNING_TASKS_BELOW_DESIRED = "running-tasks-below-desired"
+    AUDIT_DIFFERS = "audit-differs"
 
 
 #: The EMF dimension set of every agent metric, in this order.

@@ -1,0 +1,186 @@
+"""The audit's Kafka side: fold a data topic, read the connector's committed offset (read-only).
+
+Both read with ``isolation.level=read_committed`` (the workers write in transactions, KIP-618),
+from offset 0 to the end offsets taken when the read starts, with a consumer group that is never
+committed (``enable.auto.commit=false``, no ``commit()``): nothing is written to the cluster.
+
+A Debezium JSON record is ``{"schema": ..., "payload": ...}``, and the schema (most of its bytes)
+is the same for every record of a table: it is parsed once per distinct schema and the payload
+alone is parsed per record, which keeps a million-record fold within the benchmark's minute.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+from wms_connector.audit.compare import Canon, TableFold, decode_column, key_of
+from wms_connector.errors import WmsError
+
+_HEAD: Final = b'{"schema":'
+_SEPARATOR: Final = b',"payload":'
+#: How long a read may see no progress before it gives up (a broker gone, a transaction stuck open).
+STALL_S: Final = 120.0
+
+
+class AuditReadError(WmsError):
+    """The topic or the offsets could not be read to the end."""
+
+
+def split_envelope(raw: bytes) -> tuple[bytes, Any]:
+    """``(schema bytes, payload)`` of a JSON-converter record; parses only the payload."""
+    if raw.startswith(_HEAD):
+        cut = raw.find(_SEPARATOR)
+        if cut > 0 and raw.endswith(b"}"):
+            try:
+                return raw[len(_HEAD) : cut], json.loads(raw[cut + len(_SEPARATOR) : -1])
+            except ValueError:
+                pass  # a schema that held the separator text: parse the whole record below
+    document = json.loads(raw)
+    if isinstance(document, dict) and "payload" in document and "schema" in document:
+        return json.dumps(document["schema"], sort_keys=True).encode(), document["payload"]
+    return b"", document
+
+
+class SchemaCache:
+    """The logical type name of each ``after`` column, per distinct value schema."""
+
+    def __init__(self) -> None:
+        self._names: dict[bytes, dict[str, str | None]] = {}
+
+    def after_names(self, schema: bytes) -> dict[str, str | None]:
+        found = self._names.get(schema)
+        if found is None:
+            found = self._names[schema] = _after_names(json.loads(schema) if schema else {})
+        return found
+
+
+def _after_names(schema: Mapping[str, Any]) -> dict[str, str | None]:
+    for envelope_field in schema.get("fields") or []:
+        if envelope_field.get("field") == "after":
+            return {f["field"]: f.get("name") for f in envelope_field.get("fields") or []}
+    return {}
+
+
+def decode_after(after: Mapping[str, Any], names: Mapping[str, str | None]) -> dict[str, Canon]:
+    return {column: decode_column(value, names.get(column)) for column, value in after.items()}
+
+
+def consumer_config(client: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **client,
+        "group.id": f"wms-audit-{uuid.uuid4().hex[:12]}",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "enable.partition.eof": True,
+        "isolation.level": "read_committed",
+        "fetch.max.bytes": 52_428_800,
+        "max.partition.fetch.bytes": 10_485_760,
+        "queued.max.messages.kbytes": 65_536,
+    }
+
+
+def read_to_end(
+    client: Mapping[str, Any],
+    topic: str,
+    on_record: Callable[[bytes | None, bytes | None], None],
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Every committed record of ``topic`` from offset 0 to the end offsets read now, in
+    partition order per key; ``on_record(key, value)`` for each. Returns the records read."""
+    consumer = Consumer(consumer_config(client))
+    try:
+        metadata = consumer.list_topics(topic, timeout=30).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            raise AuditReadError(f"topic {topic!r} cannot be read: {getattr(metadata, 'error', 'missing')}")
+        ends: dict[int, int] = {}
+        for partition in metadata.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+            if high > low:
+                ends[partition] = high
+        if not ends:
+            return 0
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        done: set[int] = set()
+        count = 0
+        last_progress = clock()
+        while len(done) < len(ends):
+            messages = consumer.consume(num_messages=2000, timeout=1.0)
+            if messages:
+                last_progress = clock()
+            for message in messages:
+                error = message.error()
+                partition = message.partition() or 0
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        # Read committed: the end is the last stable offset; commit markers are
+                        # never delivered, so the position (not the last record) says how far.
+                        (position,) = consumer.position([TopicPartition(topic, partition)])
+                        if position.offset >= ends[partition]:
+                            done.add(partition)
+                        continue
+                    raise AuditReadError(f"reading {topic!r} failed: {error}")
+                offset = message.offset() or 0
+                if offset < ends[partition]:
+                    count += 1
+                    on_record(message.key(), message.value())
+                if offset + 1 >= ends[partition]:
+                    done.add(partition)
+            if clock() - last_progress > STALL_S:
+                raise AuditReadError(
+                    f"reading {topic!r} made no progress for {STALL_S:.0f} s "
+                    f"(partitions not at their end: {sorted(set(ends) - done)})"
+                )
+        return count
+    finally:
+        consumer.close()
+
+
+def fold_topic(client: Mapping[str, Any], topic: str, fold: TableFold) -> int:
+    """Fold ``topic`` into ``fold`` (latest value per key at the fold's point)."""
+    schemas = SchemaCache()
+
+    def on_record(key: bytes | None, value: bytes | None) -> None:
+        if key is None:
+            raise AuditReadError(f"a record without a key in {topic!r}: a data topic holds keyed rows only")
+        _key_schema, key_payload = split_envelope(key)
+        row_key = key_of(list(key_payload.values()) if isinstance(key_payload, dict) else [key_payload])
+        if value is None:
+            fold.apply(row_key, None, dict)
+            return
+        schema, payload = split_envelope(value)
+        after = payload.get("after") if isinstance(payload, dict) else None
+
+        def columns() -> dict[str, Canon]:
+            return decode_after(after or {}, schemas.after_names(schema))
+
+        fold.apply(row_key, payload, columns)
+
+    return read_to_end(client, topic, on_record)
+
+
+def connector_offset(client: Mapping[str, Any], offsets_topic: str, connector: str) -> dict[str, Any] | None:
+    """The connector's last committed source offset, read from Connect's offsets topic (the
+    record ``["<connector>", {partition}] -> {offset}`` with the highest offset; ``None`` if none)."""
+    latest: dict[str, Any] | None = None
+
+    def on_record(key: bytes | None, value: bytes | None) -> None:
+        nonlocal latest
+        if key is None:
+            return
+        try:
+            parsed = json.loads(key)
+        except ValueError:
+            return
+        if isinstance(parsed, list) and parsed and parsed[0] == connector:
+            latest = json.loads(value) if value is not None else None
+
+    read_to_end(client, offsets_topic, on_record)
+    return latest
