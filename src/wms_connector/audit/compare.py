@@ -233,11 +233,12 @@ class PgSnapshotPoint:
         return cls(int(parts[0]), int(parts[1]), xip, lsn, taken_at)
 
     def widen(self, txid: int) -> int:
-        """A 32-bit transaction id as a 64-bit one of ``xmax``'s epoch (or the one before)."""
+        """A 32-bit transaction id as the 64-bit one nearest to ``xmax`` (PostgreSQL's own rule:
+        ids within 2^31 after ``xmax`` are in the future, within 2^31 before it in the past)."""
         if txid >= XID_WRAP:
             return txid
-        full = (self.xmax & ~(XID_WRAP - 1)) | txid
-        return full - XID_WRAP if full > self.xmax and full >= XID_WRAP else full
+        ahead = (txid - self.xmax) % XID_WRAP
+        return self.xmax + ahead if ahead < XID_WRAP // 2 else self.xmax - (XID_WRAP - ahead)
 
     def visible(self, txid: int) -> bool:
         full = self.widen(txid)

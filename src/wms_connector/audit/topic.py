@@ -71,10 +71,17 @@ def decode_after(after: Mapping[str, Any], names: Mapping[str, str | None]) -> d
     return {column: decode_column(value, names.get(column)) for column, value in after.items()}
 
 
+#: A key of the client config this module reads (and strips): the consumer group id's prefix.
+GROUP_PREFIX_KEY: Final = "wms.audit.group.prefix"
+
+
 def consumer_config(client: Mapping[str, Any]) -> dict[str, Any]:
+    """A consumer that never commits; its group id starts with ``client[GROUP_PREFIX_KEY]``
+    (``naming.audit_consumer_group_prefix``: what the audit's MSK IAM grant allows)."""
+    prefix = str(client.get(GROUP_PREFIX_KEY, "wms-audit-"))
     return {
-        **client,
-        "group.id": f"wms-audit-{uuid.uuid4().hex[:12]}",
+        **{k: v for k, v in client.items() if k != GROUP_PREFIX_KEY},
+        "group.id": f"{prefix}{uuid.uuid4().hex[:12]}",
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",

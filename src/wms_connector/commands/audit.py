@@ -19,6 +19,7 @@ from rich.table import Table
 from wms_connector.audit.compare import oracle_point_scn
 from wms_connector.audit.emf import audit_emf_lines
 from wms_connector.audit.run import AuditReport, AuditSource, run_audit, tables_named
+from wms_connector.audit.topic import GROUP_PREFIX_KEY
 from wms_connector.aws import default_region
 from wms_connector.commands import params
 from wms_connector.commands.common import (
@@ -34,7 +35,7 @@ from wms_connector.kafka.client import client_config, default_auth
 from wms_connector.naming import TableId, names_for
 from wms_connector.output import console, emit, markup, styled
 from wms_connector.secrets.shapes import BROKER_STRING, DB_INFO
-from wms_connector.secrets.store import backend_for, resolve
+from wms_connector.secrets.store import backend_for, parse_secret, resolve
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 #: Seconds to wait for the connector's committed offset to pass the point.
@@ -62,14 +63,24 @@ def open_standin(conninfo: str, slot: str) -> AuditSource:
     return StandInSnapshot(conninfo, slot)
 
 
-def open_oracle(stage: Stage, secrets_backend: Any, offset: Mapping[str, Any]) -> AuditSource:
-    """The Oracle flashback reader at the SCN the committed ``offset`` passed (dbInfo, read now)."""
+def open_oracle(
+    stage: Stage, secrets_backend: Any, offset: Mapping[str, Any], db_secret: str | None = None
+) -> AuditSource:
+    """The Oracle flashback reader at the SCN the committed ``offset`` passed. The ``dbInfo`` secret
+    (password included) is read now, in this process: from ``db_secret`` when given (the scheduled
+    task names the path the deploy resolved), else with the stage-then-default fallback."""
     from wms_connector.audit.oracle import OracleSnapshot
     from wms_connector.preflight.database import thin_connect
     from wms_connector.preflight.queries import set_container
     from wms_connector.preflight.target import spec_from_db_info
 
-    db_info = resolve(stage, DB_INFO, secrets_backend).value
+    if db_secret:
+        text = secrets_backend.fetch(db_secret)
+        if text is None:
+            raise InputError(f"--db-secret {db_secret!r} does not exist in {secrets_backend.label}")
+        db_info = parse_secret(DB_INFO, db_secret, text)
+    else:
+        db_info = resolve(stage, DB_INFO, secrets_backend).value
     connection = thin_connect(spec_from_db_info(db_info), 30.0)
     if db_info.pdb_name:
         connection.cursor().execute(set_container(db_info.pdb_name))
@@ -163,6 +174,12 @@ def audit_command(
     emf: Annotated[
         bool, typer.Option("--emf", help="also print CloudWatch EMF lines (AuditMissing/Extra/Mismatched)")
     ] = False,
+    db_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--db-secret", help="Oracle: read dbInfo from exactly this secret (default: wms/S, then default)"
+        ),
+    ] = None,
     secrets_file: SecretsFileOption = None,
     offline: OfflineOption = False,
     as_json: JsonOption = False,
@@ -178,7 +195,10 @@ def audit_command(
     if not bootstrap:
         bootstrap = str(resolve(parsed, BROKER_STRING, backend).value)
     chosen_auth = auth if auth is not None else default_auth(settings_for(parsed).kafka_auth, bootstrap)
-    client = client_config(bootstrap, chosen_auth, region=default_region(region))
+    client = {
+        **client_config(bootstrap, chosen_auth, region=default_region(region)),
+        GROUP_PREFIX_KEY: names.audit_consumer_group_prefix,
+    }
     if source == "standin":
         if not standin_dsn:
             raise InputError("--source standin needs --standin-dsn 'host=... port=... dbname=wms user=wms'")
@@ -205,7 +225,7 @@ def audit_command(
             client=client,
             offsets_topic=names.offsets_topic,
             topics=chosen,
-            open_source=lambda offset: open_oracle(parsed, backend, offset),
+            open_source=lambda offset: open_oracle(parsed, backend, offset, db_secret),
             passed=lambda _source, _offset: True,  # the point is taken from the committed offset
             wait_s=wait,
         )

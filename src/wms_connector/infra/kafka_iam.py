@@ -55,6 +55,12 @@ _TOPICS_ACTIONS = {
     "MskDeleteStageTopics": ("kafka-cluster:DeleteTopic",),
     "MskDescribeStageGroup": ("kafka-cluster:DescribeGroup",),
 }
+#: The scheduled audit reads (never writes): the data topics and Connect's offsets topic.
+_AUDIT_ACTIONS: dict[str, tuple[str, ...]] = {
+    "MskConnect": ("kafka-cluster:Connect", "kafka-cluster:DescribeCluster"),
+    "MskReadStageTopics": ("kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"),
+    "MskAuditGroups": ("kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"),
+}
 _WILDCARD_CLUSTER = (
     "MSK IAM ARNs need the cluster name and UUID, which brokerString does not carry; the "
     "topic/group part is this stage's own name, so the {who} cannot reach another stage"
@@ -89,6 +95,22 @@ def topics_resources(names: StageNames, *, partition: str, region: str, account:
         granted["MskDeleteStageTopics"] = topics
         granted["MskDescribeStageGroup"] = [f"{base}:group/*/*/{names.group_id}"]
     return granted
+
+
+def audit_resources(names: StageNames, *, partition: str, region: str, account: str) -> dict[str, list[str]]:
+    """What the scheduled audit reads: the data topics and the offsets topic; its own groups."""
+    base = _arn_base(partition, region, account)
+    read = sorted([*names.data_topics.values(), names.offsets_topic])
+    return {
+        "MskConnect": [f"{base}:cluster/*/*"],
+        "MskReadStageTopics": [f"{base}:topic/*/*/{topic}" for topic in read],
+        "MskAuditGroups": [f"{base}:group/*/*/{names.audit_consumer_group_prefix}*"],
+    }
+
+
+def grant_audit_msk_access(role: iam.Role, names: StageNames) -> None:
+    """The audit task's read-only access (stages with ``kafka_auth = iam``)."""
+    _grant(role, names, audit_resources, _AUDIT_ACTIONS, who="audit")
 
 
 def grant_stage_msk_access(role: iam.Role, names: StageNames) -> None:
