@@ -63,8 +63,8 @@ BROKEN_IMPORTS = [
         "The image's pure modules do not import its docker shell",
     ),
     ("audit/compare.py", "import psycopg", "The pure core imports no I/O, CLI or CDK library"),
-    ("audit/compare.py", "import wms_connector.audit.run", "The audit's compare and EMF modules do not import"),
-    ("audit/emf.py", "import wms_connector.audit.topic", "The audit's compare and EMF modules do not import"),
+    ("audit/compare.py", "import wms_connector.audit.run", "The audit's compare and EMF modules do not"),
+    ("audit/emf.py", "import wms_connector.audit.topic", "The audit's compare and EMF modules do not"),
 ]
 
 
