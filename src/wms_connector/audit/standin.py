@@ -161,14 +161,21 @@ class StandInSnapshot:
         Normally its ``lsn`` is at or beyond the point's WAL position. On a quiet database it stays
         at its last captured commit, below the point; then it has passed when the offset ends a
         transaction (``messageType=COMMIT``) and the WAL from the slot's ``restart_lsn`` to the point
-        holds no transaction committed after that offset which wrote a captured table.
+        holds no transaction committed after that offset which wrote a captured table. The offset
+        must end a transaction (``messageType=COMMIT``) or the initial snapshot.
         """
         lsn = offset.get("lsn")
         if not isinstance(lsn, int):
             return False
         if lsn >= self.point.lsn:
             return True
-        if self._slot is None or offset.get("messageType") != "COMMIT":
+        # A transaction's end, or the end of the initial snapshot (whose data holds everything
+        # committed before its lsn): nothing half-emitted lies behind the offset.
+        boundary = offset.get("messageType") == "COMMIT" or offset.get("last_snapshot_record") in (
+            True,
+            "true",
+        )
+        if self._slot is None or not boundary:
             return False
         with psycopg.connect(self._conninfo, autocommit=True) as conn:
             flushed = conn.execute(FLUSH_SQL).fetchone()

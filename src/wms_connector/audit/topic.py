@@ -93,15 +93,32 @@ def consumer_config(client: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def end_offsets(client: Mapping[str, Any], topic: str) -> dict[int, int]:
+    """Each partition's end offset now (where a fold that ignores the history before starts)."""
+    consumer = Consumer(consumer_config(client))
+    try:
+        metadata = consumer.list_topics(topic, timeout=30).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            raise AuditReadError(f"topic {topic!r} cannot be read: {getattr(metadata, 'error', 'missing')}")
+        return {
+            p: int(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1])
+            for p in metadata.partitions
+        }
+    finally:
+        consumer.close()
+
+
 def read_to_end(
     client: Mapping[str, Any],
     topic: str,
     on_record: Callable[[bytes | None, bytes | None], None],
     *,
+    start: Mapping[int, int] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
-    """Every committed record of ``topic`` from offset 0 to the end offsets read now, in
-    partition order per key; ``on_record(key, value)`` for each. Returns the records read."""
+    """Every committed record of ``topic`` from offset 0 (or ``start``, per partition) to the end
+    offsets read now, in partition order per key; ``on_record(key, value)`` for each. Returns the
+    records read."""
     consumer = Consumer(consumer_config(client))
     try:
         metadata = consumer.list_topics(topic, timeout=30).topics.get(topic)
@@ -110,11 +127,12 @@ def read_to_end(
         ends: dict[int, int] = {}
         for partition in metadata.partitions:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
-            if high > low:
+            first = max(low, (start or {}).get(partition, low))
+            if high > first:
                 ends[partition] = high
         if not ends:
             return 0
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        consumer.assign([TopicPartition(topic, p, (start or {}).get(p, OFFSET_BEGINNING)) for p in ends])
         done: set[int] = set()
         count = 0
         last_progress = clock()
@@ -150,8 +168,11 @@ def read_to_end(
         consumer.close()
 
 
-def fold_topic(client: Mapping[str, Any], topic: str, fold: TableFold) -> int:
-    """Fold ``topic`` into ``fold`` (latest value per key at the fold's point)."""
+def fold_topic(
+    client: Mapping[str, Any], topic: str, fold: TableFold, start: Mapping[int, int] | None = None
+) -> int:
+    """Fold ``topic`` into ``fold`` (latest value per key at the fold's point), from offset 0 or
+    from ``start`` (the local demo: where a fresh stand-in's history begins)."""
     schemas = SchemaCache()
 
     def on_record(key: bytes | None, value: bytes | None) -> None:
@@ -170,7 +191,7 @@ def fold_topic(client: Mapping[str, Any], topic: str, fold: TableFold) -> int:
 
         fold.apply(row_key, payload, columns)
 
-    return read_to_end(client, topic, on_record)
+    return read_to_end(client, topic, on_record, start=start)
 
 
 def connector_offset(client: Mapping[str, Any], offsets_topic: str, connector: str) -> dict[str, Any] | None:

@@ -87,6 +87,36 @@ def open_oracle(
     return OracleSnapshot(connection, oracle_point_scn(offset))
 
 
+def audit_standin(
+    stage: Stage,
+    client: Mapping[str, Any],
+    conninfo: str,
+    *,
+    wait_s: float = DEFAULT_WAIT_S,
+    start_offsets: Mapping[str, Mapping[int, int]] | None = None,
+    tables: Mapping[TableId, str] | None = None,
+) -> AuditReport:
+    """Audit the STAND-IN's tables (``--source standin``, the local demo, the benchmark)."""
+    names = names_for(stage)
+    chosen = dict(tables or names.data_topics)
+    return run_audit(
+        stage=stage.name,
+        connector=names.standin_connector,
+        client={GROUP_PREFIX_KEY: names.audit_consumer_group_prefix, **client},
+        offsets_topic=names.offsets_topic,
+        topics=chosen,
+        open_source=lambda _offset: open_standin(conninfo, names.standin_slot),
+        passed=standin_passed(list(chosen)),
+        wait_s=wait_s,
+        start_offsets=start_offsets,
+    )
+
+
+def render_report(data: dict[str, Any]) -> None:
+    """The audit for a person: the point, one row per table, the verdict."""
+    _render(data)
+
+
 def _render(data: dict[str, Any]) -> None:
     point = data["point"]
     shown = ", ".join(f"{k} {v}" for k, v in point.items() if k != "kind" and v not in ("", None))
@@ -191,9 +221,12 @@ def audit_command(
         raise InputError(f"--source {source!r} is not oracle or standin")
     names = names_for(parsed)
     chosen = tables_named(names.data_topics, table or [])
-    backend = backend_for(secrets_file, offline, default_region(region))
+
+    def backend() -> Any:  # only when a secret is needed (a local stand-in audit needs none)
+        return backend_for(secrets_file, offline, default_region(region))
+
     if not bootstrap:
-        bootstrap = str(resolve(parsed, BROKER_STRING, backend).value)
+        bootstrap = str(resolve(parsed, BROKER_STRING, backend()).value)
     chosen_auth = auth if auth is not None else default_auth(settings_for(parsed).kafka_auth, bootstrap)
     client = {
         **client_config(bootstrap, chosen_auth, region=default_region(region)),
@@ -207,16 +240,7 @@ def audit_command(
         password = os.environ.get(STANDIN_PASSWORD_ENV, "")
         conninfo = f"{standin_dsn} password={password}" if password else standin_dsn
         connector = names.standin_connector
-        report = run_audit(
-            stage=parsed.name,
-            connector=connector,
-            client=client,
-            offsets_topic=names.offsets_topic,
-            topics=chosen,
-            open_source=lambda _offset: open_standin(conninfo, names.standin_slot),
-            passed=standin_passed(list(chosen)),
-            wait_s=wait,
-        )
+        report = audit_standin(parsed, client, conninfo, wait_s=wait, tables=chosen)
     else:
         connector = names.connector
         report = run_audit(
@@ -225,7 +249,7 @@ def audit_command(
             client=client,
             offsets_topic=names.offsets_topic,
             topics=chosen,
-            open_source=lambda offset: open_oracle(parsed, backend, offset, db_secret),
+            open_source=lambda offset: open_oracle(parsed, backend(), offset, db_secret),
             passed=lambda _source, _offset: True,  # the point is taken from the committed offset
             wait_s=wait,
         )

@@ -15,6 +15,7 @@ from wms_connector.agent.loop import Agent
 from wms_connector.agent.runner import BackgroundAgent
 from wms_connector.commands import params
 from wms_connector.commands.agent import AgentSource, build_agent
+from wms_connector.commands.audit import audit_standin, render_report
 from wms_connector.commands.common import JsonOption, OfflineOption, SecretsFileOption
 from wms_connector.commands.connector import SourceKind
 from wms_connector.commands.local import DEFAULT_LOCAL_STAGE, local_app
@@ -45,10 +46,23 @@ def _render_summary(data: dict[str, Any]) -> None:
     for row in data["events"]:
         table.add_row(row["topic"], row["op"], str(row["count"]))
     console.print(table)
+    if data.get("audit"):
+        render_report(data["audit"])
     if data["latency"]:
         console.print(
             f"commit -> Kafka latency: p50 {data['latency']['p50_ms']} ms, p99 {data['latency']['p99_ms']} ms"
         )
+
+
+def closing_audit(
+    stage: Stage, bootstrap: str, standin: StandInPostgres, start_offsets: dict[str, dict[int, int]]
+) -> dict[str, Any]:
+    """The demo ends with the proof: the topics hold exactly what the stand-in holds."""
+    with status("auditing the stand-in tables against their topics..."):
+        report = audit_standin(
+            stage, {"bootstrap.servers": bootstrap}, standin.conninfo(), start_offsets=start_offsets
+        )
+    return report.to_json()
 
 
 def standin_agent(stage: Stage, state: Any, standin: StandInPostgres) -> Agent:
@@ -175,6 +189,8 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
             api.close()
             if agent is not None:
                 agent.stop()
+        if standin is not None and not summary.interrupted:
+            summary.audit = closing_audit(the_stage, state.bootstrap, standin, summary.start_offsets)
         emit(summary.as_dict(), as_json, _render_summary)
         if summary.interrupted:
             raise KeyboardInterrupt  # after the summary and the clean-up below: exit 130
