@@ -1,0 +1,95 @@
+"""``wms-connector audit``: bad input is one line and exit 2, before anything connects."""
+
+from __future__ import annotations
+
+import pytest
+
+from wms_connector.audit.run import snapshotting, tables_named, wait_passed
+from wms_connector.cli import main
+from wms_connector.errors import InputError
+from wms_connector.naming import names_for
+from wms_connector.stages import Stage
+
+BOOTSTRAP = ["--bootstrap", "127.0.0.1:9"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--stage", "Main", *BOOTSTRAP], "invalid stage"),
+        (["--stage", "main", "--source", "mysql", *BOOTSTRAP], "--source 'mysql' is not oracle or standin"),
+        (["--stage", "main", "--source", "standin", *BOOTSTRAP], "needs --standin-dsn"),
+        (
+            ["--stage", "main", "--source", "standin", *BOOTSTRAP, "--standin-dsn", "host=h password=x"],
+            "must not hold the password",
+        ),
+        (["--stage", "main", "--table", "WMS.NOPE", *BOOTSTRAP], "--table WMS.NOPE is not a captured table"),
+        (["--stage", "main", "--wait", "-1", *BOOTSTRAP], "--wait"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err and "password=x" not in err
+
+
+def test_tables_are_chosen_by_name_case_insensitively() -> None:
+    topics = names_for(Stage("main")).data_topics
+    chosen = tables_named(topics, ["wms.plan_base_wvr_tbl"])
+    assert [t.qualified for t in chosen] == ["WMS.PLAN_BASE_WVR_TBL"]
+    assert tables_named(topics, []) == dict(topics)
+    with pytest.raises(InputError):
+        tables_named(topics, ["X.Y"])
+
+
+@pytest.mark.parametrize(
+    ("offset", "running"),
+    [
+        ({"snapshot": True, "last_snapshot_record": False, "lsn": 1}, True),
+        ({"snapshot": "INITIAL", "lsn": 1}, True),
+        ({"snapshot": True, "last_snapshot_record": True, "lsn": 1}, False),
+        ({"lsn": 5, "txId": 3, "messageType": "COMMIT"}, False),
+        ({"snapshot": False, "lsn": 5}, False),
+    ],
+)
+def test_a_snapshot_still_running_is_told_from_a_streaming_offset(
+    offset: dict[str, object], running: bool
+) -> None:
+    assert snapshotting(offset) is running
+
+
+def test_waiting_for_the_point_gives_up_with_exit_2_and_the_last_offset() -> None:
+    now = [0.0]
+    offsets = iter([{"lsn": 1}, {"lsn": 2}, {"lsn": 3}])
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with pytest.raises(Exception, match=r"'lsn': 3.*within 2 s") as error:
+        wait_passed(
+            lambda: next(offsets), lambda o: False, 2, what="the point", clock=lambda: now[0], sleep=sleep
+        )
+    assert getattr(error.value, "exit_code", None) == 2
+    passed = wait_passed(
+        lambda: {"lsn": 9}, lambda o: o["lsn"] == 9, 2, what="p", clock=lambda: 0.0, sleep=sleep
+    )
+    assert passed == {"lsn": 9}
+
+
+def test_a_quiet_database_passes_only_without_captured_commits_after_the_offset() -> None:
+    from wms_connector.audit.standin import quiet_between
+
+    captured = "blkref #0: rel 1663/16384/16390 fork main blk 0"
+    other = "blkref #0: rel 1663/16384/99999 fork main blk 0"
+    records = [
+        (700, "Heap", "INSERT", captured, 100),
+        (700, "Transaction", "COMMIT", "", 110),  # emitted: at or before the offset
+        (701, "Heap", "UPDATE", other, 120),
+        (701, "Transaction", "COMMIT", "", 130),  # after, but wrote no captured table
+    ]
+    assert quiet_between(records, {16390}, 110)
+    late = [*records, (702, "Heap", "DELETE", captured, 140), (702, "Transaction", "COMMIT", "", 150)]
+    assert not quiet_between(late, {16390}, 110)
