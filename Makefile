@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck unit fmt clean runtime-jars standin-deps specs workflow-lint shellcheck-deps
+.PHONY: setup run test test-oracle lint typecheck unit fmt clean runtime-jars standin-deps specs workflow-lint shellcheck-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -61,6 +61,18 @@ specs: $(NODE_STAMP)
 ## make test: set-up, lint, type check, the specs, the workflows' lint, the whole suite
 test: lint typecheck specs workflow-lint runtime-jars standin-deps
 	$(BIN)/pytest
+
+## make test-oracle: the Oracle suite, against a real Oracle named by the environment only
+## (tests/integration/oracle_target.py): WMS_TEST_ORACLE_DSN=host:port/service, WMS_TEST_ORACLE_PDB
+## for a CDB, WMS_TEST_ORACLE_CDC_PASSWORD and WMS_TEST_ORACLE_DBA_PASSWORD (users:
+## WMS_TEST_ORACLE_CDC_USER, WMS_TEST_ORACLE_DBA_USER). Without them: one line saying so, exit 2.
+## The workers get the CDC password as ORACLE_PASSWORD, as ECS gives it (never on a command line).
+test-oracle: setup
+	@$(BIN)/python -m tests.integration.oracle_target
+	$(MAKE) runtime-jars
+	ORACLE_PASSWORD="$$WMS_TEST_ORACLE_CDC_PASSWORD" $(BIN)/pytest -m oracle -p no:cacheprovider \
+	  tests/integration/test_oracle_dba_scripts.py tests/integration/test_preflight_oracle.py \
+	  tests/integration/test_oracle_optin.py
 
 ## actionlint (pinned; built from source through the Go module proxy into .cache/) with Debian's
 ## shellcheck for the run: blocks, over .github/workflows/.

@@ -1,6 +1,7 @@
 """How fast the preflight reaches a verdict, and that its deadlines hold.
 
-1. A full run (16 checks) over the recorded answers of a ready CDB: the preflight's own cost, without
+1. A full run (16 checks) over the documented answer shapes of a ready CDB
+   (tests/fixtures/oracle/preflight_doc_shapes): the preflight's own cost, without
    network round trips (against a real database add one round trip per statement; the count is printed).
 2. A refused connection (real python-oracledb thin driver, closed loopback port).
 3. A listener that accepts and never answers, with ``--timeout 2``: the verdict must come at ~2 s.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.unit.oracle_recorded import Recording
+from tests.unit.oracle_doc_shapes import DocShapes
 
 from wms_connector.preflight.database import ConnectSpec
 from wms_connector.preflight.runner import preflight
@@ -33,12 +34,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
     expect = expectations("C##WMS_CDC", "WMSPDB", stage=None)
-    recording = Recording("cdb_ready")
+    shapes = DocShapes("cdb_ready")
     spec = ConnectSpec("C##WMS_CDC", "bench-not-a-password", "127.0.0.1", 1521, "WMSCDB")
 
     durations, statements = [], 0
     for _ in range(args.runs):
-        connection = recording.connection(expect)
+        connection = shapes.connection(expect)
         start = time.perf_counter()
         report = preflight(spec, expect, timeout_s=30, connector=lambda _s, _t, c=connection: c)
         durations.append(time.perf_counter() - start)
@@ -65,7 +66,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"statements per run (CDB): {statements}")
     print(
-        f"full run over recorded answers: p50 {statistics.median(durations) * 1000:.1f} ms, "
+        f"full run over documented answer shapes: p50 {statistics.median(durations) * 1000:.1f} ms, "
         f"max {max(durations) * 1000:.1f} ms over {args.runs} runs; "
         f"refused connection verdict: {refused_s * 1000:.1f} ms; "
         f"silent listener verdict with a 2 s deadline: {silent_s:.2f} s"

@@ -1,10 +1,11 @@
-"""Run the whole preflight (connect, runner, checks, fixes) over a recorded connection."""
+"""Run the whole preflight (connect, runner, checks, fixes) over a connection
+answering with documented shapes (oracle_doc_shapes)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.unit.oracle_recorded import RecordedConnection, Recording
+from tests.unit.oracle_doc_shapes import DocShapes, ShapedConnection
 from wms_connector.preflight.database import ConnectSpec
 from wms_connector.preflight.model import CheckResult
 from wms_connector.preflight.runner import Report, preflight
@@ -34,16 +35,16 @@ ALL_CHECKS = [
 
 
 def run(
-    recording: Recording, *, user: str | None = None, pdb: Any = _UNSET, **options: Any
-) -> tuple[Report, RecordedConnection]:
+    shapes: DocShapes, *, user: str | None = None, pdb: Any = _UNSET, **options: Any
+) -> tuple[Report, ShapedConnection]:
     expect = expectations(
-        user or recording.target["user"],
-        recording.target["pdb_name"] if pdb is _UNSET else pdb,
+        user or shapes.target["user"],
+        shapes.target["pdb_name"] if pdb is _UNSET else pdb,
         stage=None,
         **options,
     )
-    connection = recording.connection(expect)
-    spec = ConnectSpec(expect.user, "recorded-not-a-password", "127.0.0.1", 1521, "WMSCDB")
+    connection = shapes.connection(expect)
+    spec = ConnectSpec(expect.user, "shapes-not-a-password", "127.0.0.1", 1521, "WMSCDB")
     report = preflight(spec, expect, timeout_s=30, connector=lambda _spec, _timeout: connection)
     return report, connection
 

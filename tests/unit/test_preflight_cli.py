@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.oracle_recorded import Recording
+from tests.unit.oracle_doc_shapes import DocShapes
 from tests.unit.test_preflight_connection import closed_port
 from wms_connector.cli import main
 from wms_connector.preflight.target import PASSWORD_ENV, expectations
@@ -110,12 +110,12 @@ def test_stage_without_db_info_exits_2_naming_the_paths(
     assert "wms/default/dbInfo" in err
 
 
-def _recorded_connect(recording: Recording, pdb: str | None) -> Any:
-    expect = expectations(recording.target["user"], pdb, stage=None)
+def _shaped_connect(shapes: DocShapes, pdb: str | None) -> Any:
+    expect = expectations(shapes.target["user"], pdb, stage=None)
 
     def connect(**kwargs: Any) -> Any:
         assert kwargs["password"] == PASSWORD  # the secret reaches the driver, and only the driver
-        return recording.connection(expect)
+        return shapes.connection(expect)
 
     return connect
 
@@ -123,8 +123,8 @@ def _recorded_connect(recording: Recording, pdb: str | None) -> Any:
 def test_ready_database_exits_0(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recording = Recording("cdb_ready")
-    monkeypatch.setattr("oracledb.connect", _recorded_connect(recording, "WMSPDB"))
+    shapes = DocShapes("cdb_ready")
+    monkeypatch.setattr("oracledb.connect", _shaped_connect(shapes, "WMSPDB"))
     path = secrets_file(tmp_path, 1521)
     assert main(["preflight", "--stage", "production", "--secrets-file", str(path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -135,10 +135,10 @@ def test_ready_database_exits_0(
 def test_stage_sets_the_archive_window_production_72_hours(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recording = Recording("cdb_ready")
+    shapes = DocShapes("cdb_ready")
     # 50 hours of archives: enough for val (24 h), not for production (72 h)
-    recording.set_value("archived_logs", "OLDEST_TIME", {"$datetime": "2026-11-18T07:30:12"})
-    monkeypatch.setattr("oracledb.connect", _recorded_connect(recording, "WMSPDB"))
+    shapes.set_value("archived_logs", "OLDEST_TIME", {"$datetime": "2026-11-18T07:30:12"})
+    monkeypatch.setattr("oracledb.connect", _shaped_connect(shapes, "WMSPDB"))
     path = secrets_file(tmp_path, 1521)
     statuses = {}
     for stage in ("val", "production"):
@@ -151,9 +151,9 @@ def test_stage_sets_the_archive_window_production_72_hours(
 def test_failing_database_prints_the_fix_and_exits_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recording = Recording("non_cdb_ready")
-    recording.set_value("database", "LOG_MODE", "NOARCHIVELOG")
-    monkeypatch.setattr("oracledb.connect", _recorded_connect(recording, None))
+    shapes = DocShapes("non_cdb_ready")
+    shapes.set_value("database", "LOG_MODE", "NOARCHIVELOG")
+    monkeypatch.setattr("oracledb.connect", _shaped_connect(shapes, None))
     path = secrets_file(tmp_path, 1521, pdb=None)
     assert main(["preflight", "--stage", "main", "--secrets-file", str(path)]) == 1
     out = capsys.readouterr().out

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import oracledb
 import pytest
 
-from tests.unit.oracle_recorded import oracle_error
+from tests.unit.oracle_doc_shapes import oracle_error
 from wms_connector.local.procs import free_port
 from wms_connector.preflight.database import ConnectSpec, describe_error
 from wms_connector.preflight.model import Status

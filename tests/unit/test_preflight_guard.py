@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.oracle_recorded import Recording
+from tests.unit.oracle_doc_shapes import DocShapes
 from wms_connector.preflight.database import OracleDatabase
 from wms_connector.preflight.queries import NotReadOnlyError, catalog, ensure_read_only, set_container
 from wms_connector.preflight.target import expectations
@@ -41,9 +41,9 @@ def test_anything_but_a_query_is_refused(sql: str) -> None:
 
 
 def test_the_guard_stands_before_the_driver() -> None:
-    recording = Recording("cdb_ready")
+    shapes = DocShapes("cdb_ready")
     expect = expectations("C##WMS_CDC", "WMSPDB", stage=None)
-    connection = recording.connection(expect)
+    connection = shapes.connection(expect)
     with pytest.raises(NotReadOnlyError):
         OracleDatabase(connection).query("DELETE FROM WMS.PLAN_BASE_WVR_TBL", {})
     assert connection.executed == []

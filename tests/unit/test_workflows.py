@@ -6,7 +6,9 @@ destroyed, and promotion follows the named stages' order. ``make workflow-lint``
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +124,61 @@ def test_promotion_opens_the_next_named_stage_pull_request(
         assert made == []
     else:
         assert made[-1].startswith(f"pr create --base {target} --head {branch} ")
+
+
+# -- oracle.yml: the Oracle suite where Oracle runs (issue 24) ---------------------------------------
+
+
+def test_oracle_runs_on_main_and_weekly_against_a_pinned_free_database() -> None:
+    workflow = _workflow("oracle.yml")
+    triggers = workflow[True]
+    assert triggers["push"] == {"branches": ["main"]}
+    assert "cron" in triggers["schedule"][0]
+    job = workflow["jobs"]["oracle"]
+    image = job["services"]["oracle"]["image"]
+    # Pinned: an exact version tag (a moving tag such as 23-slim or latest would change under us).
+    assert re.fullmatch(r"gvenzl/oracle-free:\d+\.\d+(\.\d+)?-[a-z-]+(@sha256:[0-9a-f]{64})?", image), image
+    assert job["services"]["oracle"]["env"] == {"ORACLE_RANDOM_PASSWORD": "yes"}
+    assert job["steps"][-1]["run"] == "make test-oracle"
+    text = (WORKFLOWS / "oracle.yml").read_text()
+    assert "ORACLE_PASSWORD:" not in text.replace("ORACLE_RANDOM_PASSWORD:", "")
+    assert not any(key.endswith("PASSWORD") for key in job["env"])
+
+
+def test_oracle_steps_run_here_until_the_database_is_needed(tmp_path: Path) -> None:
+    """The steps before the first `docker exec`, run for real: passwords generated and masked, the
+    target they name is complete for the suite's grammar; without them the suite refuses in one line."""
+    job = _workflow("oracle.yml")["jobs"]["oracle"]
+    static_env = {k: v for k, v in job["env"].items() if "${{" not in str(v)}
+    github_env = tmp_path / "github_env"
+    github_env.write_text("")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("WMS_TEST_ORACLE_")}
+
+    def run(step_name: str, extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        step = next(s for s in job["steps"] if s.get("name") == step_name)
+        script = step["run"].replace(".venv/bin/python", sys.executable)
+        return subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=ROOT,
+            env={**base, **static_env, "GITHUB_ENV": str(github_env), **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    refused = run("the suite's target is complete (the same check make test-oracle starts with)", {})
+    assert refused.returncode == 2
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "WMS_TEST_ORACLE_CDC_PASSWORD" in refused.stderr
+    generated = run("throwaway passwords (generated for this run, masked)", {})
+    assert generated.returncode == 0, generated.stderr
+    exported = dict(line.split("=", 1) for line in github_env.read_text().splitlines())
+    assert set(exported) == {"WMS_TEST_ORACLE_DBA_PASSWORD", "WMS_TEST_ORACLE_CDC_PASSWORD"}
+    for password in exported.values():
+        assert f"::add-mask::{password}" in generated.stdout
+        assert len(password) >= 20 and password[0].isalpha()
+    ready = run("the suite's target is complete (the same check make test-oracle starts with)", exported)
+    assert ready.returncode == 0, ready.stderr
+    assert "127.0.0.1:1521/FREE (CDB, PDB FREEPDB1)" in ready.stdout
+    assert not any(password in ready.stdout + ready.stderr for password in exported.values())

@@ -86,7 +86,13 @@ class Unrecoverable(StrEnum):
 UNRECOVERABLE_CLASSES: Final[tuple[tuple[Unrecoverable, re.Pattern[str]], ...]] = (
     (
         Unrecoverable.OFFSET_NOT_IN_LOGS,
-        re.compile(r"do(es)? not contain the offset scn|perform a new snapshot", re.IGNORECASE),
+        # Streaming's own check, and the task's start-up check of the stored offset (Debezium 3.6.1
+        # AbstractLogMinerStreamingChangeEventSource, BaseSourceTask; see
+        # tests/fixtures/oracle/failure_texts.json).
+        re.compile(
+            r"do(es)? not contain the offset scn|perform a new snapshot|no longer available on the server",
+            re.IGNORECASE,
+        ),
     ),
     (
         Unrecoverable.SCHEMA_HISTORY_LOST,

@@ -1,4 +1,9 @@
-"""A python-oracledb connection that replays recorded answers (tests/fixtures/oracle/).
+"""A python-oracledb connection answering with documented shapes (tests/fixtures/oracle/preflight_doc_shapes).
+
+The answers are not recordings of a database: each has the columns, Oracle types and value forms
+that Oracle's Database Reference documents for the view (see that folder's README), until a capture
+from a real database replaces them (``tests/integration/test_preflight_oracle.py`` checks real
+answers against these shapes when ``make test-oracle`` runs).
 
 It stands exactly where ``oracledb.connect`` returns: ``cursor()``, ``cursor.execute(sql, params)``,
 ``cursor.description``, ``cursor.fetchall()``, ``cursor.close()``, ``call_timeout``, ``close()``. The
@@ -20,7 +25,7 @@ from oracledb import errors as oracledb_errors
 from wms_connector.preflight.model import Expectations
 from wms_connector.preflight.queries import catalog, set_container
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "oracle"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "oracle" / "preflight_doc_shapes"
 
 
 def oracle_error(code: int, message: str) -> oracledb.Error:
@@ -41,8 +46,8 @@ def load(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
-class RecordedCursor:
-    def __init__(self, connection: RecordedConnection) -> None:
+class ShapedCursor:
+    def __init__(self, connection: ShapedConnection) -> None:
         self._connection = connection
         self.description: list[tuple[Any, ...]] | None = None
         self._rows: list[tuple[Any, ...]] = []
@@ -58,13 +63,15 @@ class RecordedCursor:
             self.description, self._rows = None, []
             return
         if answer is None:
-            raise AssertionError(f"no recorded answer for query {name!r}")
+            raise AssertionError(f"no documented answer shape for query {name!r}")
         if "error" in answer:
             raise oracle_error(answer["error"]["code"], answer["error"]["message"])
         query = self._connection.queries.get(name)
         columns = [c[0] for c in answer["columns"]]
         if query is not None and tuple(columns) != query.columns:
-            raise AssertionError(f"recorded columns {columns} differ from the query's {list(query.columns)}")
+            raise AssertionError(
+                f"the shape's columns {columns} differ from the query's {list(query.columns)}"
+            )
         self.description = [
             (c, getattr(oracledb, t), None, None, None, None, True) for c, t in answer["columns"]
         ]
@@ -77,7 +84,7 @@ class RecordedCursor:
         pass
 
 
-class RecordedConnection:
+class ShapedConnection:
     """Answers keyed by the SQL the preflight sends (mapped to the query's name in the fixture)."""
 
     def __init__(self, answers: dict[str, Any], expect: Expectations) -> None:
@@ -91,15 +98,16 @@ class RecordedConnection:
         self.call_timeout = 0
         self.closed = False
 
-    def cursor(self) -> RecordedCursor:
-        return RecordedCursor(self)
+    def cursor(self) -> ShapedCursor:
+        return ShapedCursor(self)
 
     def close(self) -> None:
         self.closed = True
 
 
-class Recording:
-    """A fixture loaded for one test: change answers, then build the connection."""
+class DocShapes:
+    """A ready database's documented answer shapes, loaded for one test: change answers, then
+    build the connection."""
 
     def __init__(self, name: str) -> None:
         raw = load(name)
@@ -121,5 +129,5 @@ class Recording:
     def set_value(self, name: str, column: str, value: Any, row: int = 0) -> None:
         self.answers[name]["rows"][row][self.column(name, column)] = value
 
-    def connection(self, expect: Expectations) -> RecordedConnection:
-        return RecordedConnection(self.answers, expect)
+    def connection(self, expect: Expectations) -> ShapedConnection:
+        return ShapedConnection(self.answers, expect)
