@@ -2,7 +2,8 @@
 
 Oracle cannot run here: a small fake stands where ``oracledb.connect`` returns and answers with
 the shapes python-oracledb gives for these statements (``TO_CHAR`` text, ``ALL_TAB_COLUMNS``
-rows). The real run is ``tests/integration/test_oracle_optin.py::test_the_audit_finds_oracle_and_its_topics_equal``.
+rows). The real run (``make test-oracle``) is
+``tests/integration/test_oracle_optin.py::test_the_audit_finds_oracle_and_its_topics_equal``.
 """
 
 from __future__ import annotations
