@@ -94,7 +94,7 @@ def wait_passed(
                 "the topics cannot be proved complete at that point; audit again when the connector "
                 "streams (on a quiet stand-in database, after the next change), or raise --wait"
             )
-        sleep(1.0)
+        sleep(0.5)
 
 
 def run_audit(

@@ -137,7 +137,8 @@ def read_to_end(
         count = 0
         last_progress = clock()
         while len(done) < len(ends):
-            messages = consumer.consume(num_messages=2000, timeout=1.0)
+            # A short wait: consume() returns at its timeout when fewer records are there.
+            messages = consumer.consume(num_messages=5000, timeout=0.1)
             if messages:
                 last_progress = clock()
             for message in messages:
