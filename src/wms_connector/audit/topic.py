@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
-from wms_connector.audit.compare import Canon, TableFold, decode_column, key_of
+from wms_connector.audit.compare import Canon, TableFold, column_decoder, key_of
 from wms_connector.errors import WmsError
 
 _HEAD: Final = b'{"schema":'
@@ -48,15 +48,16 @@ def split_envelope(raw: bytes) -> tuple[bytes, Any]:
 
 
 class SchemaCache:
-    """The logical type name of each ``after`` column, per distinct value schema."""
+    """Per distinct value schema: each ``after`` column's decoder (by its logical type name)."""
 
     def __init__(self) -> None:
-        self._names: dict[bytes, dict[str, str | None]] = {}
+        self._decoders: dict[bytes, dict[str, Callable[[Any], Canon]]] = {}
 
-    def after_names(self, schema: bytes) -> dict[str, str | None]:
-        found = self._names.get(schema)
+    def after_decoders(self, schema: bytes) -> dict[str, Callable[[Any], Canon]]:
+        found = self._decoders.get(schema)
         if found is None:
-            found = self._names[schema] = _after_names(json.loads(schema) if schema else {})
+            names = _after_names(json.loads(schema) if schema else {})
+            found = self._decoders[schema] = {column: column_decoder(name) for column, name in names.items()}
         return found
 
 
@@ -67,8 +68,13 @@ def _after_names(schema: Mapping[str, Any]) -> dict[str, str | None]:
     return {}
 
 
-def decode_after(after: Mapping[str, Any], names: Mapping[str, str | None]) -> dict[str, Canon]:
-    return {column: decode_column(value, names.get(column)) for column, value in after.items()}
+_PLAIN: Final = column_decoder(None)
+
+
+def decode_after(
+    after: Mapping[str, Any], decoders: Mapping[str, Callable[[Any], Canon]]
+) -> dict[str, Canon]:
+    return {column: decoders.get(column, _PLAIN)(value) for column, value in after.items()}
 
 
 #: A key of the client config this module reads (and strips): the consumer group id's prefix.
@@ -188,7 +194,7 @@ def fold_topic(
         after = payload.get("after") if isinstance(payload, dict) else None
 
         def columns() -> dict[str, Canon]:
-            return decode_after(after or {}, schemas.after_names(schema))
+            return decode_after(after or {}, schemas.after_decoders(schema))
 
         fold.apply(row_key, payload, columns)
 
