@@ -63,12 +63,12 @@ def test_a_snapshot_still_running_is_told_from_a_streaming_offset(
 
 def test_waiting_for_the_point_gives_up_with_exit_2_and_the_last_offset() -> None:
     now = [0.0]
-    offsets = iter([{"lsn": 1}, {"lsn": 2}, {"lsn": 3}])
+    offsets = ({"lsn": n} for n in range(1, 100))
 
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    with pytest.raises(Exception, match=r"'lsn': 3.*within 2 s") as error:
+    with pytest.raises(Exception, match=r"'lsn': 5\}.*within 2 s") as error:
         wait_passed(
             lambda: next(offsets), lambda o: False, 2, what="the point", clock=lambda: now[0], sleep=sleep
         )
@@ -93,3 +93,28 @@ def test_a_quiet_database_passes_only_without_captured_commits_after_the_offset(
     assert quiet_between(records, {16390}, 110)
     late = [*records, (702, "Heap", "DELETE", captured, 140), (702, "Transaction", "COMMIT", "", 150)]
     assert not quiet_between(late, {16390}, 110)
+
+
+def test_a_differing_report_prints_its_keys_then_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from wms_connector.audit.compare import Mismatch, TableResult
+    from wms_connector.audit.run import AuditReport
+    from wms_connector.commands.audit import AuditDiffersError, finish
+
+    report = AuditReport("main", "c", {"kind": "oracle-scn", "scn": 42, "time": "t"}, {})
+    report.tables = [
+        TableResult("WMS.T", 3, 3, 1, 1, 1, [7], ["[red]x"], [Mismatch(9, ("AMT",))]),
+        TableResult("MMDL.T", 2, 2),
+    ]
+    with pytest.raises(AuditDiffersError, match=r"WMS\.T") as error:
+        finish(
+            report, as_json=False, emf=True, namespace="ns", dimensions={"Stage": "main", "Connector": "c"}
+        )
+    assert error.value.exit_code == 1
+    out = capsys.readouterr().out
+    emf = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    assert [(e["Table"], e["AuditMissing"]) for e in emf] == [("WMS.T", 1), ("MMDL.T", 0)]
+    flat = "".join(c for c in out if not c.isspace() and c != "│")  # the samples column wraps
+    assert "missing7" in flat and "mismatched9(AMT)" in flat and "[red]x" in flat  # never markup
+    assert "verdict DIFFER" in out and "scn 42" in out
