@@ -328,10 +328,11 @@ def test_after_the_cleaner_ran_the_fold_still_equals_the_source(audited: Audited
         ],
     )
     # The cleaner looks for work every 15 s by default; every 1 s while this test runs (a cluster-wide
-    # dynamic setting, removed again at the end: it only makes cleaning sooner, never different).
+    # dynamic setting of the one broker, removed again at the end: it only makes cleaning sooner, never different).
+    broker = str(next(iter(admin.list_topics(timeout=15).brokers)))
     cleaner = ConfigResource(
         ConfigResource.Type.BROKER,
-        "",
+        broker,
         incremental_configs=[
             ConfigEntry("log.cleaner.backoff.ms", "1000", incremental_operation=AlterConfigOpType.SET)
         ],
@@ -357,7 +358,7 @@ def test_after_the_cleaner_ran_the_fold_still_equals_the_source(audited: Audited
     compacted = _count_readable(audited, topic)
     reset = ConfigResource(
         ConfigResource.Type.BROKER,
-        "",
+        broker,
         incremental_configs=[
             ConfigEntry("log.cleaner.backoff.ms", "", incremental_operation=AlterConfigOpType.DELETE)
         ],

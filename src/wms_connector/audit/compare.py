@@ -266,15 +266,19 @@ class PgSnapshotPoint:
     xip: frozenset[int]
     lsn: int
     taken_at: str = ""
+    #: The WAL flush position read with the snapshot: with ``synchronous_commit=on`` (the
+    #: stand-in's) every commit the snapshot sees was flushed before it became visible, so its
+    #: commit record lies below this too (the end of the quiet-database check's WAL scan).
+    flush_lsn: int = 0
 
     @classmethod
-    def parse(cls, snapshot: str, lsn: int, taken_at: str = "") -> PgSnapshotPoint:
+    def parse(cls, snapshot: str, lsn: int, taken_at: str = "", flush_lsn: int = 0) -> PgSnapshotPoint:
         """``snapshot`` as PostgreSQL prints it, e.g. ``'742:748:742,745'``."""
         parts = snapshot.split(":")
         if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
             raise ValueError(f"not a PostgreSQL snapshot: {snapshot!r}")
         xip = frozenset(int(x) for x in parts[2].split(",") if x)
-        return cls(int(parts[0]), int(parts[1]), xip, lsn, taken_at)
+        return cls(int(parts[0]), int(parts[1]), xip, lsn, taken_at, flush_lsn)
 
     def widen(self, txid: int) -> int:
         """A 32-bit transaction id as the 64-bit one nearest to ``xmax`` (PostgreSQL's own rule:

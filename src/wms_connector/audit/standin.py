@@ -61,6 +61,7 @@ _BY_OID: Final[Mapping[int, Callable[[Any], Canon]]] = {
 
 POINT_SQL: Final = (
     "SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text, "
+    "pg_current_wal_flush_lsn()::text, "
     "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 )
 PRIMARY_KEY_SQL: Final = (
@@ -82,7 +83,6 @@ def canon_pg(type_oid: int, value: Any) -> Canon:
 
 
 SLOT_SQL: Final = "SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = %s"
-FLUSH_SQL: Final = "SELECT pg_current_wal_flush_lsn()::text"
 FILENODES_SQL: Final = "SELECT pg_relation_filenode(%s::regclass)"
 #: Heap changes and commits between two WAL positions (pg_walinspect, PostgreSQL 15+; read-only).
 WAL_SQL: Final = (
@@ -121,8 +121,10 @@ class StandInSnapshot:
         self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         row = self._conn.execute(POINT_SQL).fetchone()
         assert row is not None
-        snapshot, lsn, taken_at = row
-        self.point = PgSnapshotPoint.parse(str(snapshot), parse_lsn(str(lsn)), str(taken_at))
+        snapshot, lsn, flushed, taken_at = row
+        self.point = PgSnapshotPoint.parse(
+            str(snapshot), parse_lsn(str(lsn)), str(taken_at), parse_lsn(str(flushed))
+        )
 
     def rows(self, table: TableId, batch: int = 5000) -> Iterator[tuple[Key, dict[str, Canon]]]:
         """Every row of ``table`` in the snapshot, as ``(key, canonical columns)``."""
@@ -160,9 +162,9 @@ class StandInSnapshot:
 
         Normally its ``lsn`` is at or beyond the point's WAL position. On a quiet database it stays
         at its last captured commit, below the point; then it has passed when the offset ends a
-        transaction (``messageType=COMMIT``) and the WAL from the slot's ``restart_lsn`` to the point
-        holds no transaction committed after that offset which wrote a captured table. The offset
-        must end a transaction (``messageType=COMMIT``) or the initial snapshot.
+        transaction (``messageType=COMMIT``) or the initial snapshot, and the WAL from the slot's
+        ``restart_lsn`` to the point's flush position holds no transaction committed after that
+        offset which wrote a captured table.
         """
         lsn = offset.get("lsn")
         if not isinstance(lsn, int):
@@ -177,15 +179,14 @@ class StandInSnapshot:
         )
         if self._slot is None or not boundary:
             return False
+        # The scan ends at the flush position read with the snapshot: every commit the snapshot
+        # sees lies below it (synchronous_commit=on), and pg_walinspect reads only flushed WAL.
+        end = self.point.flush_lsn or self.point.lsn
+        if lsn >= end:
+            return True
         with psycopg.connect(self._conninfo, autocommit=True) as conn:
-            flushed = conn.execute(FLUSH_SQL).fetchone()
             slot = conn.execute(SLOT_SQL, (self._slot,)).fetchone()
-            if (
-                flushed is None
-                or slot is None
-                or slot[0] is None
-                or parse_lsn(str(flushed[0])) < self.point.lsn
-            ):
+            if slot is None or slot[0] is None:
                 return False
             start = min(parse_lsn(str(slot[0])), lsn)
             filenodes = set()
@@ -195,9 +196,7 @@ class StandInSnapshot:
                     filenodes.add(int(row[0]))
             records = [
                 (int(x or 0), str(m), str(k), str(b), parse_lsn(str(at)))
-                for x, m, k, b, at in conn.execute(
-                    WAL_SQL, (format_lsn(start), format_lsn(self.point.lsn))
-                ).fetchall()
+                for x, m, k, b, at in conn.execute(WAL_SQL, (format_lsn(start), format_lsn(end))).fetchall()
             ]
         return quiet_between(records, filenodes, lsn)
 
