@@ -327,8 +327,8 @@ def test_after_the_cleaner_ran_the_fold_still_equals_the_source(audited: Audited
             ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in settings.items()
         ],
     )
-    # The cleaner looks for work every 15 s by default; every 1 s while this test runs (a cluster-wide
-    # dynamic setting of the one broker, removed again at the end: it only makes cleaning sooner, never different).
+    # The cleaner looks for work every 15 s by default; every 1 s while this test runs (a dynamic
+    # setting of the one broker, removed at the end: it only makes cleaning sooner, never different).
     broker = str(next(iter(admin.list_topics(timeout=15).brokers)))
     cleaner = ConfigResource(
         ConfigResource.Type.BROKER,
