@@ -79,20 +79,26 @@ def test_waiting_for_the_point_gives_up_with_exit_2_and_the_last_offset() -> Non
     assert passed == {"lsn": 9}
 
 
-def test_a_quiet_database_passes_only_without_captured_commits_after_the_offset() -> None:
+def test_a_quiet_database_passes_only_once_every_captured_change_is_behind_the_offset() -> None:
     from wms_connector.audit.standin import quiet_between
 
     captured = "blkref #0: rel 1663/16384/16390 fork main blk 0"
     other = "blkref #0: rel 1663/16384/99999 fork main blk 0"
     records = [
         (700, "Heap", "INSERT", captured, 100),
-        (700, "Transaction", "COMMIT", "", 110),  # emitted: at or before the offset
+        (700, "Heap", "UPDATE", captured, 105),
+        (700, "Transaction", "COMMIT", "", 110),
         (701, "Heap", "UPDATE", other, 120),
         (701, "Transaction", "COMMIT", "", 130),  # after, but wrote no captured table
     ]
-    assert quiet_between(records, {16390}, 110)
+    assert quiet_between(records, {16390}, 700, 105)  # the offset is 700's last captured change
+    assert not quiet_between(records, {16390}, 700, 100)  # 700's second change still to come
     late = [*records, (702, "Heap", "DELETE", captured, 140), (702, "Transaction", "COMMIT", "", 150)]
-    assert not quiet_between(late, {16390}, 110)
+    assert not quiet_between(late, {16390}, 700, 105)  # 702 committed after 700 and is captured
+    interleaved = [(703, "Heap", "INSERT", captured, 90), *records, (703, "Transaction", "COMMIT", "", 115)]
+    assert not quiet_between(interleaved, {16390}, 700, 105)  # wrote earlier, committed after 700
+    running = [*records, (704, "Heap", "INSERT", captured, 140)]  # never committed by the point
+    assert quiet_between(running, {16390}, 700, 105)
 
 
 def test_a_differing_report_prints_its_keys_then_exits_1(capsys: pytest.CaptureFixture[str]) -> None:

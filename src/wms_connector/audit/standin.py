@@ -94,21 +94,34 @@ WAL_SQL: Final = (
 _BLOCK_REL: Final = re.compile(r"rel \d+/\d+/(\d+)")
 
 
-def quiet_between(records: list[tuple[int, str, str, str, int]], filenodes: set[int], after_lsn: int) -> bool:
-    """Whether no transaction that committed after ``after_lsn`` wrote a captured table (pure).
+def quiet_between(
+    records: list[tuple[int, str, str, str, int]], filenodes: set[int], offset_xid: int, offset_lsn: int
+) -> bool:
+    """Whether every captured change of every transaction committed in ``records`` is behind the
+    connector's offset (pure).
 
-    ``records`` are ``(xid, resource manager, record type, block refs, start lsn)`` rows of WAL
-    from before the oldest transaction the slot still decodes, up to the point.
+    ``records`` are ``(xid, resource manager, record type, block refs, start lsn)`` rows of WAL from
+    before the oldest transaction the slot still decodes, up to the point. Debezium emits whole
+    transactions in commit order, so the offset's transaction (``offset_xid``) is complete when none
+    of its captured changes lies beyond ``offset_lsn``, and every other one is emitted when it
+    committed before it; one that committed after it and wrote a captured table is still to come.
     """
-    wrote = {
-        xid
-        for xid, manager, _kind, blocks, _lsn in records
-        if manager in ("Heap", "Heap2") and any(int(n) in filenodes for n in _BLOCK_REL.findall(blocks))
-    }
-    committed_after = {
-        xid for xid, manager, kind, _blocks, lsn in records if manager == "Transaction" and lsn > after_lsn
-    }
-    return not (wrote & committed_after)
+    commits = {xid: lsn for xid, manager, _kind, _blocks, lsn in records if manager == "Transaction"}
+    anchor = commits.get(offset_xid, -1)
+    last_write: dict[int, int] = {}
+    for xid, manager, _kind, blocks, lsn in records:
+        if manager in ("Heap", "Heap2") and any(int(n) in filenodes for n in _BLOCK_REL.findall(blocks)):
+            last_write[xid] = max(lsn, last_write.get(xid, -1))
+    for xid, last in last_write.items():
+        committed = commits.get(xid)
+        if committed is None:
+            continue  # not committed by the point: the snapshot does not see it
+        if xid == offset_xid:
+            if last > offset_lsn:
+                return False
+        elif committed > anchor:
+            return False
+    return True
 
 
 class StandInSnapshot:
@@ -161,28 +174,21 @@ class StandInSnapshot:
         """Whether the connector's committed ``offset`` has passed the point.
 
         Normally its ``lsn`` is at or beyond the point's WAL position. On a quiet database it stays
-        at its last captured commit, below the point; then it has passed when the offset ends a
-        transaction (``messageType=COMMIT``) or the initial snapshot, and the WAL from the slot's
-        ``restart_lsn`` to the point's flush position holds no transaction committed after that
-        offset which wrote a captured table.
+        at its last captured change, below the point; then the WAL from the slot's ``restart_lsn``
+        to the point's flush position (every commit the snapshot sees lies below it, with
+        ``synchronous_commit=on``) decides, with :func:`quiet_between`.
         """
         lsn = offset.get("lsn")
+        txid = offset.get("txId")
         if not isinstance(lsn, int):
             return False
         if lsn >= self.point.lsn:
             return True
-        # A transaction's end, or the end of the initial snapshot (whose data holds everything
-        # committed before its lsn): nothing half-emitted lies behind the offset.
-        boundary = offset.get("messageType") == "COMMIT" or offset.get("last_snapshot_record") in (
-            True,
-            "true",
-        )
-        if self._slot is None or not boundary:
+        if self._slot is None or not isinstance(txid, int):
             return False
-        # The scan ends at the flush position read with the snapshot: every commit the snapshot
-        # sees lies below it (synchronous_commit=on), and pg_walinspect reads only flushed WAL.
         end = self.point.flush_lsn or self.point.lsn
         if lsn >= end:
+            # Every commit the snapshot sees is behind the offset, and Debezium emits in commit order.
             return True
         with psycopg.connect(self._conninfo, autocommit=True) as conn:
             slot = conn.execute(SLOT_SQL, (self._slot,)).fetchone()
@@ -198,7 +204,7 @@ class StandInSnapshot:
                 (int(x or 0), str(m), str(k), str(b), parse_lsn(str(at)))
                 for x, m, k, b, at in conn.execute(WAL_SQL, (format_lsn(start), format_lsn(end))).fetchall()
             ]
-        return quiet_between(records, filenodes, lsn)
+        return quiet_between(records, filenodes, txid % (1 << 32), lsn)
 
     def close(self) -> None:
         try:
