@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from wms_connector.audit.compare import Canon, TableFold, column_decoder, key_of
 from wms_connector.errors import WmsError
@@ -106,12 +106,28 @@ def end_offsets(client: Mapping[str, Any], topic: str) -> dict[int, int]:
         metadata = consumer.list_topics(topic, timeout=30).topics.get(topic)
         if metadata is None or metadata.error is not None:
             raise AuditReadError(f"topic {topic!r} cannot be read: {getattr(metadata, 'error', 'missing')}")
-        return {
-            p: int(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1])
-            for p in metadata.partitions
-        }
+        return {p: _high(consumer, topic, p) for p in metadata.partitions}
     finally:
         consumer.close()
+
+
+#: A topic created a moment ago may have no leader yet: its offsets are asked again.
+_NO_LEADER_YET: Final = (
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+)
+
+
+def _high(consumer: Consumer, topic: str, partition: int, attempts: int = 30) -> int:
+    for attempt in range(attempts):
+        try:
+            return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)[1])
+        except KafkaException as error:
+            if error.args[0].code() not in _NO_LEADER_YET or attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def read_to_end(
