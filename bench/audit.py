@@ -46,7 +46,7 @@ SELECT g, 'TX.' || lpad(g::text, 7, '0'), 'TX', 'ACTIVE', '1915C',
     'bench', (g %% 100000)::numeric + ((g * 48271) %% 1000000000000000000)::numeric / 1e18,
     timestamptz '2026-01-01 08:30:00-05' + g * interval '1.000001 second',
     timestamp '2026-01-01 08:30:00' + g * interval '1.000007 second'
-FROM generate_series(1, %s) AS g
+FROM generate_series(1::bigint, %s::bigint) AS g
 """
 
 

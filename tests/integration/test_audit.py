@@ -340,9 +340,12 @@ def test_after_the_cleaner_ran_the_fold_still_equals_the_source(audited: Audited
     assert first.verdict == "equal", [t.to_json() for t in first.tables if not t.equal]
     deadline = time.monotonic() + 75
     while time.monotonic() < deadline and _records_of(audited, topic, rewritten) > 2 * len(rewritten):
-        # Segments roll only when a record arrives after segment.ms: keep one trickling in.
-        audited.change(Change(table, Op.UPDATE, 15, waiver_row(table, 15, random.randint(1, 9))))
-        time.sleep(2)
+        # Segments roll only when a record arrives after segment.ms: keep records trickling into
+        # every partition (ten other keys land in all three).
+        audited.change(
+            *(Change(table, Op.UPDATE, k, waiver_row(table, k, random.randint(1, 9))) for k in range(15, 25))
+        )
+        time.sleep(1.5)
     left = _records_of(audited, topic, rewritten)
     reset = ConfigResource(
         ConfigResource.Type.BROKER,
