@@ -41,7 +41,7 @@ FILL_SQL = f"""
 INSERT INTO {quoted(TABLE)} ("PLAN_BASE_WVR_ID", "WVR_NUM", "STATE_CD", "WVR_STATUS_CD", "WVR_TYPE_CD",
     "EFF_DT", "END_DT", "WVR_AMT", "SLOT_CNT", "CREATED_BY", "WVR_RATE", "SBMT_TS", "LAST_UPDT_TS")
 SELECT g, 'TX.' || lpad(g::text, 7, '0'), 'TX', 'ACTIVE', '1915C',
-    date '2026-01-01' + (g %% 300), date '2031-01-01' + (g %% 300),
+    date '2026-01-01' + (g %% 300)::int, date '2031-01-01' + (g %% 300)::int,
     (g * 1000 + 7)::numeric / 100, 100 + g %% 50,
     'bench', (g %% 100000)::numeric + ((g * 48271) %% 1000000000000000000)::numeric / 1e18,
     timestamptz '2026-01-01 08:30:00-05' + g * interval '1.000001 second',
