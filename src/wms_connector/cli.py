@@ -18,6 +18,7 @@ from typing import Any
 import typer
 from rich.text import Text
 
+from wms_connector import interrupts
 from wms_connector.errors import InputError, WmsError
 from wms_connector.output import err_console
 
@@ -42,10 +43,12 @@ def _register() -> None:
         audit,
         connector,
         foundation,
+        hold,
         image,
         infra,
         local,
         local_run,
+        ops,
         preflight,
         runtime,
         status,
@@ -65,11 +68,35 @@ def _register() -> None:
         infra,
         verify,
         agent,
+        hold,
+        ops,
         status,
         image,
         audit,
     ):
         module.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("wms-connector")
+        except PackageNotFoundError:  # pragma: no cover - run from a checkout without installing
+            number = "unknown (not installed)"
+        print(f"wms-connector {number}")  # noqa: T201 - plain, for scripts
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global_options(
+    show_version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_version, help="print the version and exit"
+    ),
+) -> None:
+    # The app's help is Typer(help=...) above; this callback only adds the global --version.
+    return None
 
 
 _register()
@@ -150,16 +177,30 @@ def _say(message: str) -> None:
     err_console.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
 
 
+def _signal_of(error: BaseException) -> str | None:
+    """The signal behind an interruption (click wraps a ``KeyboardInterrupt`` in ``Abort``)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, interrupts.Interrupted):
+            return seen.signal_name
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = DEBUG_FLAG in args
     args = [a for a in args if a != DEBUG_FLAG]
+    caught: interrupts.Caught | None = None
     try:
-        result = build_command().main(args=args, prog_name="wms-connector", standalone_mode=False)
+        # SIGTERM and SIGHUP clean up as Ctrl-C does (each command's `finally` runs), exit 130.
+        with interrupts.handling() as caught:
+            result = build_command().main(args=args, prog_name="wms-connector", standalone_mode=False)
     except typer.Exit as done:
         return done.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        err_console.print("interrupted")
+    except (typer.Abort, KeyboardInterrupt) as stopped:
+        signalled = _signal_of(stopped) or (caught.signal_name if caught else None)
+        err_console.print(f"interrupted ({signalled})" if signalled else "interrupted")
         return 130
     except typer.TyperException as error:
         # Usage errors (exit 2) print themselves, as plain text (rich markup is off for help).
@@ -188,7 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     code = result if isinstance(result, int) else 0
     if code == 130:  # typer turns Ctrl-C (and typer.Exit(n)) into a return value without standalone mode
-        err_console.print("interrupted")
+        signalled = caught.signal_name if caught else None
+        err_console.print(f"interrupted ({signalled})" if signalled else "interrupted")
     return code
 
 

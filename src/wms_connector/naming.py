@@ -54,6 +54,9 @@ class AgentMetric(StrEnum):
     RESTART_COUNT = "RestartCount"
     BUDGET_EXHAUSTED = "RestartBudgetExhausted"
     UNRECOVERABLE = "UnrecoverableFailure"
+    #: 1 while the agent keeps its hands off the connector (an operator hold, or a hold topic it
+    #: cannot read), 0 otherwise.
+    HOLD = "AgentHold"
 
 
 class AuditMetric(StrEnum):
@@ -381,6 +384,19 @@ class StageNames:
         """Consumer group of Debezium's Kafka signal channel (namespaced like the Connect group)."""
         return f"{self.group_id}.signal"
 
+    @property
+    def hold_topic(self) -> str:
+        """The operator hold of the stage's connector: a compacted topic every agent of the stage
+        reads each cycle, and ``wms-connector hold``/``release`` (and the operations commands)
+        write. Key = connector name; a tombstone releases."""
+        return f"{self.topic_prefix}.agent-hold"
+
+    @property
+    def hold_reader_group(self) -> str:
+        """The ``group.id`` of hold-topic readers. Required by the Kafka client, but never joined
+        (readers assign the partition) and never committed, so it needs no group rights."""
+        return f"{self.group_id}.hold-reader"
+
     # -- the local stand-in source (PostgreSQL) ------------------------------------------------
     @property
     def standin_slot(self) -> str:
@@ -401,6 +417,7 @@ class StageNames:
             self.schema_history_topic,
             self.heartbeat_topic,
             self.signal_topic,
+            self.hold_topic,
             self.config_topic,
             self.offsets_topic,
             self.status_topic,

@@ -90,6 +90,11 @@ class Bed:
 
 @pytest.fixture(scope="module")
 def bed(local_cluster: Any, module_standin_state_dir: Path) -> Iterator[Bed]:
+    yield from open_bed(local_cluster, module_standin_state_dir)
+
+
+def open_bed(local_cluster: Any, module_standin_state_dir: Path) -> Iterator[Bed]:
+    """A stand-in with its connector RUNNING on the cluster (other agent test modules use it too)."""
     standin = StandInPostgres(
         module_standin_state_dir, password=os.environ[STANDIN_PASSWORD_ENV], keep_data=True
     ).start()

@@ -199,6 +199,8 @@ def test_healthz_reflects_agent_and_worker_never_the_database() -> None:
             "restarts_in_window": 0,
             "last_restart": None,
             "gate": None,
+            "hold": {"state": "none", "hold": None, "remaining_s": None, "problem": None},
+            "reconcile": "unchanged",
         },
     )
     assert healthz(_report(100.0, True), 130.0, 20.0)[1]["agent"] == "stuck"

@@ -69,6 +69,34 @@ BASELINE: dict[tuple[str, ...], list[str]] = {
         "agent-state.json",
     ],
     ("status",): ["--stage", "main", "--connect-url", "http://127.0.0.1:9"],
+    # The operations: a closed worker URL, exporter and broker (never a default localhost port).
+    **{
+        ("ops", *path): ["--stage", "main", "--connect-url", "http://127.0.0.1:9", *extra]
+        for path, extra in (
+            (("stop",), ["--bootstrap", CLOSED]),
+            (("resume",), ["--bootstrap", CLOSED]),
+            (("pause",), ["--bootstrap", CLOSED]),
+            (("restart",), ["--bootstrap", CLOSED]),
+            (("recover-history",), ["--bootstrap", CLOSED]),
+            (("offsets", "restore"), ["a-file", "--bootstrap", CLOSED]),
+            (("offsets", "show"), ["--metrics-url", "http://127.0.0.1:9/metrics"]),
+            (("offsets", "reset"), ["--metrics-url", "http://127.0.0.1:9/metrics", "--bootstrap", CLOSED]),
+            (
+                ("snapshot",),
+                [
+                    "MMDL.PLAN_BASE_WVR_TBL",
+                    "--metrics-url",
+                    "http://127.0.0.1:9/metrics",
+                    "--bootstrap",
+                    CLOSED,
+                ],
+            ),
+            (
+                ("drop-transaction",),
+                ["0a001b00c4050000", "--metrics-url", "http://127.0.0.1:9/metrics", "--bootstrap", CLOSED],
+            ),
+        )
+    },
     ("verify",): [
         "--stage",
         "main",
@@ -169,6 +197,7 @@ BAD_VALUES: dict[str, list[str]] = {
     "not_negative": ["-1", "x"],
     "seconds": ["nan", "inf", "-1", "0", "abc", ""],
     "seconds_or_zero": ["nan", "-1", "x"],
+    "duration": ["0", "-5m", "soon", "nanh", "inf", ""],
     "existing_file": ["a-dir", "", "does-not-exist.json"],
     "existing_dir": ["a-file", "", "does-not-exist"],
     "new_file": ["a-dir", "no/such/dir/f.properties", ""],

@@ -332,5 +332,6 @@ def test_the_topics_table_keeps_every_column_at_80_columns(
 
     monkeypatch.setattr(output.console, "_width", 80)
     code, out, _ = run(capsys, "topics", "--stage", "feature-x")
-    header = next(line for line in out.splitlines() if "topic" in line and "role" in line)
-    assert code == 0 and all(word in header for word in ("RF", "config"))
+    # Too wide for a table at 80 columns: every column still shows, as a list (test_output_widths).
+    assert code == 0 and all(f"\n{word}: " in out for word in ("role", "partitions", "RF"))
+    assert "retention.ms=" in out

@@ -176,5 +176,6 @@ def test_named_pair_topics_differ_only_in_connect_internals() -> None:
         "wms.schema-history",
         main.heartbeat_topic,
         "wms.signal",
+        "wms.agent-hold",
     }
     assert main.group_id != val.group_id

@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from wms_connector.agent.emf import cycle_metrics, render
+from wms_connector.agent.emf import Sample, cycle_metrics, render
+from wms_connector.agent.generation import GENERATION_KEY, Generation, Verdict, verdict
 from wms_connector.agent.policy import (
     ConnectorStatus,
     Decision,
@@ -37,10 +38,14 @@ from wms_connector.connect.rest import (
     reconcile,
 )
 from wms_connector.errors import WmsError
-from wms_connector.naming import StageNames
+from wms_connector.hold.record import HoldState, HoldView
+from wms_connector.naming import AgentMetric, StageNames
 
 Scrape = Callable[[], str]
 Log = Callable[[Mapping[str, Any]], None]
+#: The operator hold as of now (``hold.store.HoldStore.current`` bound to the connector).
+HoldSource = Callable[[], HoldView]
+NO_HOLD = HoldView(HoldState.NONE)
 
 
 def json_log(record: Mapping[str, Any]) -> None:
@@ -67,6 +72,7 @@ class CycleReport:
     reconcile: str
     restarts_issued: int
     emf: str
+    hold: HoldView = NO_HOLD
 
 
 @dataclass
@@ -86,6 +92,11 @@ class Agent:
     emit: Callable[[str], None] = stdout_line
     log: Log = json_log
     reconcile_enabled: bool = True
+    #: The stage's operator hold; ``None``: no hold topic (an agent wired without Kafka).
+    hold: HoldSource | None = None
+    #: This agent's generation; ``desired`` carries its stamp. ``None``: unstamped (every
+    #: difference is written, the behaviour of a single generation).
+    generation: Generation | None = None
     memory: Memory = field(default_factory=Memory)
     last: CycleReport | None = None
     _reconcile_failures: int = 0
@@ -102,8 +113,20 @@ class Agent:
     def _reconcile(self, now: float) -> str:
         if not self.reconcile_enabled or self.desired is None or now < self._next_reconcile:
             return "skipped"
+        own = self.generation
+        desired = self.desired
+
+        def newer_owns(live: Mapping[str, str]) -> bool:
+            return own is not None and verdict(own, desired, live) is Verdict.DEFER
+
         try:
-            result = reconcile(self.api, self.connector, self.desired)
+            result = reconcile(
+                self.api,
+                self.connector,
+                self.desired,
+                ignore=frozenset({GENERATION_KEY}),
+                defer=newer_owns,
+            )
         except (DatabaseUnreachableError, ConnectRestError) as error:
             self._reconcile_failures += 1
             wait = min(
@@ -126,6 +149,20 @@ class Agent:
             return kind
         self._reconcile_failures = 0
         self._next_reconcile = 0.0
+        if result.action.value == "deferred":
+            if self.last is None or self.last.reconcile != "deferred":
+                self.log(
+                    {
+                        "level": "info",
+                        "event": "reconcile",
+                        "outcome": "deferred",
+                        "connector": self.connector,
+                        "worker": self.own_worker,
+                        "generation": own.render() if own else None,
+                        "message": "a newer task generation owns the config; this agent will not write it",
+                    }
+                )
+            return result.action.value
         if result.action.value != "unchanged":
             # Two agents may both act on the same change; each says that it did.
             self.log(
@@ -136,6 +173,7 @@ class Agent:
                     "connector": self.connector,
                     "by_worker": self.own_worker,
                     "changed_keys": list(result.changed_keys),
+                    "generation": own.render() if own else None,
                 }
             )
         return result.action.value
@@ -161,12 +199,20 @@ class Agent:
         snapshot = exposition.debezium(samples, server=server, context=exposition.SNAPSHOT)
         return True, streaming, snapshot.get("snapshotrunning", 0.0) >= 1.0
 
-    def observe(self, now: float) -> tuple[Observation, str]:
+    def _hold(self) -> HoldView:
+        if self.hold is None:
+            return HoldView(HoldState.NONE)
+        try:
+            return self.hold()
+        except Exception as error:  # the source reports unknown itself; this is the last guard
+            return HoldView(HoldState.UNKNOWN, problem=f"hold source failed ({type(error).__name__})")
+
+    def observe(self, now: float, hold: HoldView | None = None) -> tuple[Observation, str]:
         try:
             self.api.root()
         except (ConnectUnreachableError, ConnectRestError):
             return Observation(worker_reachable=False, status=None), "skipped"
-        outcome = self._reconcile(now)
+        outcome = "held" if hold is not None and hold.hands_off else self._reconcile(now)
         try:
             status = self._status()
         except (ConnectUnreachableError, ConnectRestError):
@@ -207,8 +253,18 @@ class Agent:
     # -- one cycle ---------------------------------------------------------------------------
     def cycle(self) -> CycleReport:
         now = self.clock()
-        obs, reconciled = self.observe(now)
+        hold = self._hold()
+        obs, reconciled = self.observe(now, hold)
         decision = decide(obs, self.memory, self.own_worker, now, self.policy)
+        if hold.hands_off:
+            # Watch only: no restart is issued, and none is recorded (the budget and back-off
+            # stay as they were, so a release does not meet a spent budget).
+            decision = replace(
+                decision,
+                actions=(),
+                memory=replace(decision.memory, restarts=self.memory.restarts),
+            )
+        self._log_hold_change(hold, now)
         issued = self._execute(decision)
         if self.record_file is not None and decision.memory.restarts != self.memory.restarts:
             self.record_file.save(decision.memory.restarts)
@@ -217,13 +273,16 @@ class Agent:
         line = render(
             namespace=self.names.metric_namespace,
             dimensions=self.names.metric_dimensions(self.connector),
-            samples=cycle_metrics(
-                obs,
-                decision,
-                restarts_issued=issued,
-                stale_event_ms=self.policy.stale_event_ms,
-                archive_retention_ms=self.policy.archive_retention_ms,
-            ),
+            samples=[
+                *cycle_metrics(
+                    obs,
+                    decision,
+                    restarts_issued=issued,
+                    stale_event_ms=self.policy.stale_event_ms,
+                    archive_retention_ms=self.policy.archive_retention_ms,
+                ),
+                Sample(AgentMetric.HOLD, float(hold.hands_off)),
+            ],
             timestamp_ms=int(now * 1000),
         )
         self.emit(line)
@@ -239,8 +298,23 @@ class Agent:
                     "gate": decision.gate.value if decision.gate else None,
                 }
             )
-        self.last = CycleReport(now, obs, decision, reconciled, issued, line)
+        self.last = CycleReport(now, obs, decision, reconciled, issued, line, hold)
         return self.last
+
+    def _log_hold_change(self, hold: HoldView, now: float) -> None:
+        previous = self.last.hold.state if self.last is not None else HoldState.NONE
+        if hold.state is previous:
+            return
+        self.log(
+            {
+                "level": "warning" if hold.hands_off else "info",
+                "event": "hold",
+                "connector": self.connector,
+                "worker": self.own_worker,
+                "state": hold.state.value,
+                "detail": hold.describe(now),
+            }
+        )
 
     def run(self, stop: threading.Event, poll_s: float) -> None:
         """Cycles at a fixed rate until ``stop`` is set (SIGTERM); an error ends one cycle only."""

@@ -22,6 +22,8 @@ def status_line(agent: Agent) -> str:
         f"lag {lag:g} ms" if lag is not None else "lag -",
         f"restarts {report.decision.memory.restarts.count}",
     ]
+    if report.hold.hands_off:
+        parts.append(report.hold.describe(report.at))
     return ", ".join(parts)
 
 

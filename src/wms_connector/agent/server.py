@@ -37,6 +37,8 @@ def healthz(last: CycleReport | None, now: float, max_age_s: float) -> tuple[int
         "restarts_in_window": len(record.recent),
         "last_restart": record.last_restart,
         "gate": last.decision.gate.value if last.decision.gate else None,
+        "hold": last.hold.to_json(now),
+        "reconcile": last.reconcile,
     }
     return (200 if ok else 503), body
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -14,16 +15,20 @@ from typing import Annotated
 import httpx
 import typer
 
-from wms_connector.agent.desired import desired_from_env
-from wms_connector.agent.identity import own_worker_id
+from wms_connector.agent.desired import auth_from_env, desired_from_env
+from wms_connector.agent.generation import stamp
+from wms_connector.agent.identity import container_metadata, generation_inputs, own_worker_id
 from wms_connector.agent.loop import Agent, json_log
 from wms_connector.agent.policy import Policy
 from wms_connector.agent.server import HealthServer
 from wms_connector.agent.state import RecordFile
+from wms_connector.aws import default_region
 from wms_connector.commands import params
 from wms_connector.commands.common import StageOption, parse_stage
 from wms_connector.connect.rest import BackOff, HttpConnectApi
 from wms_connector.errors import InputError
+from wms_connector.hold.store import HoldStore
+from wms_connector.kafka.client import default_auth
 from wms_connector.naming import names_for
 from wms_connector.stages import settings_for
 
@@ -52,11 +57,35 @@ def build_agent(
     reconcile_enabled: bool,
     env: Mapping[str, str],
     policy: Policy | None = None,
+    generation_started: float | None = None,
+    generation_revision: int | None = None,
+    hold_enabled: bool = True,
 ) -> tuple[Agent, HttpConnectApi]:
-    """The agent wired to its worker (the same wiring the command and the tests use)."""
+    """The agent wired to its worker (the same wiring the command and the tests use).
+
+    Its generation (see ``agent.generation``): from the ECS metadata inside a task, else the
+    explicit values, else this process's start time and revision 0."""
     stage = parse_stage(stage_name)
     names = names_for(stage)
-    connector, desired = desired_from_env(stage, source.value, env)
+    connector, unstamped = desired_from_env(stage, source.value, env)
+    metadata = container_metadata(env)
+    started, revision = generation_inputs(metadata) if metadata is not None else (time.time(), 0)
+    desired, generation = stamp(
+        unstamped,
+        started=started if generation_started is None else generation_started,
+        revision=revision if generation_revision is None else generation_revision,
+    )
+    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+    holds = (
+        HoldStore(
+            bootstrap,
+            default_auth(auth_from_env(stage, env), bootstrap),
+            names,
+            region=default_region(None, env),
+        )
+        if hold_enabled
+        else None
+    )
     api = HttpConnectApi(connect_url, timeout_s=30.0, backoff=BackOff(scale_ms=250, max_attempts=4))
     port = httpx.URL(connect_url).port or 8083
     http = httpx.Client(timeout=5.0)
@@ -76,6 +105,8 @@ def build_agent(
         policy=policy or Policy.from_settings(settings_for(stage)),
         record_file=RecordFile(state_file) if state_file is not None else None,
         reconcile_enabled=reconcile_enabled,
+        hold=(lambda: holds.current(connector)) if holds is not None else None,
+        generation=generation,
     )
     return agent, api
 
@@ -120,6 +151,22 @@ def agent_command(  # noqa: PLR0917 - typer maps each parameter to an option
         bool, typer.Option("--no-reconcile", help="watch and heal only; never create or change the config")
     ] = False,
     once: Annotated[bool, typer.Option("--once", help="run one cycle, print its EMF line, exit")] = False,
+    generation_started: Annotated[
+        float | None,
+        typer.Option(
+            "--generation-started",
+            parser=params.seconds,
+            help="outside ECS: this task's start (epoch s) that orders config generations (default: now)",
+        ),
+    ] = None,
+    generation_revision: Annotated[
+        int | None,
+        typer.Option(
+            "--generation-revision",
+            parser=params.not_negative,
+            help="outside ECS: the revision shown in the config's generation stamp (default 0)",
+        ),
+    ] = None,
 ) -> int:
     """Keep this task's connector registered, healthy and measured (runs until SIGTERM)."""
     if poll is not None and poll <= 0:
@@ -135,6 +182,8 @@ def agent_command(  # noqa: PLR0917 - typer maps each parameter to an option
         or (Path(DEFAULT_STATE_FILE) if "ECS_CONTAINER_METADATA_URI_V4" in env else None),
         reconcile_enabled=not no_reconcile,
         env=env,
+        generation_started=generation_started,
+        generation_revision=generation_revision,
     )
     poll_s = poll if poll is not None else settings_for(agent.names.stage).agent_poll_interval_ms / 1000
     try:
@@ -158,6 +207,7 @@ def agent_command(  # noqa: PLR0917 - typer maps each parameter to an option
                 "stage": agent.names.stage.name,
                 "connector": agent.connector,
                 "worker": agent.own_worker,
+                "generation": agent.generation.render() if agent.generation else None,
                 "poll_s": poll_s,
                 "healthz_port": server.port,
             }

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from wms_connector.commands import params
-from wms_connector.stages import Stage
+from wms_connector.stages import KafkaAuth, Stage
 
 _STAGE_HELP = "stage: main, val, production or a branch stage"
 StageOption = Annotated[str, typer.Option("--stage", "-s", help=_STAGE_HELP)]
@@ -29,6 +29,25 @@ OfflineOption = Annotated[
     typer.Option(
         "--offline", help="no AWS calls: secrets from --secrets-file or the checked-in fake example"
     ),
+]
+
+# -- reaching a stage's Kafka (topics, hold, operations) ---------------------------------------
+BootstrapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bootstrap",
+        "-b",
+        parser=params.bootstrap,
+        metavar="HOST:PORT,...",
+        help="Kafka bootstrap servers host:port[,...]",
+    ),
+]
+KafkaAuthOption = Annotated[
+    KafkaAuth | None,
+    typer.Option("--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"),
+]
+KafkaRegionOption = Annotated[
+    str | None, typer.Option("--region", help="AWS region of the MSK cluster (IAM auth; default AWS_REGION)")
 ]
 
 

@@ -29,7 +29,7 @@ from wms_connector.connect.connector_config import (
 )
 from wms_connector.connect.rest import FieldError, HttpConnectApi, validation_errors
 from wms_connector.errors import InputError, WmsError
-from wms_connector.output import console, emit, markup, styled
+from wms_connector.output import console, emit, markup, show_table, styled
 from wms_connector.secrets.store import backend_for, resolve_stage
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
@@ -103,8 +103,8 @@ def _render(data: dict[str, Any]) -> None:
     console.print(
         markup("[bold]Connector[/] {} for stage {}{}", data["config"]["name"], data["stage"], label)
     )
-    console.print(_settings_table(data["settings"], None, "value", "why"))
-    console.print(_settings_table(data["optional"], "Optional, not set", "example", "when"))
+    show_table(_settings_table(data["settings"], None, "value", "why"))
+    show_table(_settings_table(data["optional"], "Optional, not set", "example", "when"))
     _render_checks(data)
 
 

@@ -15,7 +15,7 @@ from wms_connector.commands.common import (
     parse_stage,
 )
 from wms_connector.errors import InputError, WmsError
-from wms_connector.output import console, emit, markup, print_json, styled
+from wms_connector.output import console, emit, markup, print_json, show_table, styled
 from wms_connector.plan import build_plan
 from wms_connector.secrets.store import backend_for, lookup_all
 from wms_connector.stages import stage_for_branch
@@ -47,26 +47,26 @@ def _render_plan(plan: dict[str, Any]) -> None:
             sizing.add_row(key, str(value))
     sizing.add_row("log_retention_days", str(plan["log_retention_days"]))
     sizing.add_row("retain_on_destroy", str(plan["retain_on_destroy"]))
-    console.print(sizing)
+    show_table(sizing)
     names = Table(title="Names", show_header=True)
     names.add_column("thing")
     names.add_column("name")
     for key, value in plan["names"].items():
         names.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
-    console.print(names)
+    show_table(names)
     topics = Table(title="Topics", show_header=True)
     topics.add_column("topic")
     topics.add_column("role")
     for row in plan["topics"]:
         topics.add_row(row["name"], row["role"])
-    console.print(topics)
+    show_table(topics)
     secrets = Table(title="Secrets (looked up in this order)", show_header=True)
     secrets.add_column("secret")
     secrets.add_column("required")
     secrets.add_column("paths")
     for row in plan["secrets"]:
         secrets.add_row(row["name"], "yes" if row["required"] else "no", " -> ".join(row["paths"]))
-    console.print(secrets)
+    show_table(secrets)
 
 
 def plan_command(stage: StageOption, as_json: JsonOption = False) -> None:
@@ -110,7 +110,7 @@ def secrets_command(
             else:
                 status = styled("ok", "green")
             table.add_row(row["name"], row["resolved_path"] or "-", status)
-        console.print(table)
+        show_table(table)
 
     emit(rows, as_json, render)
     failed = [item for item in lookups if item.problem]

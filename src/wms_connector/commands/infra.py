@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from wms_connector.commands.common import (
     StageOption,
     parse_stage,
 )
-from wms_connector.errors import WmsError
+from wms_connector.errors import InputError, WmsError
 from wms_connector.infra.inputs import (
     DEFAULT_IMAGE_CONTEXT,
     DEFAULT_LAMBDA_BUNDLE_DIR,
@@ -25,7 +26,7 @@ from wms_connector.infra.inputs import (
     load_inputs,
     target_for,
 )
-from wms_connector.output import console, emit, status, styled
+from wms_connector.output import console, emit, show_table, status, styled
 from wms_connector.secrets.store import backend_for
 
 OutOption = Annotated[
@@ -65,6 +66,25 @@ def _require_cdk() -> None:
         )
 
 
+def require_writable(path: Path, option: str) -> None:
+    """Refuse, before anything is synthesized, an output directory that cannot be written
+    (``/proc/...`` or ``/sys/...``, read-only mounts, permissions). A probe file is written and
+    removed in the directory, or in its nearest existing parent when it does not exist yet, so
+    nothing on disk changes."""
+    existing = path.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        probe = existing / f".wms-write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise InputError(
+            f"{option} {str(path)!r} cannot be written ({error.strerror or type(error).__name__}); "
+            "choose a directory you can write to"
+        ) from None
+
+
 def stage_inputs(
     stage: str,
     *,
@@ -85,6 +105,12 @@ def stage_inputs(
     return load_inputs(parsed, backend, target, image_context=image_context, lambda_bundle_dir=lambda_bundle)
 
 
+def _inputs_with_progress(stage: str, **options: Any) -> StageInputs:
+    # The Lambdas' bundle is built with pip on first use (tens of seconds): say so while it runs.
+    with status("resolving the stage's inputs (the Lambdas' code bundle is built with pip when missing)"):
+        return stage_inputs(stage, **options)
+
+
 def synth_command(
     *,
     stage: StageOption,
@@ -101,7 +127,8 @@ def synth_command(
     _require_cdk()
     from wms_connector.infra.synth import synth
 
-    inputs = stage_inputs(
+    require_writable(out, "--out")
+    inputs = _inputs_with_progress(
         stage,
         secrets_file=secrets_file,
         offline=offline,
@@ -124,7 +151,7 @@ def synth_command(
         table.add_column("template")
         for name, path in d["stacks"].items():
             table.add_row(name, path)
-        console.print(table)
+        show_table(table)
 
     emit(data, as_json, render)
 
@@ -145,7 +172,19 @@ def cost_command(
     from wms_connector.infra.cost import estimate, load_prices, summary
     from wms_connector.infra.synth import synth
 
-    inputs = stage_inputs(
+    prices = load_prices()
+    parse_stage(stage)  # the stage is checked first, as everywhere
+    if secrets_file is not None:
+        backend_for(secrets_file, offline, region)  # then the secrets file, as stage_inputs does
+    target = target_for(account, region, offline=offline)
+    if target.region != prices["region"]:
+        # Pricing another region with these figures would be a silent lie.
+        raise InputError(
+            f"cost knows list prices for {prices['region']} only (src/wms_connector/infra/prices.json), not "
+            f"{target.region}: omit --region (and AWS_REGION) for the {prices['region']} estimate, "
+            "or add that region's prices"
+        )
+    inputs = _inputs_with_progress(
         stage,
         secrets_file=secrets_file,
         offline=offline,
@@ -154,10 +193,12 @@ def cost_command(
         image_context=image_context,
         lambda_bundle=lambda_bundle,
     )
-    with tempfile.TemporaryDirectory(prefix="wms-cost-") as tmp, status("synthesizing"):
+    with (
+        tempfile.TemporaryDirectory(prefix="wms-cost-") as tmp,
+        status(f"synthesizing {inputs.names.alerts_stack} and {inputs.names.connector_stack} to price them"),
+    ):
         result = synth([inputs], Path(tmp))
         templates = [result.template(name) for name in result.templates]
-    prices = load_prices()
     data = summary(inputs.stage.name, estimate(templates, prices), prices)
 
     def render(d: dict[str, Any]) -> None:
@@ -175,7 +216,7 @@ def cost_command(
                 f"{line['monthly']:.2f}",
             )
         table.add_row("total", "", "", "", styled(f"{d['monthly_total']:.2f}", "bold"))
-        console.print(table)
+        show_table(table)
         console.print(styled(d["prices_source"], "dim"))
 
     emit(data, as_json, render)

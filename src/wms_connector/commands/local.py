@@ -13,11 +13,11 @@ from rich.table import Table
 from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, parse_stage
 from wms_connector.errors import InputError, WmsError
-from wms_connector.local import paths
+from wms_connector.local import paths, runs
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.fetch import FetchResult, fetch
 from wms_connector.local.java import find_java
-from wms_connector.output import console, emit, markup, print_json, status
+from wms_connector.output import console, emit, err_console, markup, print_json, show_table, status
 
 local_app = typer.Typer(
     help="Local runtime: a real Kafka broker (KRaft) and Kafka Connect workers on loopback ports.",
@@ -71,14 +71,25 @@ def up_command(
         int | None,
         typer.Option(parser=params.port, metavar="PORT", help="broker port (default: a free one)"),
     ] = None,
+    reuse: Annotated[
+        bool, typer.Option("--reuse", help="a cluster already running here is fine: show it, start nothing")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Start the local broker and workers (or show the ones already running) and wait until healthy."""
+    """Start the local broker and workers and wait until healthy (one cluster per state directory)."""
     parsed = parse_stage(stage)
     if workers < 1:
         raise InputError(f"--workers must be at least 1 (got {workers})")
+    runs.refuse_if_held(paths.state_dir())
     result = _fetch()
     cluster = _cluster(result)
+    running = cluster.running_state()
+    if running is not None and not reuse:
+        raise WmsError(
+            f"a local cluster already runs from {cluster.state_dir} (stage {running.stage}, "
+            f"{len(running.workers)} worker(s), bootstrap {running.bootstrap}): pass --reuse to use it "
+            "as it is, or stop it with `wms-connector local down`"
+        )
     started = time.monotonic()
     with status("starting the local cluster...") as progress:
         state, fresh = cluster.up(parsed, workers, broker_port=broker_port, progress=progress)
@@ -129,7 +140,7 @@ def status_command(as_json: JsonOption = False) -> None:
                 w["version"] or "-",
                 plugins,
             )
-        console.print(table)
+        show_table(table)
 
     emit(data, as_json, render)
     if data.get("unrecorded_pids"):
@@ -197,8 +208,14 @@ def down_command(
 ) -> None:
     """Stop exactly the processes `local up` started (by pid); keep the data unless --wipe."""
     cluster = LocalCluster(paths.state_dir(), paths.RuntimeLayout(paths.cache_dir() / "dist"))
+    holder = runs.current_holder(cluster.state_dir)
+    if holder is not None and holder.pid > 0:
+        note = f"{holder.describe()} uses this cluster: it will stop with an error"
+        err_console.print(note, soft_wrap=True)
     with status("stopping the local cluster..."):
-        stopped = cluster.down(wipe=wipe)
+        # What a killed `local run` left beside the cluster, found by its recorded pid and start time.
+        standin = runs.stop_recorded_standin(cluster.state_dir)
+        stopped = cluster.down(wipe=wipe) + ([standin] if standin else [])
     if as_json:
         print_json({"stopped": stopped, "wiped": wipe})
         return

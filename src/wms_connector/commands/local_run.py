@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from wms_connector import interrupts
 from wms_connector.agent.loop import Agent
 from wms_connector.agent.runner import BackgroundAgent
 from wms_connector.commands import params
@@ -27,13 +31,16 @@ from wms_connector.connect.connector_config import (
     SourceAdapter,
 )
 from wms_connector.connect.rest import BackOff, HttpConnectApi
-from wms_connector.local import paths
+from wms_connector.errors import WmsError
+from wms_connector.kafka.client import LIBRDKAFKA_LOG
+from wms_connector.local import paths, procs, runs
 from wms_connector.local.cluster import LocalCluster
 from wms_connector.local.demo import run_demo
 from wms_connector.local.fetch import fetch
 from wms_connector.local.java import find_java
 from wms_connector.local.standin import LABEL, StandInPostgres
-from wms_connector.output import console, emit, err_console, status
+from wms_connector.local.state import load_state
+from wms_connector.output import console, emit, err_console, show_table, status
 from wms_connector.secrets.store import backend_for, resolve_stage
 from wms_connector.stages import Stage, settings_for
 
@@ -45,7 +52,7 @@ def _render_summary(data: dict[str, Any]) -> None:
     table.add_column("count", justify="right")
     for row in data["events"]:
         table.add_row(row["topic"], row["op"], str(row["count"]))
-    console.print(table)
+    show_table(table)
     if data.get("audit"):
         render_report(data["audit"])
     if data["latency"]:
@@ -140,17 +147,72 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     offline: OfflineOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Cluster + source + connector; shows change events live until --for or Ctrl-C, then stops it all."""
+    """Cluster + source + connector; shows change events live until --for or Ctrl-C, then stops it all.
+
+    One run per state directory; a process underneath that dies (broker, worker, stand-in) ends
+    the run within seconds with exit 1 and one line naming it and its log; Kafka client chatter
+    goes to the run's log (logs/run.log), never to the terminal."""
     the_stage = Stage.parse(stage)
     env = dict(os.environ)
-    standin: StandInPostgres | None = None
-    adapter: SourceAdapter
+    adapter: SourceAdapter | None = None
     if source is SourceKind.ORACLE:
         db = resolve_stage(the_stage, backend_for(secrets_file, offline)).db_info.value
         env[ORACLE_PASSWORD_ENV] = db.password.get_secret_value()
         adapter = OracleSource(db)
     else:
         env.setdefault(STANDIN_PASSWORD_ENV, secrets.token_urlsafe(18))
+    state_dir = paths.state_dir()
+    with runs.claim(state_dir, "local run"), _run_log(state_dir / "logs" / RUN_LOG):
+        _run(the_stage, env, adapter, seconds=seconds, workers=workers, as_json=as_json)
+
+
+#: The run's own log in the cluster's logs directory: what the Kafka clients say (librdkafka).
+RUN_LOG = "run.log"
+
+
+@contextmanager
+def _run_log(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(name)s %(message)s"))
+    LIBRDKAFKA_LOG.addHandler(handler)
+    try:
+        yield
+    finally:
+        LIBRDKAFKA_LOG.removeHandler(handler)
+        handler.close()
+
+
+def watched(cluster_state: Any, standin: runs.StandInRecord | None) -> list[runs.Watched]:
+    """What a run depends on: the broker, every worker, and the stand-in it started."""
+    tag = cluster_state.tag
+
+    def process(pid: int) -> Callable[[], bool]:
+        return lambda: procs.is_ours(pid, tag)
+
+    entries = [cluster_state.broker, *cluster_state.workers]
+    items = [runs.Watched(e.name, e.pid, e.log, process(e.pid)) for e in entries]
+    if standin is not None:
+        items.append(
+            runs.Watched(
+                "stand-in PostgreSQL",
+                standin.pid,
+                standin.log,
+                lambda: runs.same_process(standin.pid, standin.ticks),
+            )
+        )
+    return items
+
+
+def _run(
+    the_stage: Stage,
+    env: dict[str, str],
+    adapter: SourceAdapter | None,
+    *,
+    seconds: float,
+    workers: int | None,
+    as_json: bool,
+) -> None:
     with status("fetching the pinned jars (runtime/pom.xml)..."):
         jars = fetch(paths.pom_path(), paths.cache_dir())
     cluster = LocalCluster(paths.state_dir(), jars.layout, find_java(), env=env)
@@ -159,7 +221,9 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
         running = cluster.running_state()
         workers = len(running.workers) if running is not None else 1
     standin_dir = paths.state_dir().parent / "standin"
+    standin: StandInPostgres | None = None
     started_cluster = False
+    watch: runs.Watch | None = None
     try:
         with status("starting the local cluster...") as progress:
             state, started_cluster = cluster.up(the_stage, workers, progress=progress)
@@ -169,8 +233,16 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
                 for worker in state.workers:
                     cluster.stop_worker(worker.index)
                     cluster.start_worker(worker.index)
-        if source is SourceKind.STANDIN:
+                state = cluster.state
+        record = None
+        if adapter is None:
+            # A stand-in an earlier run left (it was killed): stopped by its recorded identity.
+            runs.stop_recorded_standin(cluster.state_dir)
             standin, adapter = _start_standin(standin_dir, env[STANDIN_PASSWORD_ENV])
+            pid = standin.postmaster_pid()
+            if pid is not None:
+                record = runs.record_standin(cluster.state_dir, pid, standin.data_dir, standin.log_file)
+        watch = runs.Watch(watched(state, record)).start()
         api = HttpConnectApi(state.rest_urls[0], backoff=BackOff(scale_ms=500, max_attempts=12))
         agent = local_agent(the_stage, state, standin) if standin is not None else None
         try:
@@ -184,6 +256,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
                 console=err_console if as_json else console,
                 standin=standin,
                 agent=agent,
+                broken=lambda: watch.failure if watch is not None else None,
             )
         finally:
             api.close()
@@ -192,14 +265,69 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
         if standin is not None and not summary.interrupted:
             summary.audit = closing_audit(the_stage, state.bootstrap, standin, summary.start_offsets)
         emit(summary.as_dict(), as_json, _render_summary)
+        if watch.failure is not None:
+            raise WmsError(watch.failure)
         if summary.interrupted:
             raise KeyboardInterrupt  # after the summary and the clean-up below: exit 130
+    except (KeyboardInterrupt, Exception):
+        # A process underneath died: that is the one line to show (the watch's interruption, or
+        # the error it caused first, e.g. the Kafka client losing its broker), exit 1.
+        failure = watch.settle() if watch is not None else None
+        if failure is not None:
+            raise WmsError(failure) from None
+        raise
     finally:
+        _shielded_clean_up(cluster, watch, standin, standin_dir, started_cluster=started_cluster)
+
+
+def _shielded_clean_up(
+    cluster: LocalCluster,
+    watch: runs.Watch | None,
+    standin: StandInPostgres | None,
+    standin_dir: Path,
+    *,
+    started_cluster: bool,
+) -> None:
+    """:func:`_clean_up` with signals held off; an interruption landing just before the shield went
+    up does not skip it (every step is idempotent: it runs again, then the interruption ends the run)."""
+    try:
+        with interrupts.shielded():
+            _clean_up(cluster, watch, standin, standin_dir, started_cluster=started_cluster)
+    except KeyboardInterrupt:
+        with interrupts.shielded():
+            _clean_up(cluster, watch, standin, standin_dir, started_cluster=started_cluster)
+        raise
+
+
+def _clean_up(
+    cluster: LocalCluster,
+    watch: runs.Watch | None,
+    standin: StandInPostgres | None,
+    standin_dir: Path,
+    *,
+    started_cluster: bool,
+) -> None:
+    """Stop what the run started; each step bounded, and each runs even if one before it fails."""
+    if watch is not None:
+        watch.stop()
+    died = watch is not None and watch.failure is not None
+    try:
         if standin is not None:
-            standin.stop()
+            try:
+                standin.stop()
+            except WmsError:
+                # Its server died under the run (or will not stop): stop it by its recorded identity.
+                runs.stop_recorded_standin(cluster.state_dir)
+            runs.forget_standin(cluster.state_dir)
             shutil.rmtree(standin_dir, ignore_errors=True)
+    finally:
         if started_cluster:
             with status("stopping the local cluster..."):
+                recorded = load_state(cluster.state_dir)
+                if died and recorded is not None:
+                    # Workers whose broker is gone would wait for it before exiting: no grace.
+                    for worker in recorded.workers:
+                        cluster.kill_worker(worker.index)
                 cluster.down()
 
 

@@ -153,6 +153,24 @@ def out_dir(value: Any) -> Path:
 
 
 #: Every parser above, by name (the property test feeds each one arbitrary text).
+_DURATION_UNITS: Final = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(value: Any) -> float:
+    """A positive duration in seconds: ``90``, ``90s``, ``30m`` or ``2h``."""
+    text = _text(value).strip().lower()
+    unit = _DURATION_UNITS.get(text[-1:], None) if text else None
+    number_text = text[:-1] if unit is not None else text
+    try:
+        number = float(number_text)
+    except ValueError:
+        raise typer.BadParameter(f"{_text(value)!r} is not a duration; e.g. 90s, 30m or 2h") from None
+    seconds_ = number * (unit or 1.0)
+    if not math.isfinite(seconds_) or seconds_ <= 0:
+        raise typer.BadParameter(f"{_text(value)!r} must be a positive duration; e.g. 90s, 30m or 2h")
+    return seconds_
+
+
 PARSERS: Final = {
     f.__name__: f
     for f in (
@@ -169,5 +187,6 @@ PARSERS: Final = {
         existing_dir,
         new_file,
         out_dir,
+        duration,
     )
 }

@@ -23,7 +23,7 @@ from wms_connector.commands.common import (
     parse_stage,
 )
 from wms_connector.errors import InputError
-from wms_connector.output import console, print_json, styled
+from wms_connector.output import console, print_json, show_table, styled
 from wms_connector.preflight.model import Status
 from wms_connector.preflight.runner import Report, preflight
 from wms_connector.preflight.target import PASSWORD_ENV, expectations, parse_dsn, spec_from_db_info
@@ -43,7 +43,7 @@ def render(report: Report) -> None:
     for result in report.results:
         style = _STYLE[result.status]
         table.add_row(result.title, styled(result.status.value, style), result.detail)
-    console.print(table)
+    show_table(table)
     # FAILs first: they block the deployment. WARN fixes follow for the DBA's convenience.
     for status in (Status.FAIL, Status.WARN):
         for result in report.results:

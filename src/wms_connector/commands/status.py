@@ -9,6 +9,7 @@ agent's ``/healthz`` (``--agent-url``: its restart record). The verdict is the a
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -28,8 +29,12 @@ from wms_connector.commands.agent import AgentSource
 from wms_connector.commands.common import JsonOption, StageOption, parse_stage
 from wms_connector.connect import exposition
 from wms_connector.connect.rest import BackOff, ConnectRestError, ConnectUnreachableError, HttpConnectApi
+from wms_connector.errors import WmsError
+from wms_connector.local import paths
+from wms_connector.local.cluster import LocalCluster
+from wms_connector.local.state import ClusterState
 from wms_connector.naming import names_for
-from wms_connector.output import console, emit, markup, styled
+from wms_connector.output import console, emit, err_console, markup, show_table, styled
 from wms_connector.stages import settings_for
 
 
@@ -105,6 +110,12 @@ def collect(
 
 
 def _render(data: dict[str, Any]) -> None:
+    if "error" in data and data["state"] is None:
+        # Nothing answered: no table of "None"s; the one line is the command's error (stderr).
+        console.print(
+            markup("[bold]{}[/] (stage {}): [red]{}[/]", data["connector"], data["stage"], data["verdict"])
+        )
+        return
     colour = "green" if data["healthy"] else "red"
     console.print(
         markup(
@@ -115,10 +126,10 @@ def _render(data: dict[str, Any]) -> None:
     table = Table(show_header=True)
     for column in ("what", "state", "worker", "detail"):
         table.add_column(column)
-    table.add_row("connector", str(data["state"]), str(data["connector_worker"]), "")
+    table.add_row("connector", data["state"] or "-", data["connector_worker"] or "-", "")
     for task in data["tasks"]:
         table.add_row(f"task {task['id']}", task["state"], task["worker"], task["trace"])
-    console.print(table)
+    show_table(table)
 
     def shown(value: Any, unit: str = "") -> str:
         return "-" if value is None else f"{value:g}{unit}" if isinstance(value, float) else str(value)
@@ -136,15 +147,27 @@ def _render(data: dict[str, Any]) -> None:
             f"last {shown(agent.get('last_restart'))}, "
             f"gate {agent.get('gate')!s}"
         )
-    if "error" in data:
-        console.print(styled(data["error"], "red"))
+        hold = agent.get("hold") or {}
+        if hold.get("state") in ("held", "unknown"):
+            held = hold.get("hold") or {}
+            detail = (
+                f"held by {held.get('by')!s} ({held.get('reason')!s}), {hold.get('remaining_s')!s} s left"
+                if hold["state"] == "held"
+                else f"hold unknown ({hold.get('problem')!s}): the agents only watch"
+            )
+            console.print(styled(f"hold: {detail}", "yellow"))
 
 
 def status_command(  # noqa: PLR0917 - typer maps each parameter to an option
     stage: StageOption,
     connect_url: Annotated[
-        str, typer.Option("--connect-url", parser=params.http_url, help="a worker's REST API")
-    ] = ("http://localhost:8083"),
+        str | None,
+        typer.Option(
+            "--connect-url",
+            parser=params.http_url,
+            help="a worker's REST API (default: the running local cluster's, else http://localhost:8083)",
+        ),
+    ] = None,
     metrics_url: Annotated[
         str | None,
         typer.Option(
@@ -155,21 +178,63 @@ def status_command(  # noqa: PLR0917 - typer maps each parameter to an option
         str | None, typer.Option("--agent-url", parser=params.http_url, help="an agent's base URL (/healthz)")
     ] = None,
     source: Annotated[
-        AgentSource, typer.Option("--source", help="oracle or standin (local)")
-    ] = AgentSource.ORACLE,
+        AgentSource | None,
+        typer.Option("--source", help="oracle or standin (default: standin on a local cluster)"),
+    ] = None,
     as_json: JsonOption = False,
 ) -> int:
-    """Connector, tasks, workers, lag, restarts and the health verdict; exit 0 healthy, 1 not."""
-    data = collect(
-        stage_name=stage,
-        source=source,
-        connect_url=connect_url,
-        metrics_url=metrics_url,
-        agent_url=agent_url,
-        now=time.time(),
-    )
+    """Connector, tasks, workers, lag, restarts and the health verdict; exit 0 healthy, 1 not.
+
+    Without --connect-url, a local cluster running from the state directory is the target (its
+    worker's REST API, the exporter of the worker running the task, the stand-in connector)."""
+    parse_stage(stage)  # bad input first
+    local = running_local() if connect_url is None else None
+    if local is not None:
+        connect_url = local.rest_urls[0]
+        source = source or AgentSource.STANDIN
+        err_console.print(
+            f"the local cluster of {local_dir()} (stage {local.stage}): {connect_url}", soft_wrap=True
+        )
+    url = connect_url or DEFAULT_CONNECT_URL
+    chosen = source or AgentSource.ORACLE
+
+    def look(metrics: str | None) -> dict[str, Any]:
+        return collect(
+            stage_name=stage,
+            source=chosen,
+            connect_url=url,
+            metrics_url=metrics,
+            agent_url=agent_url,
+            now=time.time(),
+        )
+
+    data = look(metrics_url)
+    if local is not None and metrics_url is None and data["tasks"]:
+        # The exporter of the worker that runs the task (each local worker has its own).
+        exporters = dict(zip((f"127.0.0.1:{w.port}" for w in local.workers), local.metrics_urls, strict=True))
+        if data["tasks"][0]["worker"] in exporters:
+            data = look(exporters[data["tasks"][0]["worker"]])
     emit(data, as_json, _render)
+    if "error" in data and data["state"] is None:
+        raise WmsError(data["error"])
     return 0 if data["healthy"] else 1
+
+
+#: What ECS Exec port forwarding gives (docs/operations.md), when no local cluster runs.
+DEFAULT_CONNECT_URL = "http://localhost:8083"
+
+
+def local_dir() -> Path:
+    return paths.state_dir()
+
+
+def running_local() -> ClusterState | None:
+    """The local cluster running from the state directory, or ``None`` (nothing is started)."""
+    try:
+        directory = local_dir()
+    except WmsError:  # not in a checkout and no WMS_LOCAL_STATE: there is no local cluster
+        return None
+    return LocalCluster(directory, paths.RuntimeLayout(directory)).running_state()
 
 
 def register(app: typer.Typer) -> None:

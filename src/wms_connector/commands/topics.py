@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
@@ -10,8 +9,18 @@ from rich.table import Table
 from rich.text import Text
 
 from wms_connector.aws import default_region
-from wms_connector.commands import params
-from wms_connector.commands.common import JsonOption, OptionalStageOption, parse_stage
+from wms_connector.commands.common import (
+    BootstrapOption,
+    JsonOption,
+    OptionalStageOption,
+    parse_stage,
+)
+from wms_connector.commands.common import (
+    KafkaAuthOption as AuthOption,
+)
+from wms_connector.commands.common import (
+    KafkaRegionOption as RegionOption,
+)
 from wms_connector.errors import InputError, WmsError
 from wms_connector.kafka.admin import (
     DeleteResult,
@@ -23,7 +32,7 @@ from wms_connector.kafka.admin import (
 from wms_connector.kafka.client import bootstrap_hosts, default_auth, is_loopback
 from wms_connector.kafka.deletion import require_ephemeral
 from wms_connector.kafka.topics import TopicSpec, topic_specs
-from wms_connector.output import console, emit, err_console, markup, styled
+from wms_connector.output import console, emit, err_console, markup, show_table, styled
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 topics_app = typer.Typer(
@@ -32,24 +41,7 @@ topics_app = typer.Typer(
     no_args_is_help=False,
 )
 
-BootstrapOption = Annotated[
-    str | None,
-    typer.Option(
-        "--bootstrap",
-        "-b",
-        parser=params.bootstrap,
-        metavar="HOST:PORT,...",
-        help="Kafka bootstrap servers host:port[,...]",
-    ),
-]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")]
-AuthOption = Annotated[
-    KafkaAuth | None,
-    typer.Option("--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"),
-]
-RegionOption = Annotated[
-    str | None, typer.Option("--region", help="AWS region of the MSK cluster (IAM auth; default AWS_REGION)")
-]
 ReplicationOption = Annotated[
     int | None,
     typer.Option("--replication-factor", min=1, help="override the stage's replication factor (local: 1)"),
@@ -81,7 +73,7 @@ def _render_specs(rows: list[dict[str, Any]]) -> None:
         table.add_row(
             row["name"], row["role"], str(row["partitions"]), str(row["replication_factor"]), config
         )
-    console.print(table)
+    show_table(table)
 
 
 @topics_app.callback()
@@ -120,7 +112,7 @@ def _render_reconcile(data: dict[str, Any]) -> None:
         )
         style = _ACTION_STYLE[row["action"]]
         table.add_row(row["topic"], styled(row["action"], style), detail)
-    console.print(table)
+    show_table(table)
     counts: dict[str, int] = {}
     for row in data["actions"]:
         # A create or fix the broker refused did not happen: count it as failed, not as done.
@@ -136,19 +128,23 @@ def _from_group(ctx: typer.Context, key: str, value: Any) -> Any:
     return (ctx.obj or {}).get(key) if isinstance(ctx.obj, dict) else None
 
 
-def fit_replication(specs: list[TopicSpec], brokers: int, *, loopback: bool, given: bool) -> list[TopicSpec]:
-    """Refuse, before anything is created, a replication factor above the cluster's broker count;
-    on a loopback cluster without --replication-factor, use the broker count instead (and say so)."""
+def fit_replication(
+    stage: Stage, replication_factor: int | None, brokers: int, *, loopback: bool
+) -> list[TopicSpec]:
+    """The specs to create: refuse, before anything is created, a replication factor above the
+    cluster's broker count; on a loopback cluster without --replication-factor, use the broker
+    count instead (and say so), exactly as if it had been given (min.insync.replicas included)."""
+    specs = topic_specs(stage, replication_factor=replication_factor)
     highest = max((s.replication_factor for s in specs), default=0)
     if brokers < 1 or highest <= brokers:
         return specs
-    if loopback and not given:
+    if loopback and replication_factor is None:
         err_console.print(
             f"the local cluster has {brokers} broker(s): using replication factor {brokers} "
             f"instead of the stage's {highest}",
             soft_wrap=True,
         )
-        return [replace(s, replication_factor=min(s.replication_factor, brokers)) for s in specs]
+        return topic_specs(stage, replication_factor=brokers)
     raise InputError(
         f"replication factor {highest} needs at least {highest} brokers, but the cluster has {brokers}; "
         "pass --replication-factor N (N <= the broker count) or use a cluster with enough brokers"
@@ -172,10 +168,10 @@ def create_command(
     replication_factor = _from_group(ctx, "replication_factor", replication_factor)
     admin = _admin(parsed, bootstrap, auth, region)
     specs = fit_replication(
-        list(topic_specs(parsed, replication_factor=replication_factor)),
+        parsed,
+        replication_factor,
         admin.broker_count(),
         loopback=all(is_loopback(h) for h in bootstrap_hosts(bootstrap or "")),
-        given=replication_factor is not None,
     )
     result: ReconcileResult = reconcile_topics(admin, specs, dry_run=dry_run)
     emit(result.to_json(), as_json, _render_reconcile)
@@ -183,11 +179,12 @@ def create_command(
         raise WmsError(
             "the broker refused: " + "; ".join(f"{r.action.spec.name}: {r.error}" for r in result.failed)
         )
-    if result.unfixable and not dry_run:
+    if result.unfixable:
+        # A plan exits as the real run would: the real run creates and fixes the rest, then fails.
         raise WmsError(
             f"{len(result.unfixable)} topic(s) differ in ways this tool does not fix (the actions marked "
-            "'report'); "
-            "fix them deliberately, then run again"
+            "'report'); fix them deliberately, then run again"
+            + (" (dry run: nothing was changed)" if dry_run else "")
         )
 
 
@@ -208,7 +205,7 @@ def _render_delete(data: dict[str, Any]) -> None:
         else:
             status = Text("to delete")
         table.add_row(topic, status)
-    console.print(table)
+    show_table(table)
     for row in data["spared"]:
         console.print(markup("[yellow]spared[/] {}: {}", row["topic"], row["reason"]))
     if not data["delete"]:
@@ -234,6 +231,9 @@ def delete_command(
     plan_only = dry_run or not yes
     result: DeleteResult = delete_stage_topics(admin, parsed, dry_run=plan_only)
     emit(result.to_json(), as_json, _render_delete)
+    if result.refusal is not None:
+        # The plan fails as the deletion would, for the same reason.
+        raise WmsError(f"{result.refusal} (nothing was deleted)")
     if plan_only and not dry_run and result.selection.selected:
         err_console.print("nothing deleted: pass --yes to delete these topics")
         raise typer.Exit(2)

@@ -20,6 +20,7 @@ from rich.text import Text
 from wms_connector.aws import default_region
 from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, StageOption, parse_stage
+from wms_connector.commands.status import local_dir, running_local
 from wms_connector.connect.exposition import ExpositionError, parse
 from wms_connector.connect.rest import BackOff, ConnectRestError, HttpConnectApi
 from wms_connector.errors import InputError, WmsError
@@ -28,7 +29,7 @@ from wms_connector.kafka.client import default_auth
 from wms_connector.kafka.topics import TopicRole
 from wms_connector.local.cluster import LOCAL_SIZING
 from wms_connector.naming import names_for
-from wms_connector.output import console, emit, err_console, markup, styled
+from wms_connector.output import console, emit, err_console, markup, show_table, styled
 from wms_connector.secrets.shapes import BROKER_STRING
 from wms_connector.secrets.store import backend_for, resolve
 from wms_connector.stages import KafkaAuth, Stage, settings_for
@@ -118,7 +119,7 @@ def _render(data: dict[str, Any]) -> None:
     for row in data["checks"]:
         result = styled("ok", "green") if row["ok"] else styled("FAIL", "red")
         table.add_row(row["check"], result, row["detail"])
-    console.print(table)
+    show_table(table)
     verdict = "[green]verified[/]" if data["ok"] else "[red]NOT verified[/]"
     console.print(markup(f"{verdict} after {{}} s", f"{data['elapsed_s']:.0f}"))
 
@@ -135,13 +136,14 @@ def verify_command(
         ),
     ] = None,
     connect_url: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--connect-url",
             parser=params.http_url,
-            help="a worker's REST URL (e.g. through ECS Exec port forwarding)",
+            help="a worker's REST URL (e.g. through ECS Exec port forwarding; default: the running "
+            f"local cluster's, else {DEFAULT_CONNECT_URL})",
         ),
-    ] = DEFAULT_CONNECT_URL,
+    ] = None,
     metrics_url: Annotated[
         list[str] | None,
         typer.Option(
@@ -165,8 +167,12 @@ def verify_command(
     ] = None,
     region: Annotated[str | None, typer.Option("--region", help="AWS region of MSK (IAM auth)")] = None,
     source: Annotated[
-        str, typer.Option("--source", help="oracle (the product) or standin (the local stand-in)")
-    ] = "oracle",
+        str | None,
+        typer.Option(
+            "--source",
+            help="oracle (the product) or standin (the local stand-in; default on a local cluster)",
+        ),
+    ] = None,
     local: Annotated[
         bool,
         typer.Option("--local", help="expect the local runtime's sizing (RF 1, its smaller internal topics)"),
@@ -176,8 +182,22 @@ def verify_command(
     """Exit 0 only when the connector and its task RUN, Debezium is connected, the topics are right
     and the heartbeat (or a data) topic advances; otherwise 1, with one line per problem."""
     parsed: Stage = parse_stage(stage)
-    if source not in ("oracle", "standin"):
+    if source not in (None, "oracle", "standin"):
         raise InputError(f"--source {source!r} is not oracle or standin")
+    running = running_local() if connect_url is None else None
+    if running is not None:
+        # No URL given and a local cluster runs here: verify it (its workers, broker, stand-in).
+        err_console.print(
+            f"the local cluster of {local_dir()} (stage {running.stage}): {running.rest_urls[0]}",
+            soft_wrap=True,
+        )
+        connect_url = running.rest_urls[0]
+        metrics_url = metrics_url or running.metrics_urls
+        bootstrap = bootstrap or running.bootstrap
+        source = source or "standin"
+        local = True
+    connect_url = connect_url or DEFAULT_CONNECT_URL
+    source = source or "oracle"
     if not bootstrap:
         # Not a secret (a host list), but kept beside the others: wms/S/brokerString, else the default.
         backend = backend_for(None, False, default_region(region))

@@ -107,6 +107,7 @@ class ConnectApi(Protocol):
     def delete(self, name: str) -> None: ...
     def offsets(self, name: str) -> dict[str, Any]: ...
     def delete_offsets(self, name: str) -> None: ...
+    def alter_offsets(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
 def _message(response: httpx.Response) -> str:
@@ -302,6 +303,11 @@ class HttpConnectApi:
         """``DELETE /connectors/{n}/offsets`` (KIP-875): the connector must be STOPPED."""
         self._call("DELETE", f"{self._c(name)}/offsets")
 
+    def alter_offsets(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``PATCH /connectors/{n}/offsets`` (KIP-875) with ``{"offsets": [...]}``: STOPPED only."""
+        result: dict[str, Any] = self._call("PATCH", f"{self._c(name)}/offsets", json=dict(body)).json()
+        return result
+
 
 # -- reconcile -------------------------------------------------------------------------------------
 
@@ -310,6 +316,7 @@ class ReconcileAction(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+    DEFERRED = "deferred"  # differs, but another writer owns the config (see ``reconcile``)
 
 
 @dataclass(frozen=True)
@@ -332,8 +339,19 @@ def config_diff(desired: Mapping[str, str], actual: Mapping[str, str]) -> tuple[
     return tuple(sorted(k for k in keys if desired.get(k) != actual.get(k)))
 
 
-def reconcile(api: ConnectApi, name: str, desired: Mapping[str, str]) -> ReconcileResult:
-    """Make the connector's stored config equal ``desired``: 404 -> create, diff -> PUT, equal -> nothing."""
+def reconcile(
+    api: ConnectApi,
+    name: str,
+    desired: Mapping[str, str],
+    *,
+    ignore: frozenset[str] = frozenset(),
+    defer: Callable[[Mapping[str, str]], bool] | None = None,
+) -> ReconcileResult:
+    """Make the connector's stored config equal ``desired``: 404 -> create, diff -> PUT, equal -> nothing.
+
+    Keys in ``ignore`` do not count as a difference (the agent's generation stamp). When the
+    configs differ and ``defer(actual)`` is true, nothing is written (a newer writer owns it).
+    """
     wanted = normalize(desired, name)
     try:
         actual = api.get_config(name)
@@ -342,9 +360,11 @@ def reconcile(api: ConnectApi, name: str, desired: Mapping[str, str]) -> Reconci
             raise
         api.put_config(name, wanted)
         return ReconcileResult(name, ReconcileAction.CREATED, tuple(sorted(wanted)))
-    changed = config_diff(wanted, actual)
+    changed = tuple(k for k in config_diff(wanted, actual) if k not in ignore)
     if not changed:
         return ReconcileResult(name, ReconcileAction.UNCHANGED)
+    if defer is not None and defer(actual):
+        return ReconcileResult(name, ReconcileAction.DEFERRED, changed)
     api.put_config(name, wanted)
     return ReconcileResult(name, ReconcileAction.UPDATED, changed)
 

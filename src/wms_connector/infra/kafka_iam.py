@@ -77,8 +77,13 @@ def msk_resources(names: StageNames, *, partition: str, region: str, account: st
     return {
         "MskConnect": [f"{base}:cluster/*/*"],
         "MskStageTopics": [f"{base}:topic/*/*/{topic}" for topic in sorted(names.all_topics)],
-        # Connect's group, and Debezium's schema-history consumer (its group starts with topic.prefix).
-        "MskStageGroups": [f"{base}:group/*/*/{names.group_id}", f"{base}:group/*/*/{names.topic_prefix}*"],
+        # Connect's group, Debezium's schema-history consumer (its group starts with topic.prefix),
+        # and the agents' hold reader (never joined, but librdkafka looks up its coordinator).
+        "MskStageGroups": [
+            f"{base}:group/*/*/{names.group_id}",
+            f"{base}:group/*/*/{names.topic_prefix}*",
+            f"{base}:group/*/*/{names.hold_reader_group}",
+        ],
         # Connect's transactional ids all start with the group id: <group>-<connector>-<task> for
         # the tasks, <group>-leader for the leader's config-topic writes.
         "MskStageTransactions": [f"{base}:transactional-id/*/*/{names.group_id}-*"],

@@ -348,6 +348,8 @@ class DeleteResult:
     errors: dict[str, str] = field(default_factory=dict)
     #: Topics deleted without error but still listed when the wait ran out.
     still_listed: tuple[str, ...] = ()
+    #: A plan only: why the real deletion would be refused now (the one the real run raises).
+    refusal: str | None = None
 
     @property
     def deleted(self) -> list[str]:
@@ -366,6 +368,7 @@ class DeleteResult:
             "deleted": self.deleted,
             "errors": dict(sorted(self.errors.items())),
             "still_listed": list(self.still_listed),
+            "refusal": self.refusal,
         }
 
 
@@ -385,15 +388,21 @@ def delete_stage_topics(admin: TopicAdmin, stage: Stage, *, dry_run: bool) -> De
     workers loses their state mid-flight and they re-create their internal topics at once.
     """
     selection = plan_stage_deletion(admin, stage)
-    if dry_run or not selection.selected:
+    if not selection.selected:
         return DeleteResult(selection, dry_run)
+    # The same check for a plan and for the real deletion: a plan says why the deletion would fail.
     group = names_for(stage).group_id
     members = admin.group_members(group)
-    if members:
-        raise ConnectStillRunningError(
-            f"stage {stage.name!r}: Connect group {group} still has {len(members)} member(s) "
-            f"({', '.join(members)}); stop the stage's Connect service first, then delete again"
-        )
+    refusal = (
+        f"stage {stage.name!r}: Connect group {group} still has {len(members)} member(s) "
+        f"({', '.join(members)}); stop the stage's Connect service first, then delete again"
+        if members
+        else None
+    )
+    if dry_run:
+        return DeleteResult(selection, dry_run, refusal=refusal)
+    if refusal is not None:
+        raise ConnectStillRunningError(refusal)
     outcomes = admin.delete(selection.selected)
     errors = {topic: error for topic, error in outcomes.items() if error is not None}
     remaining = admin.wait_gone(t for t in selection.selected if t not in errors)

@@ -51,6 +51,13 @@ def parse_port(text: str) -> int:
 
 def parse_host_port(entry: str) -> HostPort:
     """One ``host:port`` (``[v6]:port`` for IPv6). Raises ``ValueError`` with the rule broken."""
+    scheme, sep, rest = entry.partition("://")
+    if sep and scheme and "[" not in scheme:
+        # A URL (http://h:9092, SSL://h:9094): Kafka's bootstrap list has no scheme.
+        raise ValueError(
+            f"{scheme}:// is a URL scheme; a Kafka bootstrap list is host:port without one "
+            f"(e.g. {rest or 'host:9092'})"
+        )
     if entry.startswith("["):
         host, sep, rest = entry[1:].partition("]")
         if not sep or not rest.startswith(":"):

@@ -26,6 +26,8 @@ heartbeat      1                            ``cleanup.policy=delete``,
                                             beat matters)
 signal         1 (Debezium reads only       ``cleanup.policy=delete``
                partition 0)
+agent-hold     1 (one key per connector;    ``cleanup.policy=compact`` (the latest hold
+               agents read it whole)        or release per connector is all that matters)
 connect-config 1 (Connect requires it)      ``cleanup.policy=compact``
 connect-offsets ``S.offsets_topic_partitions`` ``cleanup.policy=compact``
 connect-status 5 (Connect's default)        ``cleanup.policy=compact``
@@ -77,6 +79,7 @@ class TopicRole(StrEnum):
     SCHEMA_HISTORY = "schema-history"
     HEARTBEAT = "heartbeat"
     SIGNAL = "signal"
+    AGENT_HOLD = "agent-hold"
     CONNECT_CONFIG = "connect-config"
     CONNECT_OFFSETS = "connect-offsets"
     CONNECT_STATUS = "connect-status"
@@ -164,6 +167,7 @@ def topic_specs(stage: Stage, *, replication_factor: int | None = None) -> list[
         spec(names.schema_history_topic, TopicRole.SCHEMA_HISTORY, 1, _delete_policy(INFINITE, INFINITE)),
         spec(names.heartbeat_topic, TopicRole.HEARTBEAT, 1, _delete_policy(HEARTBEAT_RETENTION_MS)),
         spec(names.signal_topic, TopicRole.SIGNAL, 1, _delete_policy()),
+        spec(names.hold_topic, TopicRole.AGENT_HOLD, 1, _COMPACT),
         spec(names.config_topic, TopicRole.CONNECT_CONFIG, 1, _COMPACT),
         spec(names.offsets_topic, TopicRole.CONNECT_OFFSETS, settings.offsets_topic_partitions, _COMPACT),
         spec(names.status_topic, TopicRole.CONNECT_STATUS, STATUS_TOPIC_PARTITIONS, _COMPACT),

@@ -138,8 +138,13 @@ def run_demo(
     keep_connector: bool = False,
     clock: Callable[[], float] = time.monotonic,
     agent: BackgroundAgent | None = None,
+    broken: Callable[[], str | None] = lambda: None,
 ) -> DemoSummary:
-    """Register ``source``'s connector, drive the demo workload (stand-in only), show events."""
+    """Register ``source``'s connector, drive the demo workload (stand-in only), show events.
+
+    ``broken`` says (one line) when a process underneath died (``local.runs.Watch``): the
+    connector is then left for the caller's clean-up, since Connect cannot delete it without its
+    broker (the REST call would wait for its 90 s timeout, and retry)."""
     names = names_for(stage)
     summary = DemoSummary(connector=source.connector_name(names))
     if standin is not None:
@@ -190,7 +195,7 @@ def run_demo(
         if agent is not None:
             agent.stop()  # before the delete below: a running agent would recreate the connector
         tail.close()
-        if not keep_connector:
+        if not keep_connector and broken() is None:
             try:
                 api.delete(result.name)
             except ConnectRestError as error:

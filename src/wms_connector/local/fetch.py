@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from wms_connector.errors import WmsError
 from wms_connector.local.java import find_java
-from wms_connector.local.paths import RuntimeLayout
+from wms_connector.local.paths import RuntimeLayout, require_chosen_cache
 from wms_connector.local.pom import pinned_versions
 
 MANIFEST_FORMAT: Final = 1
@@ -132,6 +132,7 @@ def fetch(
         count = len(json.loads(layout.manifest.read_text())["files"])
         return FetchResult(layout, versions, downloaded=False, files=count)
 
+    require_chosen_cache(cache)
     java = find_java()
     maven = _maven()
     repo = cache / "m2"

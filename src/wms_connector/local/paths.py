@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from wms_connector.errors import WmsError
+from wms_connector.errors import InputError, WmsError
 
 POM_RELATIVE: Final = Path("runtime") / "pom.xml"
 #: Override the repository root (the directory holding runtime/pom.xml).
@@ -40,6 +40,17 @@ def pom_path() -> Path:
 def cache_dir() -> Path:
     explicit = os.environ.get(CACHE_ENV)
     return Path(explicit).resolve() if explicit else repo_root() / ".cache" / "runtime"
+
+
+def require_chosen_cache(cache: Path) -> None:
+    """A jar cache chosen with $WMS_RUNTIME_CACHE must exist before anything is downloaded into it:
+    a mistyped path would otherwise silently start a new cache (a few hundred MB from Maven Central)."""
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit and Path(explicit).resolve() == cache.resolve() and not cache.is_dir():
+        raise InputError(
+            f"{CACHE_ENV}={explicit} does not exist: fix the path (default: <checkout>/.cache/runtime), "
+            "or create the directory (mkdir -p) to fill a new jar cache there (~354 MB from Maven Central)"
+        )
 
 
 def state_dir() -> Path:

@@ -19,6 +19,7 @@ from wms_connector.connect.connector_config import SourceAdapter, build_config
 from wms_connector.connect.rest import ConnectApi, ConnectRestError, ReconcileResult, reconcile
 from wms_connector.errors import WmsError
 from wms_connector.kafka.admin import TopicAdmin, reconcile_topics
+from wms_connector.kafka.client import LIBRDKAFKA_LOG
 from wms_connector.kafka.reconcile import ActionKind
 from wms_connector.kafka.topics import TopicRole, topic_specs
 from wms_connector.local.events import ChangeEvent, parse_event
@@ -33,23 +34,26 @@ _NO_LEADER_YET: Final = (
 )
 
 
-#: The topics the connector writes; the Connect workers own (and create) their internal topics.
-DEBEZIUM_ROLES: Final = frozenset(
+#: The topics created before the connector starts: those Debezium writes and the agents' hold
+#: topic. The Connect workers own (and create) their internal topics.
+PRECREATED_ROLES: Final = frozenset(
     {
         TopicRole.DATA,
         TopicRole.SCHEMA_CHANGES,
         TopicRole.SCHEMA_HISTORY,
         TopicRole.HEARTBEAT,
         TopicRole.SIGNAL,
+        TopicRole.AGENT_HOLD,
     }
 )
 
 
 def ensure_local_topics(bootstrap: str, stage: Stage) -> list[str]:
-    """Create the stage's Debezium topics (data, schema changes and history, heartbeat, signal) on
-    the LOCAL broker from the topics module's specs, replication factor 1 (one broker). The local
-    broker does not auto-create topics, as MSK does not. Returns the topics created."""
-    specs = [s for s in topic_specs(stage, replication_factor=1) if s.role in DEBEZIUM_ROLES]
+    """Create the stage's Debezium topics (data, schema changes and history, heartbeat, signal) and
+    the agents' hold topic on the LOCAL broker from the topics module's specs, replication factor 1
+    (one broker). The local broker does not auto-create topics, as MSK does not. Returns the topics
+    created."""
+    specs = [s for s in topic_specs(stage, replication_factor=1) if s.role in PRECREATED_ROLES]
     admin = TopicAdmin.connect(bootstrap, KafkaAuth.PLAINTEXT)
     result = reconcile_topics(admin, specs, dry_run=False)
     if result.failed:
@@ -157,6 +161,8 @@ class EventTail:
                 # committed ones, or a killed task's aborted records would show as duplicates.
                 # (librdkafka's default too; Java consumers default to read_uncommitted.)
                 "isolation.level": "read_committed",
+                # librdkafka's own lines ("%3|...|FAIL|...") go to a log, never to the terminal.
+                "logger": LIBRDKAFKA_LOG,
             }
         )
         if self.from_now:

@@ -299,6 +299,13 @@ class StandInPostgres:
             raise
         return self
 
+    def postmaster_pid(self) -> int | None:
+        """The running server's pid, from the first line of its ``postmaster.pid``."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def _abandon(self) -> None:
         """Stop the server at once if it runs, ignoring errors; then drop the data as stop() does."""
         subprocess.run(

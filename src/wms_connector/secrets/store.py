@@ -110,6 +110,25 @@ class AwsSecretsBackend:
         return str(text)
 
 
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json`` object hook: a key given twice is an error (json keeps the last one silently)."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKeyError(key)
+        seen[key] = value
+    return seen
+
+
 class FileSecretsBackend:
     """A local JSON file ``{"wms/main/dbInfo": {...}, "wms/default/brokerString": "h:9094"}``.
 
@@ -122,7 +141,18 @@ class FileSecretsBackend:
         if path.is_dir() or not shown or shown == ".":
             raise InputError(f"secrets file {shown!r} is a directory; pass --secrets-file with a JSON file")
         try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
+            if raw.startswith(_UTF8_BOM):
+                raise InputError(
+                    f"secrets file {shown!r} starts with a UTF-8 byte order mark (BOM), which JSON does not "
+                    "allow; save it as UTF-8 without BOM"
+                )
+            loaded = json.loads(raw.decode("utf-8"), object_pairs_hook=_refuse_duplicates)
+        except _DuplicateKeyError as error:
+            raise InputError(
+                f"secrets file {shown!r} names {error.key!r} twice in one object; JSON keeps only the last, "
+                "silently: keep one"
+            ) from None
         except FileNotFoundError as error:
             raise InputError(
                 f"secrets file {shown!r} does not exist; pass --secrets-file with an existing file "
