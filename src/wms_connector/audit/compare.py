@@ -202,7 +202,7 @@ class Layouts:
 
 
 def row_digest(layouts: Layouts, row: Mapping[str, Canon]) -> bytes:
-    """``layout id (2 bytes) + BLAKE2b-128 of the row + CRC-32 per column`` (columns sorted).
+    """``layout id (2 bytes) + BLAKE2b-128 of the row + 16 bits of CRC-32 per column`` (sorted).
 
     The 128-bit digest decides equal or not: it covers the layout (the column names) and every
     value with its length, so no two different rows share an input. The CRCs only name which
@@ -217,7 +217,7 @@ def row_digest(layouts: Layouts, row: Mapping[str, Canon]) -> bytes:
     return (
         struct.pack(">H", layout)
         + whole.digest()
-        + struct.pack(f">{count}I", *[zlib.crc32(value) for value in values])
+        + struct.pack(f">{count}H", *[zlib.crc32(value) & 0xFFFF for value in values])
     )
 
 
@@ -227,7 +227,7 @@ def differing_columns(layouts: Layouts, source: bytes, topic: bytes) -> list[str
     def columns(row: bytes) -> dict[str, int]:
         (layout,) = struct.unpack_from(">H", row)
         names = layouts.names[layout]
-        hashes = struct.unpack_from(f">{len(names)}I", row, 2 + DIGEST_BYTES)
+        hashes = struct.unpack_from(f">{len(names)}H", row, 2 + DIGEST_BYTES)
         return dict(zip(names, hashes, strict=True))
 
     left, right = columns(source), columns(topic)

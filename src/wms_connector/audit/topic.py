@@ -93,9 +93,10 @@ def consumer_config(client: Mapping[str, Any]) -> dict[str, Any]:
         "auto.offset.reset": "earliest",
         "enable.partition.eof": True,
         "isolation.level": "read_committed",
-        "fetch.max.bytes": 52_428_800,
-        "max.partition.fetch.bytes": 10_485_760,
-        "queued.max.messages.kbytes": 65_536,
+        # Small prefetch buffers: the fold's memory is the keys', not librdkafka's queue.
+        "fetch.max.bytes": 8_388_608,
+        "max.partition.fetch.bytes": 4_194_304,
+        "queued.max.messages.kbytes": 16_384,
     }
 
 
