@@ -94,9 +94,9 @@ def consumer_config(client: Mapping[str, Any]) -> dict[str, Any]:
         "enable.partition.eof": True,
         "isolation.level": "read_committed",
         # Small prefetch buffers: the fold's memory is the keys', not librdkafka's queue.
-        "fetch.max.bytes": 8_388_608,
-        "max.partition.fetch.bytes": 4_194_304,
-        "queued.max.messages.kbytes": 16_384,
+        "fetch.max.bytes": 33_554_432,
+        "max.partition.fetch.bytes": 8_388_608,
+        "queued.max.messages.kbytes": 32_768,
     }
 
 
