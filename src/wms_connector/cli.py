@@ -40,6 +40,7 @@ def _register() -> None:
     # One module per command group; each exposes register(app).
     from wms_connector.commands import (
         agent,
+        audit,
         connector,
         foundation,
         hold,
@@ -71,6 +72,7 @@ def _register() -> None:
         ops,
         status,
         image,
+        audit,
     ):
         module.register(app)
 

@@ -64,6 +64,18 @@ class AgentMetric(StrEnum):
     HOLD = "AgentHold"
 
 
+class AuditMetric(StrEnum):
+    """The metrics a scheduled audit emits per table (``audit/emf.py``); any above 0 alarms."""
+
+    MISSING = "AuditMissing"
+    EXTRA = "AuditExtra"
+    MISMATCHED = "AuditMismatched"
+
+
+#: The extra EMF dimension of the audit's per-table metrics.
+AUDIT_TABLE_DIMENSION: Final = "Table"
+
+
 class AlarmKind(StrEnum):
     """What each alarm of a stage watches; the value is the alarm name's suffix and the anchor of
     its section in ``docs/operations.md``."""
@@ -79,6 +91,7 @@ class AlarmKind(StrEnum):
     STALL_ESCALATED = "stall-escalated"
     RESTART_RECORD_UNWRITABLE = "restart-record-unwritable"
     RUNNING_TASKS_BELOW_DESIRED = "running-tasks-below-desired"
+    AUDIT_DIFFERS = "audit-differs"
 
 
 #: The EMF dimension set of every agent metric, in this order.
@@ -272,6 +285,38 @@ class StageNames:
         return f"{self.log_group_root}/agent"
 
     @property
+    def audit_log_group(self) -> str:
+        """The scheduled audit's output (its verdict and the EMF lines of AuditMissing/Extra/Mismatched)."""
+        return f"{self.log_group_root}/audit"
+
+    @property
+    def audit_task_family(self) -> str:
+        return f"{self.service_prefix}-audit"
+
+    @property
+    def audit_container(self) -> str:
+        return "audit"
+
+    @property
+    def audit_task_role(self) -> str:
+        return f"{self.service_prefix}-audit"
+
+    @property
+    def audit_schedule(self) -> str:
+        """The EventBridge Scheduler schedule that runs the audit task."""
+        return f"{self.service_prefix}-audit"
+
+    @property
+    def audit_consumer_group_prefix(self) -> str:
+        """The audit's consumers (never committed; one per run) take a group id with this prefix."""
+        return f"{self.topic_namespace}wms-audit-{self.stage.name}-"
+
+    @property
+    def audit_scheduler_role(self) -> str:
+        """The role EventBridge Scheduler assumes to run the audit task (ecs:RunTask, iam:PassRole)."""
+        return f"{self.service_prefix}-audit-run"
+
+    @property
     def exec_log_group(self) -> str:
         """Audit log of ECS Exec sessions into the workers."""
         return f"{self.log_group_root}/exec"
@@ -436,9 +481,25 @@ class BoundedName:
 #: is the largest stage length for which all of these fit (a test computes and compares it).
 BOUNDED_NAMES: Final = (
     BoundedName("CloudFormation stack", 128, lambda n: (n.alerts_stack, n.connector_stack)),
-    BoundedName("ECS cluster/service/family", 255, lambda n: (n.cluster, n.service, n.task_family)),
-    BoundedName("IAM role", 64, lambda n: (n.task_role, n.execution_role, n.topics_role, n.redeploy_role)),
+    BoundedName(
+        "ECS cluster/service/family",
+        255,
+        lambda n: (n.cluster, n.service, n.task_family, n.audit_task_family),
+    ),
+    BoundedName(
+        "IAM role",
+        64,
+        lambda n: (
+            n.task_role,
+            n.execution_role,
+            n.topics_role,
+            n.redeploy_role,
+            n.audit_task_role,
+            n.audit_scheduler_role,
+        ),
+    ),
     BoundedName("IAM managed policy", 128, lambda n: (n.exec_policy,)),
+    BoundedName("EventBridge Scheduler schedule", 64, lambda n: (n.audit_schedule,)),
     BoundedName("Lambda function", 64, lambda n: (n.topics_function, n.redeploy_function)),
     BoundedName(
         "EventBridge rule", 64, lambda n: (n.task_stopped_rule, n.service_errors_rule, n.secret_change_rule)
@@ -452,6 +513,7 @@ BOUNDED_NAMES: Final = (
             n.connect_log_group,
             n.agent_log_group,
             n.exec_log_group,
+            n.audit_log_group,
             n.topics_log_group,
             n.redeploy_log_group,
         ),

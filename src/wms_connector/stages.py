@@ -196,7 +196,10 @@ class StageSettings(BaseModel):
     replication_factor: int = Field(ge=1, description="replication factor of every topic the stage owns")
     data_topic_partitions: int = Field(ge=1)
     offsets_topic_partitions: int = Field(ge=1)
-    data_retention_ms: int = Field(description="retention.ms of the data topics (-1 = forever)")
+    data_retention_ms: int = Field(
+        description="the data topics' history window: min.compaction.lag.ms and delete.retention.ms "
+        "(they are compacted, the tables' replicas; kafka/topics.py)"
+    )
     retain_on_destroy: bool = Field(description="keep data-bearing resources when the stack is destroyed")
     restart_budget: int = Field(ge=1, description="agent restarts allowed per budget window")
     kafka_auth: KafkaAuth = Field(default=KafkaAuth.TLS, description="client auth to MSK: tls or iam")
@@ -238,6 +241,17 @@ class StageSettings(BaseModel):
         gt=0,
         description="after a restart, a task that has not connected yet counts as failed only after "
         "this long (schema-history recovery and the first LogMiner session come first)",
+    )
+    # -- the audit (issue 21; docs/operations.md#audit) ----------------------------------------------
+    audit_schedule: str = Field(
+        default="rate(1 day)",
+        pattern=r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$",
+        description="EventBridge Scheduler expression of the scheduled audit (rate(...) or cron(...), UTC)",
+    )
+    audit_cpu: int = Field(default=512, description="Fargate CPU units of the audit task")
+    audit_memory_mib: int = Field(
+        default=2048,
+        description="audit task memory: ~150 bytes per row key of the largest table, plus ~200 MiB",
     )
     archive_log_retention_ms: int = Field(
         default=86_400_000,
@@ -327,6 +341,8 @@ _SETTINGS: Final[dict[str, StageSettings]] = {
         disconnected_alarm_ms=120_000,
         # A long weekend of archived redo: the production database's promise (preflight checks it).
         archive_log_retention_ms=72 * 3_600_000,
+        # Daily at 04:30 UTC, the WMS's quietest hour: the flashback reads compete with nobody.
+        audit_schedule="cron(30 4 * * ? *)",
     ),
 }
 

@@ -28,17 +28,20 @@ def test_resource_counts(synthesized: Synthesized, stage: str) -> None:
     template = connector(synthesized, stage)
     template.resource_count_is("AWS::ECS::Cluster", 1)
     template.resource_count_is("AWS::ECS::Service", 1)
-    template.resource_count_is("AWS::ECS::TaskDefinition", 1)
+    # the workers' and the scheduled audit's (tests/infra/test_audit_infra.py)
+    template.resource_count_is("AWS::ECS::TaskDefinition", 2)
     template.resource_count_is("AWS::Events::Rule", 3)
-    # one alarm per AlarmKind: running tasks + the agent's (tests/infra/test_agent_infra.py); one dashboard
+    template.resource_count_is("AWS::Scheduler::Schedule", 1)
+    # one alarm per AlarmKind: running tasks, the agent's (tests/infra/test_agent_infra.py), the
+    # audit's; one dashboard
     template.resource_count_is("AWS::CloudWatch::Alarm", len(AlarmKind))
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     template.resource_count_is("AWS::KMS::Key", 1)
-    # task, exec, topics Lambda, redeploy Lambda: the same for every stage kind
-    template.resource_count_is("AWS::IAM::Role", 4)
+    # task, exec, topics Lambda, redeploy Lambda, audit task, audit scheduler: the same for every stage kind
+    template.resource_count_is("AWS::IAM::Role", 6)
     template.resource_count_is("AWS::EC2::SecurityGroup", 2)
-    # connect + agent + exec audit + the topics and redeploy Lambdas' groups
-    template.resource_count_is("AWS::Logs::LogGroup", 5)
+    # connect + agent + exec audit + the topics and redeploy Lambdas' groups + the scheduled audit
+    template.resource_count_is("AWS::Logs::LogGroup", 6)
     template.resource_count_is("AWS::Lambda::Function", 2)
     template.resource_count_is(RESOURCE_TYPE, 1)
     template.resource_count_is("AWS::EC2::NatGateway", 0)

@@ -252,7 +252,7 @@ def test_msk_iam_grants_only_for_iam_auth_and_only_the_stage_topics(synthesized:
     assert {arn.rsplit("/", 1)[1] for arn in topic_arns} == set(names.all_topics)
     assert all(t.startswith(names.topic_namespace) for t in names.all_topics)
     # Exactly-once source: the transactional ids Connect uses, all under the stage's group id.
-    [transactions] = [s for s in kafka if s.get("Sid") == "MskStageTransactions"]
+    [transactions] = [s for s in kafka if s.get("Sid") == "MskStageTransactions"]  # the workers only
     assert set(as_list(transactions["Action"])) == {
         "kafka-cluster:AlterTransactionalId",
         "kafka-cluster:DescribeTransactionalId",
@@ -323,3 +323,18 @@ def test_topics_lambda_may_delete_only_the_stage_topics_under_iam_auth(synthesiz
     for stage in STAGES:
         other = synthesized.template(names_for(Stage(stage)).connector_stack)
         assert not [s for s in statements(other) if "kafka-cluster:DeleteTopic" in as_list(s["Action"])]
+
+
+def test_the_audit_task_may_only_read_kafka(synthesized: Synthesized) -> None:
+    """MSK IAM: the scheduled audit reads the data and offsets topics; it never writes or commits."""
+    names = names_for(Stage(IAM_VARIANT))
+    raw = synthesized.template(names.connector_stack)
+    kafka = [s for s in statements(raw) if any("kafka-cluster:" in a for a in as_list(s["Action"]))]
+    [read] = [s for s in kafka if s.get("Sid") == "MskReadStageTopics"]
+    assert set(as_list(read["Action"])) == {"kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"}
+    topics = {flatten(r).rsplit("/", 1)[1] for r in as_list(read["Resource"])}
+    assert topics == {*names.data_topics.values(), names.offsets_topic}
+    [groups] = [s for s in kafka if s.get("Sid") == "MskAuditGroups"]
+    assert [flatten(r).rsplit("/", 1)[1] for r in as_list(groups["Resource"])] == [
+        f"{names.audit_consumer_group_prefix}*"
+    ]

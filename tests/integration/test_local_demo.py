@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from wms_connector.commands.local_run import local_agent
+from wms_connector.commands.local_run import closing_audit, local_agent
 from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV, PostgresStandIn
 from wms_connector.connect.rest import BackOff, ConnectRestError, HttpConnectApi
 from wms_connector.local import demo
@@ -58,6 +58,11 @@ def test_demo_shows_changes_of_all_four_tables(
         with pytest.raises(ConnectRestError) as gone:
             api.get_config(names.standin_connector)
         assert gone.value.status == 404
+        # make run ends with the audit of the stand-in tables (issue 21): all four equal.
+        audit = closing_audit(local_cluster.stage, local_cluster.bootstrap, standin, summary.start_offsets)
+        assert audit["verdict"] == "equal", audit
+        assert [t["table"] for t in audit["tables"]] == [t.qualified for t in CAPTURED_TABLES]
+        assert sum(int(t["source_rows"]) for t in audit["tables"]) > 0
     finally:
         api.close()
         standin.stop()

@@ -248,3 +248,39 @@ def test_oracle_to_kafka_through_the_agent_at_full_precision(running: Running) -
         assert fold(running.events, running.topics[table], table) == expected[table], table.qualified
     assert {e.op for e in running.events} >= {"r", "c", "u", "d"}
     assert running.agent.cycle().decision.assessment.verdict is Verdict.HEALTHY
+
+
+def test_the_audit_finds_oracle_and_its_topics_equal(running: Running, local_cluster: LocalCluster) -> None:
+    """Issue 21 on a real Oracle, after the workload above: the audit (flashback ``AS OF SCN`` at
+    the SCN the connector's committed offset passed, as the CDC user) finds every table equal."""
+    from wms_connector.audit.compare import oracle_point_scn
+    from wms_connector.audit.oracle import OracleSnapshot
+    from wms_connector.audit.run import run_audit
+    from wms_connector.preflight.database import ConnectSpec, thin_connect
+    from wms_connector.preflight.queries import set_container
+
+    target = oracle_target()
+    names = names_for(local_cluster.stage)
+
+    def open_source(offset: Any) -> OracleSnapshot:
+        spec = ConnectSpec(
+            target.cdc_user, target.cdc_password.get_secret_value(), target.host, target.port, target.service
+        )
+        connection = thin_connect(spec, 30.0)
+        if target.pdb:
+            connection.cursor().execute(set_container(target.pdb))
+        return OracleSnapshot(connection, oracle_point_scn(offset))
+
+    report = run_audit(
+        stage=local_cluster.stage.name,
+        connector=names.connector,
+        client={"bootstrap.servers": local_cluster.bootstrap},
+        offsets_topic=names.offsets_topic,
+        topics=dict(names.data_topics),
+        open_source=open_source,
+        passed=lambda _source, _offset: True,  # the point comes from the committed offset
+        wait_s=300,
+    )
+    assert report.point["kind"] == "oracle-scn"
+    assert report.verdict == "equal", [t.to_json() for t in report.tables if not t.equal]
+    assert sum(t.source_rows for t in report.tables) > 0

@@ -79,23 +79,77 @@ def test_cleanup_policy_order_does_not_matter() -> None:
     assert [a.kind for a in plan_topics([spec], {"t": state})] == [ActionKind.OK]
 
 
-def test_data_topic_retention_longer_than_specified_is_reported_not_shortened() -> None:
+def test_data_topic_with_finite_retention_is_set_to_infinite() -> None:
     data = _by_role(TopicRole.DATA)
-    plan = _plan_one(data, _state(data, config={"retention.ms": "-1"}))
+    plan = _plan_one(data, _state(data, config={"retention.ms": "604800000"}))
+    assert plan[ActionKind.ALTER_CONFIG].changes == {"retention.ms": "-1"}
+
+
+def test_existing_delete_data_topic_becomes_compacted_in_one_change() -> None:
+    """The topic of a stage deployed before issue 21: delete, 7 d, no compaction keys set."""
+    data = _by_role(TopicRole.DATA)
+    state = TopicState(
+        data.partitions,
+        data.replication_factor,
+        {"cleanup.policy": "delete", "retention.ms": "604800000", "min.insync.replicas": "2"},
+    )
+    plan = _plan_one(data, state)
+    assert set(plan) == {ActionKind.ALTER_CONFIG}
+    action = plan[ActionKind.ALTER_CONFIG]
+    window = data.config["min.compaction.lag.ms"]
+    assert action.changes == {
+        "cleanup.policy": "compact",
+        "min.compaction.lag.ms": window,
+        "delete.retention.ms": window,
+        "retention.ms": "-1",
+    }
+    # The plan shows what each key is now.
+    assert action.to_json()["current"] == {
+        "cleanup.policy": "delete",
+        "delete.retention.ms": None,
+        "min.compaction.lag.ms": None,
+        "retention.ms": "604800000",
+    }
+
+
+def test_compact_delete_data_topic_drops_delete() -> None:
+    data = _by_role(TopicRole.DATA)
+    plan = _plan_one(data, _state(data, config={"cleanup.policy": "compact,delete"}))
+    assert plan[ActionKind.ALTER_CONFIG].changes == {"cleanup.policy": "compact"}
+
+
+@pytest.mark.parametrize("key", ["min.compaction.lag.ms", "delete.retention.ms"])
+def test_data_topic_retention_longer_than_specified_is_reported_not_shortened(key: str) -> None:
+    data = _by_role(TopicRole.DATA)
+    longer = str(int(data.config[key]) * 2)
+    plan = _plan_one(data, _state(data, config={key: longer}))
     assert set(plan) == {ActionKind.REPORT}
-    assert "shortening retention deletes data" in plan[ActionKind.REPORT].problems[0]
+    assert f"{key} is {longer}" in plan[ActionKind.REPORT].problems[0]
 
 
-def test_data_topic_retention_shorter_than_specified_is_lengthened() -> None:
+def test_shorter_history_window_is_lengthened() -> None:
     data = _by_role(TopicRole.DATA)
-    plan = _plan_one(data, _state(data, config={"retention.ms": "1000"}))
-    assert plan[ActionKind.ALTER_CONFIG].changes == {"retention.ms": data.config["retention.ms"]}
+    plan = _plan_one(data, _state(data, config={"min.compaction.lag.ms": "1000"}))
+    assert plan[ActionKind.ALTER_CONFIG].changes == {
+        "min.compaction.lag.ms": data.config["min.compaction.lag.ms"]
+    }
 
 
-def test_data_topic_compacted_is_reported_not_switched_to_finite_delete() -> None:
+def test_switch_to_compact_is_held_while_its_window_cannot_be_set() -> None:
     data = _by_role(TopicRole.DATA)
-    plan = _plan_one(data, _state(data, config={"cleanup.policy": "compact"}))
+    longer = str(int(data.config["min.compaction.lag.ms"]) * 2)
+    plan = _plan_one(data, _state(data, config={"cleanup.policy": "delete", "min.compaction.lag.ms": longer}))
+    assert "cleanup.policy" not in plan.get(ActionKind.ALTER_CONFIG, Action(ActionKind.OK, data)).changes
+    assert any("cleanup.policy stays delete" in p for p in plan[ActionKind.REPORT].problems)
+
+
+def test_compacted_topic_is_not_switched_to_finite_delete() -> None:
+    history_like = TopicSpec(
+        "t", TopicRole.SCHEMA_CHANGES, 1, 1, {"cleanup.policy": "delete", "retention.ms": "1000"}
+    )
+    plan = _plan_one(history_like, TopicState(1, 1, {"cleanup.policy": "compact", "retention.ms": "1000"}))
     assert set(plan) == {ActionKind.REPORT}
+    assert "deletes data" in plan[ActionKind.REPORT].problems[0]
 
 
 def test_min_insync_replicas_is_fixed() -> None:

@@ -48,8 +48,19 @@ def test_data_topics_follow_stage_settings(stage: Stage) -> None:
     assert [s.table for s in data] == [t.qualified for t in CAPTURED_TABLES]
     for spec in data:
         assert spec.partitions == settings.data_topic_partitions
-        assert spec.config["retention.ms"] == str(settings.data_retention_ms)
-        assert spec.config["cleanup.policy"] == "delete"
+        # The table's replica: compacted, full history for the stage's window (3/7/7/14 days).
+        assert spec.config["cleanup.policy"] == "compact"
+        assert spec.config["min.compaction.lag.ms"] == str(settings.data_retention_ms)
+        assert spec.config["delete.retention.ms"] == str(settings.data_retention_ms)
+        assert spec.config["retention.ms"] == "-1"
+
+
+@pytest.mark.parametrize(
+    ("stage", "days"), [("feature-x", 3), ("main", 7), ("val", 7), ("production", 14)], ids=str
+)
+def test_history_window_per_stage_kind(stage: str, days: int) -> None:
+    (spec, *_) = [s for s in topic_specs(Stage(stage)) if s.role is TopicRole.DATA]
+    assert int(spec.config["min.compaction.lag.ms"]) == days * 24 * 3600 * 1000
 
 
 def test_signal_and_heartbeat_have_one_partition() -> None:

@@ -19,6 +19,7 @@ from wms_connector.agent.loop import Agent
 from wms_connector.agent.runner import BackgroundAgent
 from wms_connector.commands import params
 from wms_connector.commands.agent import AgentSource, build_agent
+from wms_connector.commands.audit import audit_standin, render_report
 from wms_connector.commands.common import JsonOption, OfflineOption, SecretsFileOption
 from wms_connector.commands.connector import SourceKind
 from wms_connector.commands.local import DEFAULT_LOCAL_STAGE, local_app
@@ -53,10 +54,23 @@ def _render_summary(data: dict[str, Any]) -> None:
     for row in data["events"]:
         table.add_row(row["topic"], row["op"], str(row["count"]))
     show_table(table)
+    if data.get("audit"):
+        render_report(data["audit"])
     if data["latency"]:
         console.print(
             f"commit -> Kafka latency: p50 {data['latency']['p50_ms']} ms, p99 {data['latency']['p99_ms']} ms"
         )
+
+
+def closing_audit(
+    stage: Stage, bootstrap: str, standin: StandInPostgres, start_offsets: dict[str, dict[int, int]]
+) -> dict[str, Any]:
+    """The demo ends with the proof: the topics hold exactly what the stand-in holds."""
+    with status("auditing the stand-in tables against their topics..."):
+        report = audit_standin(
+            stage, {"bootstrap.servers": bootstrap}, standin.conninfo(), start_offsets=start_offsets
+        )
+    return report.to_json()
 
 
 def standin_agent(stage: Stage, state: Any, standin: StandInPostgres, worker_index: int = 0) -> Agent:
@@ -193,6 +207,20 @@ def watched(cluster_state: Any, standin: runs.StandInRecord | None) -> list[runs
     return items
 
 
+def _start_cluster(cluster: LocalCluster, stage: Stage, workers: int, brokers: int) -> tuple[Any, bool]:
+    """The cluster up for ``stage`` (``state``, whether this run started it)."""
+    with status("starting the local cluster...") as progress:
+        state, started = cluster.up(stage, workers, brokers=brokers, progress=progress)
+        if not started:
+            # Workers started earlier lack this run's password in their environment.
+            progress("restarting the running workers with this run's environment...")
+            for worker in state.workers:
+                cluster.stop_worker(worker.index)
+                cluster.start_worker(worker.index)
+            state = cluster.state
+    return state, started
+
+
 def _run(
     the_stage: Stage,
     env: dict[str, str],
@@ -216,15 +244,7 @@ def _run(
     started_cluster = False
     watch: runs.Watch | None = None
     try:
-        with status("starting the local cluster...") as progress:
-            state, started_cluster = cluster.up(the_stage, workers, brokers=brokers, progress=progress)
-            if not started_cluster:
-                # Workers started earlier lack this run's password in their environment.
-                progress("restarting the running workers with this run's environment...")
-                for worker in state.workers:
-                    cluster.stop_worker(worker.index)
-                    cluster.start_worker(worker.index)
-                state = cluster.state
+        state, started_cluster = _start_cluster(cluster, the_stage, workers, brokers)
         record = None
         if adapter is None:
             # A stand-in an earlier run left (it was killed): stopped by its recorded identity.
@@ -253,6 +273,8 @@ def _run(
             api.close()
             if agent is not None:
                 agent.stop()
+        if standin is not None and not summary.interrupted and watch.failure is None:
+            summary.audit = closing_audit(the_stage, state.bootstrap, standin, summary.start_offsets)
         emit(summary.as_dict(), as_json, _render_summary)
         if watch.failure is not None:
             raise WmsError(watch.failure)

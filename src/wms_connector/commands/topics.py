@@ -103,7 +103,10 @@ def _render_reconcile(data: dict[str, Any]) -> None:
     table.add_column("detail")
     for row in data["actions"]:
         detail = "; ".join(
-            [f"set {k}={v}" for k, v in row["changes"].items()]
+            [
+                f"set {k}={v}" + (f" (now {row['current'][k]})" if row.get("current", {}).get(k) else "")
+                for k, v in row["changes"].items()
+            ]
             + row["problems"]
             + ([row["error"]] if row["error"] else [])
         )

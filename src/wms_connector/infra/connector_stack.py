@@ -11,11 +11,12 @@ from constructs import Construct
 
 from wms_connector.infra.agent_alarms import AgentAlarms
 from wms_connector.infra.agent_sidecar import AgentSidecar
+from wms_connector.infra.audit_task import ScheduledAudit
 from wms_connector.infra.bundle import lambda_code as bundle_code
 from wms_connector.infra.connect_service import ConnectSecrets, ConnectService
 from wms_connector.infra.events import ServiceEvents
 from wms_connector.infra.inputs import StageInputs
-from wms_connector.infra.kafka_iam import grant_stage_msk_access
+from wms_connector.infra.kafka_iam import grant_audit_msk_access, grant_stage_msk_access
 from wms_connector.infra.logging import LogsKey
 from wms_connector.infra.monitoring import ServiceAlarms
 from wms_connector.infra.network import ConnectSecurityGroup, import_vpc
@@ -131,14 +132,35 @@ class ConnectorStack(Stack):
             logs_key=self.logs_key,
             removal_policy=inputs.removal_policy,
         )
+        self.audit = ScheduledAudit(
+            self,
+            "Audit",
+            names=names,
+            settings=settings,
+            cluster=self.connect.cluster,
+            image=self.connect.image,
+            execution_role=self.connect.execution_role,
+            db_secret=self.connect.db_secret,
+            db_secret_path=secrets.db_info.path,
+            brokers=secrets.broker_string.value,
+            vpc=vpc,
+            security_group=self.network.group,
+            alerts_topic=alerts_topic,
+            logs_key=self.logs_key,
+            removal_policy=inputs.removal_policy,
+            iam_path=inputs.iam_path,
+        )
+        if settings.kafka_auth is KafkaAuth.IAM:
+            grant_audit_msk_access(self.audit.task_role, names, inputs.msk_cluster)
         self.agent_alarms = AgentAlarms(
             self,
             "AgentAlarms",
             names=names,
             settings=settings,
             alerts_topic=alerts_topic,
-            extra_alarms=(self.alarms.running_tasks,),
+            extra_alarms=(self.alarms.running_tasks, self.audit.alarm),
         )
+        self.agent_alarms.dashboard.add_widgets(self.audit.widget())
         if inputs.permissions_boundary_arn is not None:
             iam.PermissionsBoundary.of(self).apply(
                 iam.ManagedPolicy.from_managed_policy_arn(self, "Boundary", inputs.permissions_boundary_arn)

@@ -62,13 +62,19 @@ _TOPICS_ACTIONS = {
     "MskDeleteStageTopics": ("kafka-cluster:DeleteTopic",),
     "MskDescribeStageGroup": ("kafka-cluster:DescribeGroup",),
 }
+#: The scheduled audit reads (never writes): the data topics and Connect's offsets topic.
+_AUDIT_ACTIONS: dict[str, tuple[str, ...]] = {
+    "MskConnect": ("kafka-cluster:Connect", "kafka-cluster:DescribeCluster"),
+    "MskReadStageTopics": ("kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"),
+    "MskAuditGroups": ("kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"),
+}
 _WILDCARD_CLUSTER = (
     "no mskClusterArn secret for this stage: MSK IAM ARNs need the cluster name and UUID, which "
     "brokerString does not carry; the topic/group part is this stage's own name"
 )
 _WILDCARD_SUFFIX = (
-    "Connect chooses the suffix of its transactional ids (-leader, -<connector>-<task>); the prefix is "
-    "this stage's own group id on this stage's cluster"
+    "the suffix is chosen at run time (Connect's transactional ids -leader, -<connector>-<task>; the "
+    "audit's per-run consumer group); the prefix is this stage's own name on this stage's cluster"
 )
 
 
@@ -127,6 +133,25 @@ def topics_resources(
         granted["MskDeleteStageTopics"] = topics
         granted["MskDescribeStageGroup"] = [f"{base}:group/{path}/{names.group_id}"]
     return granted
+
+
+def audit_resources(
+    names: StageNames, *, partition: str, region: str, account: str, cluster: MskCluster | None = None
+) -> dict[str, list[str]]:
+    """What the scheduled audit reads: the data topics and the offsets topic; its own groups (one
+    per run, all under the stage's audit prefix)."""
+    base, path = _scope(partition, region, account, cluster)
+    read = sorted([*names.data_topics.values(), names.offsets_topic])
+    return {
+        "MskConnect": [f"{base}:cluster/{path}"],
+        "MskReadStageTopics": [f"{base}:topic/{path}/{topic}" for topic in read],
+        "MskAuditGroups": [f"{base}:group/{path}/{names.audit_consumer_group_prefix}*"],
+    }
+
+
+def grant_audit_msk_access(role: iam.Role, names: StageNames, cluster: MskCluster | None = None) -> None:
+    """The audit task's read-only access (stages with ``kafka_auth = iam``)."""
+    _grant(role, names, audit_resources, _AUDIT_ACTIONS, cluster)
 
 
 def grant_stage_msk_access(role: iam.Role, names: StageNames, cluster: MskCluster | None = None) -> None:

@@ -21,10 +21,19 @@ partitions           report: adding partitions re-maps keys (breaks per-key orde
 replication factor   report: a reassignment is an operator's job (MSK, throttles)
 retention.ms/.bytes  fix when the specified value keeps at least as much (``-1`` is infinite);
                      report when it would shorten retention (that deletes data)
-cleanup.policy       fix when the specified policy is ``compact`` (Connect refuses internal
-                     topics that are not compacted, and reads only the latest value per key) or
-                     when the specified retention is infinite (``delete`` with ``-1`` deletes
-                     nothing, e.g. schema history); report otherwise
+cleanup.policy       fix when the specified policy is ``compact`` (Connect's internal topics; the
+                     data topics, which are the tables' replicas): ``delete`` -> ``compact`` (or
+                     ``compact,delete`` -> ``compact``) stops deleting by age and removes only
+                     versions superseded by a newer one older than ``min.compaction.lag.ms``,
+                     which is set in the same request, so no row's latest state is ever lost;
+                     also fix when the specified retention is infinite (``delete`` with ``-1``
+                     deletes nothing, e.g. schema history). Report otherwise: ``compact`` ->
+                     ``delete`` with a finite retention deletes every row not changed within it,
+                     and a switch to ``compact`` is held back while its
+                     ``min.compaction.lag.ms`` cannot be set (below)
+min.compaction.lag.ms fix when the specified value is at least the actual one (more history kept);
+delete.retention.ms  report when it would shorten it (versions or tombstones a lagging consumer
+                     still needs would go)
 min.insync.replicas  fix (durability only; no record is deleted), except above the topic's actual
                      replication factor: then every ``acks=all`` write (Connect's, Debezium's)
                      would fail, so report
@@ -65,6 +74,8 @@ class Action:
     changes: Mapping[str, str] = field(default_factory=dict)
     #: ``report``: one sentence per difference left alone.
     problems: tuple[str, ...] = ()
+    #: ``alter-config``: key -> the value the broker has now (``None``: not set on the topic).
+    current: Mapping[str, str | None] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -72,11 +83,14 @@ class Action:
             "topic": self.spec.name,
             "role": self.spec.role.value,
             "changes": dict(sorted(self.changes.items())),
+            "current": {key: self.current.get(key) for key in sorted(self.changes)},
             "problems": list(self.problems),
         }
 
 
 _RETENTION_KEYS: Final = ("retention.ms", "retention.bytes")
+#: Compaction's history keys: a larger value keeps more (broker default when unset: 0 and 1 day).
+_COMPACTION_KEYS: Final = {"min.compaction.lag.ms": "0", "delete.retention.ms": "86400000"}
 
 
 def _policy(value: str) -> frozenset[str]:
@@ -116,6 +130,14 @@ def _config_decision(
         if actual is None or _keeps_at_least(desired, actual):
             return None
         return f"{key} is {actual}, specified {desired}: shortening retention deletes data; change it by hand"
+    if key in _COMPACTION_KEYS:
+        have = _COMPACTION_KEYS[key] if actual is None else actual
+        if desired.lstrip("-").isdigit() and have.lstrip("-").isdigit() and int(desired) >= int(have):
+            return None
+        return (
+            f"{key} is {actual}, specified {desired}: a shorter value lets the cleaner remove versions "
+            "or tombstones a lagging consumer still needs; change it by hand"
+        )
     if key == "cleanup.policy":
         infinite = spec.config.get("retention.ms") == INFINITE
         if _policy(desired) == {"compact"} or infinite:
@@ -147,6 +169,7 @@ def plan_topics(specs: Sequence[TopicSpec], actual: Mapping[str, TopicState]) ->
                 "left alone (reassign partitions with the MSK/Kafka tools)"
             )
         changes: dict[str, str] = {}
+        held: list[str] = []
         for key, desired in spec.config.items():
             have = state.config.get(key)
             if _same(key, desired, have):
@@ -156,8 +179,20 @@ def plan_topics(specs: Sequence[TopicSpec], actual: Mapping[str, TopicState]) ->
                 changes[key] = desired
             else:
                 problems.append(reason)
+                held.append(key)
+        if "cleanup.policy" in changes and "compact" in _policy(changes["cleanup.policy"]):
+            blocked = [key for key in held if key in _COMPACTION_KEYS]
+            if blocked:
+                # Compacting with a shorter history window than specified would remove versions
+                # the window promises: switch the policy only together with its window.
+                del changes["cleanup.policy"]
+                problems.append(
+                    f"cleanup.policy stays {state.config.get('cleanup.policy')} until "
+                    f"{', '.join(blocked)} can be set as specified"
+                )
         if changes:
-            actions.append(Action(ActionKind.ALTER_CONFIG, spec, changes=changes))
+            current = {key: state.config.get(key) for key in changes}
+            actions.append(Action(ActionKind.ALTER_CONFIG, spec, changes=changes, current=current))
         if problems:
             actions.append(Action(ActionKind.REPORT, spec, problems=tuple(problems)))
         if not changes and not problems:

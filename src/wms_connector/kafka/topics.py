@@ -11,8 +11,10 @@ The rules, per role (``S`` = the stage's settings, ``stages.settings_for``):
 ============== ============================ ============================================
 role           partitions                   config
 ============== ============================ ============================================
-data           ``S.data_topic_partitions``  ``cleanup.policy=delete``,
-                                            ``retention.ms=S.data_retention_ms``
+data           ``S.data_topic_partitions``  ``cleanup.policy=compact``,
+                                            ``min.compaction.lag.ms=S.data_retention_ms``,
+                                            ``delete.retention.ms=S.data_retention_ms``,
+                                            ``retention.ms=-1`` (the table's replica)
 schema-changes 1 (DDL events keep their     ``cleanup.policy=delete``,
                global order)                ``retention.ms=S.data_retention_ms`` (they
                                             describe the data beside them; no longer)
@@ -37,6 +39,20 @@ single-broker runtime overrides it with 1). When that factor is 3 or more, every
 acknowledged, and one broker may be down (MSK patching) without stopping writes. Below 3 the
 broker default stays, since 2 in-sync replicas out of 2 would stop every write during a broker
 restart.
+
+Data topics are the tables' replicas (issue 21): compacted, so a consumer that starts at offset 0
+rebuilds every table (latest value per key; Debezium's delete + tombstone pair removes a deleted
+row), and the audit folds them the same way. ``S.data_retention_ms`` is the stage's *history
+window* (3 d branch, 7 d main and val, 14 d production):
+
+* ``min.compaction.lag.ms`` = the window: every change younger than the window stays in the topic,
+  so a consumer up to the window behind sees every intermediate version, and a fold at any point
+  inside the window is complete (the cleaner only removes a record superseded by a record that is
+  itself older than the window, i.e. before that point).
+* ``delete.retention.ms`` = the window: a tombstone stays that long after the cleaner first reaches
+  it, so a consumer that read a row and is up to the window behind still sees its delete; after
+  that the key is simply absent, which is what a new consumer must see.
+* ``retention.ms=-1``: nothing is deleted by age, also should anyone add ``delete`` to the policy.
 
 Data topics also get ``compression.type=zstd`` (``TOPIC_COMPRESSION``): MSK bills storage and
 traffic by the byte and a change event (JSON with its schema) shrinks ~12 (16 KiB batches) to ~40
@@ -114,6 +130,17 @@ def _delete_policy(
 _COMPACT: Final = {"cleanup.policy": "compact"}
 
 
+def replica_policy(history_window_ms: int) -> dict[str, str]:
+    """A data topic's config: compacted, full history for ``history_window_ms`` (module docstring)."""
+    window = str(history_window_ms)
+    return {
+        "cleanup.policy": "compact",
+        "min.compaction.lag.ms": window,
+        "delete.retention.ms": window,
+        "retention.ms": INFINITE,
+    }
+
+
 def topic_specs(stage: Stage, *, replication_factor: int | None = None) -> list[TopicSpec]:
     """Every topic ``stage`` owns, in the order of ``StageNames.all_topics``.
 
@@ -137,7 +164,7 @@ def topic_specs(stage: Stage, *, replication_factor: int | None = None) -> list[
             topic,
             TopicRole.DATA,
             settings.data_topic_partitions,
-            _delete_policy(settings.data_retention_ms),
+            replica_policy(settings.data_retention_ms),
             table.qualified,
         )
         for table, topic in names.data_topics.items()

@@ -23,6 +23,7 @@ from typing import Any
 from rich.console import Console
 
 from wms_connector.agent.runner import BackgroundAgent
+from wms_connector.audit.topic import end_offsets
 from wms_connector.connect.connector_config import SourceAdapter
 from wms_connector.connect.rest import ConnectApi, ConnectRestError
 from wms_connector.local.events import ChangeEvent, percentile
@@ -56,6 +57,11 @@ class DemoSummary:
     action: str = ""
     #: Ctrl-C ended the run before its --for elapsed.
     interrupted: bool = False
+    #: Stand-in only: each data topic's end offsets before the fresh database's connector started
+    #: (an earlier run's records lie before them), where the closing audit folds from.
+    start_offsets: dict[str, dict[int, int]] = field(default_factory=dict)
+    #: The closing audit (``audit.run.AuditReport.to_json``), stand-in runs that ended normally.
+    audit: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         latency = (
@@ -70,6 +76,7 @@ class DemoSummary:
             "events": [{"topic": t, "op": o, "count": n} for (t, o), n in sorted(self.events.items())],
             "latency": latency,
             "interrupted": self.interrupted,
+            "audit": self.audit,
         }
 
 
@@ -107,6 +114,18 @@ def print_event(console: Console, event: ChangeEvent, *, standin: bool) -> None:
     )
 
 
+def _register_fresh_standin(
+    api: ConnectApi, stage: Stage, source: SourceAdapter, bootstrap: str
+) -> dict[str, dict[int, int]]:
+    """Register the connector of a fresh stand-in database (forgetting the offsets an earlier run
+    left under its name); returns each data topic's end offsets before it started: the closing
+    audit folds this database's history only, from there."""
+    client = {"bootstrap.servers": bootstrap}
+    start = {t: end_offsets(client, t) for t in names_for(stage).data_topics.values()}
+    register_fresh(api, stage, source, bootstrap)
+    return start
+
+
 def run_demo(
     *,
     stage: Stage,
@@ -134,8 +153,7 @@ def run_demo(
     if created:
         console.print(f"created {len(created)} topic(s) on the local broker")
     if standin is not None:
-        # A fresh stand-in database: forget the offsets an earlier run left under this name.
-        register_fresh(api, stage, source, bootstrap)
+        summary.start_offsets = _register_fresh_standin(api, stage, source, bootstrap)
         console.print(
             markup("connector [bold]{}[/]: created (offsets of earlier runs reset)", summary.connector)
         )

@@ -101,7 +101,10 @@ def copy_sql() -> list[str]:
 
 def schema_sql() -> list[str]:
     """The DDL of the stand-in schemas and tables (pure)."""
-    statements = [f'CREATE SCHEMA IF NOT EXISTS "{schema}"' for schema in SCHEMAS]
+    # pg_walinspect (read-only WAL inspection) lets the audit prove, on a quiet database, that no
+    # captured change lies between the connector's last commit and its snapshot (audit/standin.py).
+    statements = ["CREATE EXTENSION IF NOT EXISTS pg_walinspect"]
+    statements += [f'CREATE SCHEMA IF NOT EXISTS "{schema}"' for schema in SCHEMAS]
     for table in CAPTURED_TABLES:
         statements.append(f"CREATE TABLE IF NOT EXISTS {quoted(table)} ({_DDL[table.table]})")
         statements.append(f"ALTER TABLE {quoted(table)} REPLICA IDENTITY FULL")

@@ -23,6 +23,9 @@ from wms_connector.stages import Stage
 
 from .conftest import Alerts, CfnResponses
 
+#: The data topics' history window (issue 21): a longer one than specified is left alone.
+WINDOW = "min.compaction.lag.ms"
+
 pytestmark = pytest.mark.integration
 
 STAGE = Stage("cleanup-me")
@@ -176,9 +179,10 @@ def test_unsafe_plan_fails_the_deploy_with_the_reason_and_applies_nothing(
     specs = {s.role: s for s in topic_specs(STAGE, replication_factor=1)}
     data = names.data_topics[next(iter(names.data_topics))]
     heartbeat, history = names.heartbeat_topic, names.schema_history_topic
-    # A person made a data topic keep more; the handler must not shorten it (that deletes data)...
-    longer = str(int(specs[TopicRole.DATA].config["retention.ms"]) * 2)
-    assert admin.alter(data, {"retention.ms": longer}) is None
+    # A person made a data topic keep more history; the handler must not shorten it (versions a
+    # lagging consumer needs would go)...
+    longer = str(int(specs[TopicRole.DATA].config[WINDOW]) * 2)
+    assert admin.alter(data, {WINDOW: longer}) is None
     # ...and a safe fix is pending at the same time: it must not be applied either.
     assert admin.alter(history, {"retention.ms": "86400000"}) is None
     assert admin.delete([heartbeat]) == {heartbeat: None}
@@ -189,11 +193,11 @@ def test_unsafe_plan_fails_the_deploy_with_the_reason_and_applies_nothing(
         body = _answer(cfn_responses, event)
         assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", "kept-id")
         assert "nothing applied" in body["Reason"]
-        assert data in body["Reason"] and "shortening retention deletes data" in body["Reason"]
+        assert data in body["Reason"] and f"{WINDOW} is {longer}" in body["Reason"]
         assert heartbeat not in admin.topic_names()  # not created
         assert admin.describe([history])[history].config["retention.ms"] == "86400000"  # not fixed
     finally:
-        admin.alter(data, {"retention.ms": specs[TopicRole.DATA].config["retention.ms"]})
+        admin.alter(data, {WINDOW: specs[TopicRole.DATA].config[WINDOW]})
         reconcile_topics(admin, topic_specs(STAGE, replication_factor=1), dry_run=False)
 
 
@@ -204,7 +208,7 @@ def test_failed_create_then_rollback_delete_keeps_the_topics(
     """A first deploy that fails must not delete topics it did not make (they may be older)."""
     data = next(iter(names_for(STAGE).data_topics.values()))
     spec = next(s for s in topic_specs(STAGE, replication_factor=1) if s.name == data)
-    assert admin.alter(data, {"retention.ms": str(int(spec.config["retention.ms"]) * 2)}) is None
+    assert admin.alter(data, {WINDOW: str(int(spec.config[WINDOW]) * 2)}) is None
     try:
         create = _event("Create", cfn_responses.url)
         handler(create, LambdaContext(60))
@@ -217,7 +221,7 @@ def test_failed_create_then_rollback_delete_keeps_the_topics(
         assert _answer(cfn_responses, rollback)["Status"] == "SUCCESS"
         assert stage_topics <= admin.topic_names()
     finally:
-        admin.alter(data, {"retention.ms": spec.config["retention.ms"]})
+        admin.alter(data, {WINDOW: spec.config[WINDOW]})
 
 
 @pytest.mark.usefixtures("lambda_env")
@@ -280,7 +284,7 @@ def test_named_stage_create_fails_and_delete_deletes_nothing(
 
     data = next(iter(names_for(MAIN).data_topics.values()))
     spec = next(s for s in topic_specs(MAIN, replication_factor=1) if s.name == data)
-    assert admin.alter(data, {"retention.ms": str(int(spec.config["retention.ms"]) * 2)}) is None
+    assert admin.alter(data, {WINDOW: str(int(spec.config[WINDOW]) * 2)}) is None
     try:
         _again(cfn_responses)
         handler(create, LambdaContext(60))
@@ -288,7 +292,7 @@ def test_named_stage_create_fails_and_delete_deletes_nothing(
         assert body["Status"] == "FAILED"
         assert data in body["Reason"] and "need a person" in body["Reason"]
     finally:
-        admin.alter(data, {"retention.ms": spec.config["retention.ms"]})
+        admin.alter(data, {WINDOW: spec.config[WINDOW]})
 
     _again(cfn_responses)
     before = admin.topic_names()
