@@ -65,24 +65,6 @@ ops_app = typer.Typer(
 FOLLOW_TIMEOUT_S = 3600.0
 
 
-def _common(  # noqa: PLR0917 - the shared options, passed on as they came
-    stage: str,
-    source: OpsSource,
-    connect_url: str,
-    metrics_url: list[str] | None,
-    bootstrap: str | None,
-    auth: Any,
-    region: str | None,
-    remote: bool,
-    as_json: bool,
-    audit_log: Any,
-    yes: bool = False,
-) -> Common:
-    return Common(
-        stage, source, connect_url, metrics_url, bootstrap, auth, region, remote, as_json, audit_log, yes
-    )
-
-
 # -- stop / resume / pause / restart ---------------------------------------------------------------
 
 
@@ -133,9 +115,7 @@ def _lifecycle_command(action: Action, doc: str) -> Any:
         as_json: JsonOpt = False,
         audit_log: AuditLogOpt = None,
     ) -> int:
-        common = _common(
-            stage, source, connect_url, None, bootstrap, auth, region, remote, as_json, audit_log
-        )
+        common = Common(stage, source, connect_url, None, bootstrap, auth, region, remote, as_json, audit_log)
         return _lifecycle(ctx, action, common)
 
     command.__doc__ = doc
@@ -158,7 +138,7 @@ def restart_command(  # noqa: PLR0917 - typer maps each parameter to an option
 ) -> int:
     """Restart the connector and its task (Oracle re-mines every open transaction from its start);
     refused for a STOPPED or PAUSED connector (resume it). Shows the state after."""
-    common = _common(stage, source, connect_url, None, bootstrap, auth, region, remote, as_json, audit_log)
+    common = Common(stage, source, connect_url, None, bootstrap, auth, region, remote, as_json, audit_log)
     return _lifecycle(ctx, Action.RESTART, common, failed_only=failed_only)
 
 
@@ -248,7 +228,7 @@ def snapshot_command(  # noqa: PLR0917 - typer maps each parameter to an option
     """Re-read TABLES while the stage keeps running: a blocking snapshot through the Kafka signal
     channel (streaming pauses while the tables are read, then resumes; consumers receive each row
     again as op=r). --stop stops one that is running."""
-    common = _common(
+    common = Common(
         stage, source, connect_url, metrics_url, bootstrap, auth, region, remote, as_json, audit_log
     )
     if common.remote:
@@ -325,7 +305,7 @@ def drop_transaction_command(  # noqa: PLR0917 - typer maps each parameter to an
 ) -> int:
     """Abandon a stuck transaction in the connector's LogMiner buffer (Debezium's drop-transaction
     signal): its changes are never emitted. Shows the oldest open transaction's age first."""
-    common = _common(
+    common = Common(
         stage, source, connect_url, metrics_url, bootstrap, auth, region, remote, as_json, audit_log, yes
     )
     if common.remote:

@@ -20,7 +20,7 @@ import typer
 from wms_connector.aws import client as aws_client
 from wms_connector.aws import default_region
 from wms_connector.commands import params
-from wms_connector.commands.common import parse_stage
+from wms_connector.commands.common import JsonOption, KafkaAuthOption, StageOption, parse_stage
 from wms_connector.connect.rest import HttpConnectApi
 from wms_connector.errors import InputError, WmsError
 from wms_connector.hold.store import HoldStore, operator_identity
@@ -59,9 +59,7 @@ class NotConfirmedError(WmsError):
     exit_code = int(Exit.NOT_CONFIRMED)
 
 
-StageOpt = Annotated[
-    str, typer.Option("--stage", "-s", help="stage: main, val, production or a branch stage")
-]
+StageOpt = StageOption
 SourceOpt = Annotated[
     OpsSource, typer.Option("--source", help="whose connector: oracle (deployed) or standin (local)")
 ]
@@ -93,10 +91,7 @@ BootstrapOpt = Annotated[
         help=f"Kafka bootstrap servers (default ${BOOTSTRAP_ENV})",
     ),
 ]
-AuthOpt = Annotated[
-    KafkaAuth | None,
-    typer.Option("--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"),
-]
+AuthOpt = KafkaAuthOption
 RegionOpt = Annotated[str | None, typer.Option("--region", help="AWS region (ECS Exec, MSK IAM auth)")]
 RemoteOpt = Annotated[
     bool,
@@ -107,7 +102,7 @@ RemoteOpt = Annotated[
     ),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="do not ask before a destructive step (scripts)")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output (stable, documented)")]
+JsonOpt = JsonOption
 AuditLogOpt = Annotated[
     Path | None,
     typer.Option(

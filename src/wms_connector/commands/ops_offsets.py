@@ -56,24 +56,6 @@ offsets_app = typer.Typer(
 SNAPSHOT_START_TIMEOUT_S = 120.0
 
 
-def _common(  # noqa: PLR0917 - the shared options, passed on as they came
-    stage: str,
-    source: OpsSource,
-    connect_url: str,
-    metrics_url: list[str] | None,
-    bootstrap: str | None,
-    auth: Any,
-    region: str | None,
-    remote: bool,
-    as_json: bool,
-    audit_log: Any,
-    yes: bool = False,
-) -> Common:
-    return Common(
-        stage, source, connect_url, metrics_url, bootstrap, auth, region, remote, as_json, audit_log, yes
-    )
-
-
 # -- show ----------------------------------------------------------------------------------------
 
 
@@ -108,7 +90,7 @@ def show_command(  # noqa: PLR0917 - typer maps each parameter to an option
 ) -> int:
     """The connector's position (Oracle: scn, commit_scn; stand-in: lsn and its commit time), its
     lag behind the source and the age of the oldest open transaction (from the metrics)."""
-    common = _common(stage, source, connect_url, metrics_url, None, None, region, remote, as_json, audit_log)
+    common = Common(stage, source, connect_url, metrics_url, None, None, region, remote, as_json, audit_log)
     if common.remote:
         return run_remote(ctx, common)
     with operation("offsets-show", common) as run:
@@ -174,7 +156,7 @@ def reset_command(  # noqa: PLR0917 - typer maps each parameter to an option
 ) -> int:
     """The "offset SCN no longer in the logs" procedure: stop, save the offsets to a file, delete
     them, re-create the schema history topic from its spec, resume, wait for the new snapshot."""
-    common = _common(
+    common = Common(
         stage, source, connect_url, metrics_url, bootstrap, auth, region, remote, as_json, audit_log, yes
     )
     if common.remote:
@@ -274,7 +256,7 @@ def restore_command(  # noqa: PLR0917 - typer maps each parameter to an option
     audit_log: AuditLogOpt = None,
 ) -> int:
     """Put a saved position back (KIP-875): stop, write the saved offsets, resume."""
-    common = _common(
+    common = Common(
         stage, source, connect_url, None, bootstrap, auth, region, remote, as_json, audit_log, yes
     )
     if common.remote:
@@ -342,7 +324,7 @@ def recover_history_command(  # noqa: PLR0917 - typer maps each parameter to an 
     """Rebuild a lost schema history (snapshot.mode=recovery) under the agents' hold, then put the
     connector's config back as it was once the task RUNS. Only when no DDL ran on the captured
     tables since the connector last ran; otherwise `ops offsets reset --to-snapshot`."""
-    common = _common(
+    common = Common(
         stage, source, connect_url, None, bootstrap, auth, region, remote, as_json, audit_log, yes
     )
     if common.remote:
