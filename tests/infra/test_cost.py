@@ -30,6 +30,14 @@ def test_fargate_cost_is_size_times_workers_times_hours(synthesized: Synthesized
     assert lines["KMS keys"] == 2 * prices["kms_key_month"]
     alarms = len(connector(synthesized, stage).find_resources("AWS::CloudWatch::Alarm"))
     assert lines["CloudWatch alarms"] == round(alarms * prices["alarm_standard_month"], 2)
+    # the scheduled audit runs a few minutes a day, priced per run, not around the clock
+    runs = (
+        prices["assumptions"]["scheduled_task_runs_month"]
+        * prices["assumptions"]["scheduled_task_hours_per_run"]
+    )
+    assert lines["Fargate scheduled tasks vCPU"] == round(
+        settings.audit_cpu / 1024 * runs * prices["fargate_vcpu_hour"], 2
+    )
 
 
 def test_lambda_is_priced_where_it_exists(synthesized: Synthesized) -> None:

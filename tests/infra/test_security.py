@@ -147,7 +147,10 @@ def test_secret_reads_stay_inside_the_stage_patterns(synthesized: Synthesized, s
 
 
 def _containers(synthesized: Synthesized, stage: str) -> dict[str, dict[str, Any]]:
-    (task,) = connector(synthesized, stage).find_resources("AWS::ECS::TaskDefinition").values()
+    # The Connect service's task (the stack also holds the scheduled audit's).
+    family = names_for(Stage(stage)).task_family
+    tasks = connector(synthesized, stage).find_resources("AWS::ECS::TaskDefinition").values()
+    (task,) = [t for t in tasks if t["Properties"].get("Family") == family]
     return {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
 
 
@@ -284,8 +287,14 @@ def test_msk_grants_name_the_stage_cluster_and_exact_groups_when_the_secret_give
         names.signal_consumer_group,
         names.hold_reader_group,
     }
-    # The only wildcard left: the suffix Connect adds to the stage's transactional ids.
-    assert [a for a in arns if "*" in a] == [f"{base}:transactional-id/{cluster}/{names.group_id}-*"]
+    # The only wildcards left: the suffix Connect adds to the stage's transactional ids, and the
+    # audit's per-run consumer group under the stage's own audit prefix (read-only role).
+    assert sorted(a for a in arns if "*" in a) == sorted(
+        [
+            f"{base}:transactional-id/{cluster}/{names.group_id}-*",
+            f"{base}:group/{cluster}/{names.audit_consumer_group_prefix}*",
+        ]
+    )
 
 
 @pytest.mark.parametrize("stage", ["main", "val", "production"])

@@ -1,7 +1,8 @@
 """Monthly cost estimate of a stage, read from its synthesized templates (pure).
 
 Every price comes from ``prices.json`` (one documented table); every count from the template:
-ECS service ``DesiredCount`` x task ``Cpu``/``Memory`` for Fargate, log groups, alarms, KMS
+ECS service ``DesiredCount`` x its task's ``Cpu``/``Memory`` for Fargate (a task definition no
+service runs, the scheduled audit, is priced per run from the assumptions), log groups, alarms, KMS
 keys, Lambda functions, SNS topics. Volumes a template cannot know (log GB, invocations) are the
 ``assumptions`` in the same file. No NAT gateway or VPC endpoint is created by our stacks, so
 none is priced (the VPC is shared and paid for elsewhere).
@@ -40,21 +41,49 @@ def _line(item: str, quantity: float, unit: str, unit_price: float) -> CostLine:
     return CostLine(item, round(quantity, 4), unit, unit_price, round(quantity * unit_price, 2))
 
 
+def _ref(value: Any) -> str | None:
+    """The logical id a ``{"Ref": id}`` names (``None`` for anything else)."""
+    return str(value["Ref"]) if isinstance(value, Mapping) and "Ref" in value else None
+
+
 def estimate(templates: Iterable[Mapping[str, Any]], prices: Mapping[str, Any]) -> list[CostLine]:
     """One line per priced thing; the total is the sum of ``monthly``."""
     temps = list(templates)
     assume = prices["assumptions"]
     hours = float(prices["hours_per_month"])
-    task_defs = _resources(temps, "AWS::ECS::TaskDefinition")
+    task_defs = {
+        logical_id: r
+        for t in temps
+        for logical_id, r in t.get("Resources", {}).items()
+        if r.get("Type") == "AWS::ECS::TaskDefinition"
+    }
     services = _resources(temps, "AWS::ECS::Service")
     tasks = sum(int(s["Properties"].get("DesiredCount", 1)) for s in services)
-    vcpu = sum(int(t["Properties"]["Cpu"]) for t in task_defs) / 1024
-    gb = sum(int(t["Properties"]["Memory"]) for t in task_defs) / 1024
+    served = {_ref(s["Properties"].get("TaskDefinition")): s for s in services}
+    vcpu_hours = gb_hours = scheduled_vcpu_hours = scheduled_gb_hours = 0.0
+    per_run = float(assume["scheduled_task_runs_month"]) * float(assume["scheduled_task_hours_per_run"])
+    for logical_id, task_def in task_defs.items():
+        cpu = int(task_def["Properties"]["Cpu"]) / 1024
+        gb = int(task_def["Properties"]["Memory"]) / 1024
+        service = served.get(logical_id)
+        if service is not None:
+            running = int(service["Properties"].get("DesiredCount", 1)) * hours
+            vcpu_hours, gb_hours = vcpu_hours + cpu * running, gb_hours + gb * running
+        else:
+            scheduled_vcpu_hours += cpu * per_run
+            scheduled_gb_hours += gb * per_run
     lines = [
-        _line("Fargate vCPU", vcpu * tasks * hours, "vCPU-hour", prices["fargate_vcpu_hour"]),
-        _line("Fargate memory", gb * tasks * hours, "GB-hour", prices["fargate_gb_hour"]),
+        _line("Fargate vCPU", vcpu_hours, "vCPU-hour", prices["fargate_vcpu_hour"]),
+        _line("Fargate memory", gb_hours, "GB-hour", prices["fargate_gb_hour"]),
         _line("Logs ingestion", tasks * assume["log_gb_per_task_month"], "GB", prices["logs_ingest_gb"]),
     ]
+    if scheduled_vcpu_hours:
+        lines += [
+            _line(
+                "Fargate scheduled tasks vCPU", scheduled_vcpu_hours, "vCPU-hour", prices["fargate_vcpu_hour"]
+            ),
+            _line("Fargate scheduled tasks memory", scheduled_gb_hours, "GB-hour", prices["fargate_gb_hour"]),
+        ]
     clusters = _resources(temps, "AWS::ECS::Cluster")
     insights = [
         c
