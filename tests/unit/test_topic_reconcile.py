@@ -86,7 +86,8 @@ def test_data_topic_with_finite_retention_is_set_to_infinite() -> None:
 
 
 def test_existing_delete_data_topic_becomes_compacted_in_one_change() -> None:
-    """The topic of a stage deployed before issue 21: delete, 7 d, no compaction keys set."""
+    """The topic of a stage deployed before issues 21 and 22: delete, 7 d, no compaction keys and no
+    topic compression set; one change brings all of them."""
     data = _by_role(TopicRole.DATA)
     state = TopicState(
         data.partitions,
@@ -102,10 +103,12 @@ def test_existing_delete_data_topic_becomes_compacted_in_one_change() -> None:
         "min.compaction.lag.ms": window,
         "delete.retention.ms": window,
         "retention.ms": "-1",
+        "compression.type": data.config["compression.type"],
     }
     # The plan shows what each key is now.
     assert action.to_json()["current"] == {
         "cleanup.policy": "delete",
+        "compression.type": None,
         "delete.retention.ms": None,
         "min.compaction.lag.ms": None,
         "retention.ms": "604800000",
