@@ -7,7 +7,9 @@
 # Connect container mounts read-only), mode 0400 for the image's user. The worker's
 # DirectoryConfigProvider reads the file when a connector starts (wms_connector.connect.secret_refs).
 # With WMS_REST_USER and WMS_REST_PASSWORD it also writes the REST credentials file; a worker that
-# finds that file starts with Connect's basic-auth REST extension (connect/rest_auth.py).
+# finds that file starts with Connect's basic-auth REST extension (connect/rest_auth.py). With
+# WMS_KAFKA_CLIENT_CERT (the whole kafkaClientCert secret, kafka_auth = mtls) it validates the
+# certificate and writes the Kafka clients' PEM files (`wms-connector kafka-cert write`), mode 0400.
 #
 # The worker (no argument) reads (environment):
 #   WMS_STAGE                      the stage (main, val, production or a branch stage)
@@ -15,7 +17,8 @@
 #   ECS_CONTAINER_METADATA_URI_V4  set by ECS: the task's IP becomes the REST advertised host
 #   (never a password: the worker refuses to start with ORACLE_PASSWORD in its environment)
 #   WMS_ADVERTISED_HOST            optional: skip the metadata lookup (outside ECS)
-#   WMS_KAFKA_AUTH                 optional: tls|iam|plaintext instead of the stage's setting
+#   WMS_KAFKA_AUTH                 optional: iam|mtls|tls|plaintext instead of the stage's setting
+#                                  (mtls: the certificate files write-secrets put in SECRETS_DIR)
 #   WMS_REST_PORT, WMS_LISTEN_HOST optional: REST port (8083) and bind address (0.0.0.0)
 #   KAFKA_HEAP_OPTS                optional: heap flags instead of the stage's container sizing
 #   WMS_TOPIC_REPLICATION_FACTOR   optional: internal topics' replication factor (else the stage's)
@@ -60,6 +63,11 @@ write_secrets() {
     rm -f -- "$SECRETS_DIR/$REST_CREDENTIALS_FILE"
     printf '%s=%s\n' "$WMS_REST_USER" "$WMS_REST_PASSWORD" >"$SECRETS_DIR/$REST_CREDENTIALS_FILE"
     echo "entrypoint: write-secrets: wrote $REST_CREDENTIALS_FILE from WMS_REST_USER and WMS_REST_PASSWORD" >&2
+    wrote=1
+  fi
+  if [[ -n "${WMS_KAFKA_CLIENT_CERT:-}" ]]; then
+    # Validated first (key matches, not expired): a bad certificate stops the task here, in one line.
+    wms-connector kafka-cert write --from-env WMS_KAFKA_CLIENT_CERT --dir "$SECRETS_DIR" || return 1
     wrote=1
   fi
   if ((wrote == 0)); then
@@ -115,6 +123,11 @@ main() {
     echo "entrypoint: ORACLE_PASSWORD is set in the worker's environment, where anyone who can run a" \
       "command in the container reads it; give it to the secrets container (entrypoint.sh write-secrets)" \
       "and start the worker without it" >&2
+    return 1
+  fi
+  if [[ -n "${WMS_KAFKA_CLIENT_CERT:-}" ]]; then
+    echo "entrypoint: WMS_KAFKA_CLIENT_CERT (the Kafka client key) is set in the worker's environment;" \
+      "give it to the secrets container (entrypoint.sh write-secrets) and start the worker without it" >&2
     return 1
   fi
   local host config heap

@@ -46,6 +46,7 @@ def _register() -> None:
         hold,
         image,
         infra,
+        kafka_cert,
         local,
         local_run,
         ops,
@@ -73,6 +74,7 @@ def _register() -> None:
         status,
         image,
         audit,
+        kafka_cert,
     ):
         module.register(app)
 

@@ -48,12 +48,26 @@ class StageError(InputError):
 
 
 class KafkaAuth(StrEnum):
-    """How Kafka clients authenticate. AWS stages use TLS (default) or MSK IAM; the local runtime
-    alone uses plaintext on loopback."""
+    """How Kafka clients authenticate (issue 23: authenticated clients only).
 
-    TLS = "tls"
+    * ``iam`` (the default of every stage): MSK IAM, SASL_SSL; the principal is the task's or
+      Lambda's role, scoped by ``infra/kafka_iam.py``.
+    * ``mtls``: TLS with a client certificate and key (the ``kafkaClientCert`` secret); the
+      principal is the certificate's subject, and the cluster's ACLs say what it may do.
+    * ``tls``: encryption without client identity, an explicit opt-out for a cluster that allows
+      unauthenticated clients (synth warns: anyone who reaches the brokers can read and write).
+    * ``plaintext``: the local runtime on loopback only.
+    """
+
     IAM = "iam"
+    MTLS = "mtls"
+    TLS = "tls"
     PLAINTEXT = "plaintext"
+
+    @property
+    def authenticated(self) -> bool:
+        """The broker knows who the client is (and can hold it to ACLs or IAM policies)."""
+        return self in (KafkaAuth.IAM, KafkaAuth.MTLS)
 
 
 class StageKind(StrEnum):
@@ -202,7 +216,11 @@ class StageSettings(BaseModel):
     )
     retain_on_destroy: bool = Field(description="keep data-bearing resources when the stack is destroyed")
     restart_budget: int = Field(ge=1, description="agent restarts allowed per budget window")
-    kafka_auth: KafkaAuth = Field(default=KafkaAuth.TLS, description="client auth to MSK: tls or iam")
+    kafka_auth: KafkaAuth = Field(
+        default=KafkaAuth.IAM,
+        description="client auth to MSK: iam (default) or mtls; tls (no client identity) only as a "
+        "warned-about opt-out (docs/infrastructure.md#kafka-client-auth)",
+    )
     exactly_once: bool = Field(
         default=True,
         description="KIP-618 exactly-once source delivery (worker exactly.once.source.support=enabled, "

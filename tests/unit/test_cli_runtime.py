@@ -66,7 +66,7 @@ def test_worker_config_renders_properties(tmp_path: Path) -> None:
     assert main(["worker-config", "--stage", "feature-x", *args]) == 0
     text = out.read_text()
     assert "group.id=--wms--feature-x--mgmt.connect.wms-connector-feature-x\n" in text
-    assert "security.protocol=SSL\n" in text
+    assert "security.protocol=SASL_SSL\n" in text  # iam: every stage's default (issue 23)
 
 
 def test_worker_config_needs_its_addresses(capsys: pytest.CaptureFixture[str]) -> None:

@@ -36,7 +36,7 @@ def test_every_emitted_property_is_documented_with_a_reason_and_vice_versa() -> 
             }
         )
         for stage in ("main", "val", "production", "feature-x"):
-            for auth in (KafkaAuth.TLS, KafkaAuth.IAM):
+            for auth in (KafkaAuth.IAM, KafkaAuth.MTLS, KafkaAuth.TLS):
                 for setting in build_settings(Stage(stage), OracleSource(db), "b.invalid:9094", auth):
                     emitted.setdefault(setting.key, set()).add(setting.reason)
     documented = _doc_rows("| property | value | why |")

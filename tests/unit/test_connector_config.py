@@ -15,7 +15,7 @@ from wms_connector.connect.connector_config import (
     exactly_once_settings,
     explain,
 )
-from wms_connector.connect.secret_refs import env_placeholder
+from wms_connector.connect.secret_refs import ClientTlsFiles, env_placeholder
 from wms_connector.connect.worker_config import client_security_settings
 from wms_connector.naming import CAPTURED_TABLES, names_for
 from wms_connector.secrets.shapes import DbInfo
@@ -35,7 +35,7 @@ NON_CDB = DbInfo(host="ora.example.invalid", port=1522, db="WMSDB", user="dbz", 
 BOOT = "b-1.example.invalid:9094,b-2.example.invalid:9094"
 
 
-def oracle(stage: Stage, db: DbInfo = CDB, auth: KafkaAuth = KafkaAuth.TLS) -> dict[str, str]:
+def oracle(stage: Stage, db: DbInfo = CDB, auth: KafkaAuth = KafkaAuth.IAM) -> dict[str, str]:
     return build_config(stage, OracleSource(db), BOOT, auth)
 
 
@@ -119,6 +119,23 @@ def test_client_security_repeated_for_every_debezium_client(auth: KafkaAuth) -> 
             "signal.consumer.",
         ):
             assert config[prefix + key] == value
+
+
+def test_mtls_gives_every_debezium_client_the_workers_certificate_files_and_no_pem() -> None:
+    files = ClientTlsFiles("/run/kafka-tls")
+    config = build_config(Stage("production"), OracleSource(CDB), BOOT, KafkaAuth.MTLS, client_tls=files)
+    for prefix in (
+        "schema.history.internal.producer.",
+        "schema.history.internal.consumer.",
+        "signal.consumer.",
+    ):
+        assert config[prefix + "security.protocol"] == "SSL"
+        assert config[prefix + "ssl.keystore.type"] == "PEM"
+        assert config[prefix + "ssl.keystore.location"] == "/run/kafka-tls/kafka-client-keystore.pem"
+        assert config[prefix + "ssl.truststore.location"] == "/run/kafka-tls/kafka-ca.pem"
+    assert not any("BEGIN" in value for value in config.values())
+    assert not any(key.endswith(("ssl.keystore.key", "ssl.keystore.certificate.chain")) for key in config)
+    assert not errors(check_config(config))
 
 
 def test_standin_has_no_schema_history_and_same_shared_settings() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wms_connector.connect.secret_refs import LOCAL_SECRET_SOURCES, SecretSources
+from wms_connector.connect.secret_refs import LOCAL_SECRET_SOURCES, SECRETS_DIR, ClientTlsFiles, SecretSources
 from wms_connector.connect.worker_config import (
     CLIENT_PREFIXES,
     SECRET_ENV_ALLOWLIST_PATTERN,
@@ -136,9 +136,51 @@ def test_security_settings_per_auth() -> None:
     )
 
 
-def test_default_auth_is_the_stages() -> None:
-    props = worker_config(Stage("production"), ENDPOINT, PLUGINS)
-    assert props["security.protocol"] == "SSL"
+def test_default_auth_is_the_stages_and_iam_for_every_stage_kind() -> None:
+    for stage in ("main", "val", "production", "feature-x"):
+        props = worker_config(Stage(stage), ENDPOINT, PLUGINS)
+        assert props["security.protocol"] == "SASL_SSL", stage
+        assert props["sasl.mechanism"] == "AWS_MSK_IAM", stage
+
+
+MTLS_KEYS = (
+    "security.protocol",
+    "ssl.keystore.type",
+    "ssl.keystore.location",
+    "ssl.truststore.type",
+    "ssl.truststore.location",
+)
+
+
+def test_mtls_names_pem_files_for_the_worker_and_every_client_prefix() -> None:
+    files = ClientTlsFiles("/run/kafka-tls")
+    props = worker_config(Stage("production"), ENDPOINT, PLUGINS, auth=KafkaAuth.MTLS, client_tls=files)
+    for prefix in ("", *CLIENT_PREFIXES):
+        got = {key: props[f"{prefix}{key}"] for key in MTLS_KEYS}
+        assert got == {
+            "security.protocol": "SSL",
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": "/run/kafka-tls/kafka-client-keystore.pem",
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": "/run/kafka-tls/kafka-ca.pem",
+        }, prefix
+    # Paths only: no inline PEM (ssl.keystore.key / certificate.chain) and no password-protected
+    # store a password would have to be written for.
+    for key, value in props.items():
+        assert "BEGIN" not in value, key
+        assert not key.endswith(("ssl.keystore.key", "ssl.keystore.certificate.chain", "password")), key
+    assert not any(key.endswith("sasl.jaas.config") for key in props)
+
+
+def test_mtls_defaults_to_the_image_secrets_directory() -> None:
+    props = worker_config(Stage("main"), ENDPOINT, PLUGINS, auth=KafkaAuth.MTLS)
+    assert props["ssl.keystore.location"] == f"{SECRETS_DIR}/kafka-client-keystore.pem"
+    assert props["admin.ssl.truststore.location"] == f"{SECRETS_DIR}/kafka-ca.pem"
+
+
+def test_client_tls_files_must_be_absolute() -> None:
+    with pytest.raises(ValueError, match="must be absolute"):
+        ClientTlsFiles("relative/dir")
 
 
 def test_heap_is_sized_from_the_container() -> None:

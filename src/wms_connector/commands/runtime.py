@@ -10,7 +10,7 @@ import typer
 
 from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, StageOption, parse_stage
-from wms_connector.connect.secret_refs import SECRETS_DIR, SecretSources
+from wms_connector.connect.secret_refs import SECRETS_DIR, ClientTlsFiles, SecretSources
 from wms_connector.connect.worker_config import (
     REST_PORT,
     TopicSizing,
@@ -93,6 +93,8 @@ def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a pa
         sizing=None if replication_factor is None else replace(sizing, replication_factor=replication_factor),
         secret_sources=SecretSources(secrets_dir=secrets_dir),
         rest_auth=rest_auth,
+        # mtls: the certificate files sit beside the other secret files (kafka-cert write).
+        client_tls=ClientTlsFiles(secrets_dir),
     )
     if as_json:
         print_json(props)

@@ -2,7 +2,8 @@
 
 ``connect.connector_config.build_settings`` is the one source of the connector configuration and of the
 reason for each value. This module renders it as Markdown for the DBA's reference, over every
-variant a stage can take (CDB and non-CDB ``dbInfo``; TLS and IAM Kafka auth), with the values that
+variant a stage can take (CDB and non-CDB ``dbInfo``; IAM (the default), mtls and the tls opt-out
+for Kafka auth), with the values that
 come from secrets shown by where they come from (``dbInfo.host``, ``brokerString``) rather than by
 an example value. ``tests/unit/test_config_doc.py`` fails when the document and the builder differ;
 ``python -m wms_connector.connect.config_doc`` rewrites the document's generated part.
@@ -47,7 +48,7 @@ def _variants() -> list[tuple[str, list[Setting]]]:
     found = []
     for label, pdb in (("CDB", "WMSPDB"), ("non-CDB", None)):
         db = DbInfo.model_validate({**_DB_FIELDS, "pdb_name": pdb, "password": "not-used-here"})
-        for auth in (KafkaAuth.TLS, KafkaAuth.IAM):
+        for auth in (KafkaAuth.IAM, KafkaAuth.MTLS, KafkaAuth.TLS):
             settings = build_settings(SHOWN_STAGE, OracleSource(db), _BOOTSTRAP, auth)
             found.append((f"{label}, {auth.value}", settings))
     return found

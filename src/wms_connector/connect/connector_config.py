@@ -28,7 +28,13 @@ from typing import Final, Protocol
 
 # One definition of the client security settings, shared with the worker config. Debezium opens its
 # own clients (schema history, Kafka signals) that do not inherit the worker's: they are repeated.
-from wms_connector.connect.secret_refs import ORACLE_PASSWORD_FILE, dir_placeholder, env_placeholder
+from wms_connector.connect.secret_refs import (
+    IMAGE_CLIENT_TLS,
+    ORACLE_PASSWORD_FILE,
+    ClientTlsFiles,
+    dir_placeholder,
+    env_placeholder,
+)
 from wms_connector.connect.worker_config import client_security_settings
 from wms_connector.naming import (
     CAPTURED_TABLES,
@@ -283,16 +289,23 @@ def exactly_once_settings(enabled: bool) -> list[Setting]:
 
 
 def build_settings(
-    stage: Stage, source: SourceAdapter, bootstrap: str, auth: KafkaAuth, *, exactly_once: bool | None = None
+    stage: Stage,
+    source: SourceAdapter,
+    bootstrap: str,
+    auth: KafkaAuth,
+    *,
+    exactly_once: bool | None = None,
+    client_tls: ClientTlsFiles = IMAGE_CLIENT_TLS,
 ) -> list[Setting]:
     """Every property of the connector for ``stage``, in a stable, readable order.
 
-    ``exactly_once`` overrides the stage's switch (benchmarks compare both modes)."""
+    ``exactly_once`` overrides the stage's switch (benchmarks compare both modes); ``client_tls``
+    is where Debezium's own clients find the ``mtls`` certificate files (the worker's)."""
     names = names_for(stage)
     stage_settings = settings_for(stage)
     if exactly_once is not None:
         stage_settings = stage_settings.model_copy(update={"exactly_once": exactly_once})
-    security = client_security_settings(auth)
+    security = client_security_settings(auth, client_tls)
     shared_head = [
         Setting("name", source.connector_name(names), "derived in naming"),
         Setting("connector.class", source.connector_class),
@@ -379,10 +392,16 @@ def build_settings(
 
 
 def build_config(
-    stage: Stage, source: SourceAdapter, bootstrap: str, auth: KafkaAuth, *, exactly_once: bool | None = None
+    stage: Stage,
+    source: SourceAdapter,
+    bootstrap: str,
+    auth: KafkaAuth,
+    *,
+    exactly_once: bool | None = None,
+    client_tls: ClientTlsFiles = IMAGE_CLIENT_TLS,
 ) -> dict[str, str]:
     """The connector config as an ordered ``dict[str, str]`` (what is PUT to Connect)."""
-    rows = build_settings(stage, source, bootstrap, auth, exactly_once=exactly_once)
+    rows = build_settings(stage, source, bootstrap, auth, exactly_once=exactly_once, client_tls=client_tls)
     return {row.key: row.value for row in rows}
 
 

@@ -35,6 +35,15 @@ SECRET_FILE_SOURCES: Final = (
     ("ORACLE_PASSWORD", ORACLE_PASSWORD_FILE),
     ("WMS_STANDIN_PASSWORD", STANDIN_PASSWORD_FILE),
 )
+#: The Kafka client certificate (``kafka_auth = mtls``), written from the ``kafkaClientCert``
+#: secret by ``wms-connector kafka-cert write`` (the secrets container's ``write-secrets``), each
+#: mode 0400: the Java clients read the key and chain from one PEM file (Kafka's
+#: ``ssl.keystore.type=PEM``), librdkafka reads the chain and the key from two; the trust file holds
+#: the secret's CA bundle, or the system's when the secret has none (MSK's Amazon-issued brokers).
+KAFKA_KEYSTORE_FILE: Final = "kafka-client-keystore.pem"
+KAFKA_CERT_FILE: Final = "kafka-client-cert.pem"
+KAFKA_KEY_FILE: Final = "kafka-client-key.pem"
+KAFKA_TRUST_FILE: Final = "kafka-ca.pem"
 #: What a local worker's EnvVarConfigProvider may read: the stand-in's and a local Oracle run's.
 LOCAL_ENV_ALLOWLIST: Final = r"^(ORACLE|WMS_STANDIN)_[A-Z0-9_]+$"
 
@@ -47,6 +56,47 @@ def env_placeholder(variable: str) -> str:
 def dir_placeholder(file: str, directory: str = SECRETS_DIR) -> str:
     """A Kafka ``DirectoryConfigProvider`` reference: the worker reads ``directory/file``."""
     return "${dir:" + directory + ":" + file + "}"
+
+
+@dataclass(frozen=True)
+class ClientTlsFiles:
+    """Where a Kafka client finds its certificate, key and trusted CAs (``kafka_auth = mtls``).
+
+    Paths only, never PEM text: Kafka's config topic and the connector config hold these paths,
+    and the files are read by the client that opens the connection."""
+
+    directory: str = SECRETS_DIR
+
+    def __post_init__(self) -> None:
+        if not self.directory.startswith("/"):
+            raise ValueError(f"the client certificate directory must be absolute, not {self.directory!r}")
+
+    def _path(self, file: str) -> str:
+        return f"{self.directory.rstrip('/')}/{file}"
+
+    @property
+    def keystore(self) -> str:
+        return self._path(KAFKA_KEYSTORE_FILE)
+
+    @property
+    def certificate(self) -> str:
+        return self._path(KAFKA_CERT_FILE)
+
+    @property
+    def key(self) -> str:
+        return self._path(KAFKA_KEY_FILE)
+
+    @property
+    def trust(self) -> str:
+        return self._path(KAFKA_TRUST_FILE)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return (KAFKA_KEYSTORE_FILE, KAFKA_CERT_FILE, KAFKA_KEY_FILE, KAFKA_TRUST_FILE)
+
+
+#: The image's client certificate files: in the worker's secrets directory.
+IMAGE_CLIENT_TLS: Final = ClientTlsFiles()
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ Choices, and why
   task fences the old one's producer, so a killed worker's uncommitted records are aborted, never
   delivered twice, to a consumer reading with ``isolation.level=read_committed``. The leader also
   writes the config topic transactionally (id ``<group.id>-leader``). The workers therefore need
-  the transactional-id permissions (MSK IAM: ``infra/kafka_iam.py``; TLS: ACLs, docs/runtime.md).
+  the transactional-id permissions (MSK IAM: ``infra/kafka_iam.py``; mtls: ACLs, docs/stream.md).
   Measured across kill -9 (``bench/failover.py``, 25 inserts/s): 0 duplicates and 0 lost with
   it, 382 duplicates over 4 kills without it. The cost is a commit per poll batch (latency,
   measured by ``bench/e2e_latency.py``). Enabling it on
@@ -73,8 +73,10 @@ from typing import Final
 
 from wms_connector.connect.rest_auth import REST_EXTENSION_CLASS
 from wms_connector.connect.secret_refs import (
+    IMAGE_CLIENT_TLS,
     IMAGE_SECRET_SOURCES,
     LOCAL_ENV_ALLOWLIST,
+    ClientTlsFiles,
     SecretSources,
 )
 from wms_connector.naming import names_for
@@ -117,18 +119,28 @@ MSK_IAM_LOGIN_MODULE: Final = "software.amazon.msk.auth.iam.IAMLoginModule requi
 MSK_IAM_CALLBACK_HANDLER: Final = "software.amazon.msk.auth.iam.IAMClientCallbackHandler"
 
 
-def client_security_settings(auth: KafkaAuth) -> dict[str, str]:
+def client_security_settings(auth: KafkaAuth, tls_files: ClientTlsFiles = IMAGE_CLIENT_TLS) -> dict[str, str]:
     """Kafka client settings for ``auth``, unprefixed.
 
     Repeat them under every prefix of a client that talks to the cluster (the worker does so for
     ``producer.``/``consumer.``/``admin.``; Debezium's schema history needs
-    ``schema.history.internal.producer.``/``.consumer.``). TLS uses the JVM's default trust store,
-    which trusts the Amazon certificates MSK presents.
+    ``schema.history.internal.producer.``/``.consumer.``). TLS and IAM use the JVM's default trust
+    store, which trusts the Amazon certificates MSK presents. ``mtls`` names the PEM files in
+    ``tls_files`` (Kafka's PEM key store: the private key and the chain in one file, KIP-651);
+    the files are read by the client, so no certificate or key text is ever in a config.
     """
     if auth is KafkaAuth.PLAINTEXT:
         return {"security.protocol": "PLAINTEXT"}
     if auth is KafkaAuth.TLS:
         return {"security.protocol": "SSL"}
+    if auth is KafkaAuth.MTLS:
+        return {
+            "security.protocol": "SSL",
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": tls_files.keystore,
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": tls_files.trust,
+        }
     return {
         "security.protocol": "SASL_SSL",
         "sasl.mechanism": "AWS_MSK_IAM",
@@ -181,16 +193,19 @@ def worker_config(
     session_timeout_ms: int = SESSION_TIMEOUT_MS,
     secret_sources: SecretSources = IMAGE_SECRET_SOURCES,
     rest_auth: bool = False,
+    client_tls: ClientTlsFiles = IMAGE_CLIENT_TLS,
 ) -> dict[str, str]:
     """The worker properties of ``stage``, in the order they are written to the file.
 
     ``secret_sources`` defaults to production's (the secrets directory only); the local cluster
     passes ``LOCAL_SECRET_SOURCES``. ``rest_auth`` puts the REST API behind the basic-auth
-    extension (:mod:`wms_connector.connect.rest_auth`; the JVM also needs the JAAS flag)."""
+    extension (:mod:`wms_connector.connect.rest_auth`; the JVM also needs the JAAS flag).
+    ``client_tls`` is where ``mtls`` clients find their certificate files (default: the image's
+    secrets directory)."""
     settings = settings if settings is not None else settings_for(stage)
     names = names_for(stage)
     sizing = sizing if sizing is not None else TopicSizing.for_stage(settings)
-    security = client_security_settings(auth if auth is not None else settings.kafka_auth)
+    security = client_security_settings(auth if auth is not None else settings.kafka_auth, client_tls)
     props: dict[str, str] = {
         "bootstrap.servers": endpoint.bootstrap_servers,
         "group.id": names.group_id,

@@ -5,6 +5,10 @@
 * ``iam``: ``SASL_SSL`` with ``OAUTHBEARER`` against MSK's IAM listener (port 9098). The token is
   a SigV4-signed URL made by AWS's ``aws-msk-iam-sasl-signer-python`` from the default credential
   chain (the Lambda's or task's role); librdkafka asks for a fresh one before it expires.
+* ``mtls``: ``security.protocol=SSL`` with a client certificate: librdkafka reads the chain, the
+  key and the trusted CAs from the files ``wms-connector kafka-cert write`` (or the task's secrets
+  container) wrote from the ``kafkaClientCert`` secret, in ``WMS_KAFKA_TLS_DIR`` (default: the
+  image's secrets directory). Paths only: the key never enters the config dict.
 * ``plaintext``: the local runtime only. Refused unless every bootstrap host is a loopback
   address, so a mis-set auth can never send unencrypted traffic to a real cluster. It is also
   the default (:func:`default_auth`) when every bootstrap host is a loopback address.
@@ -14,10 +18,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Final
 
+from wms_connector.connect.secret_refs import IMAGE_CLIENT_TLS, ClientTlsFiles
 from wms_connector.errors import InputError, WmsError
 from wms_connector.kafka.bootstrap import parse_bootstrap
 from wms_connector.stages import KafkaAuth
@@ -30,6 +37,8 @@ _LOCAL_HOSTS: Final = frozenset({"localhost"})
 LIBRDKAFKA_LOG: Final = logging.getLogger("wms_connector.librdkafka")
 LIBRDKAFKA_LOG.addHandler(logging.NullHandler())
 LIBRDKAFKA_LOG.propagate = False
+#: Where a Python client finds the ``mtls`` files (written by ``wms-connector kafka-cert write``).
+TLS_DIR_ENV: Final = "WMS_KAFKA_TLS_DIR"
 #: Seconds to wait for a TCP connection to a broker before calling the bootstrap unreachable.
 PROBE_TIMEOUT_S: Final = 3.0
 
@@ -95,12 +104,31 @@ def msk_iam_token(region: str) -> tuple[str, float]:
     return str(token), float(expiry_ms) / 1000.0
 
 
+def client_tls_files(environ: Mapping[str, str] = os.environ) -> ClientTlsFiles:
+    """The ``mtls`` files of this process: ``WMS_KAFKA_TLS_DIR``, else the image's secrets directory.
+    Refused in one line when a file is missing (before librdkafka's own, vaguer error)."""
+    chosen = environ.get(TLS_DIR_ENV)
+    try:
+        files = ClientTlsFiles(str(Path(chosen).expanduser().resolve())) if chosen else IMAGE_CLIENT_TLS
+    except ValueError as error:
+        raise InputError(f"{TLS_DIR_ENV}: {error}") from None
+    missing = [p for p in (files.certificate, files.key, files.trust) if not Path(p).is_file()]
+    if missing:
+        raise InputError(
+            f"mtls Kafka auth needs the client certificate files, but {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing; write them from the kafkaClientCert secret "
+            f"with `wms-connector kafka-cert write --stage STAGE --dir DIR` and set {TLS_DIR_ENV}=DIR"
+        )
+    return files
+
+
 def client_config(
     bootstrap: str,
     auth: KafkaAuth,
     *,
     region: str | None = None,
     token_source: Callable[[str], tuple[str, float]] = msk_iam_token,
+    tls_files: ClientTlsFiles | None = None,
 ) -> dict[str, Any]:
     """The confluent-kafka config for an admin client of ``bootstrap`` with ``auth``."""
     hosts = bootstrap_hosts(bootstrap)
@@ -114,11 +142,19 @@ def client_config(
         if remote:
             raise InputError(
                 f"plaintext Kafka auth is for the local runtime only, but the bootstrap names "
-                f"{', '.join(remote)}; use --auth tls or --auth iam for MSK"
+                f"{', '.join(remote)}; use --auth iam or --auth mtls for MSK"
             )
         config["security.protocol"] = "PLAINTEXT"
     elif auth is KafkaAuth.TLS:
         config |= {"security.protocol": "SSL", "ssl.ca.location": "probe"}
+    elif auth is KafkaAuth.MTLS:
+        files = tls_files if tls_files is not None else client_tls_files()
+        config |= {
+            "security.protocol": "SSL",
+            "ssl.certificate.location": files.certificate,
+            "ssl.key.location": files.key,
+            "ssl.ca.location": files.trust,
+        }
     else:
         if not region:
             raise InputError("MSK IAM auth needs the cluster's AWS region: pass --region or set AWS_REGION")

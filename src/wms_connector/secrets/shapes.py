@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from wms_connector.kafka.bootstrap import HostPort, parse_bootstrap
+from wms_connector.secrets.client_cert import KafkaClientCert
 
 # ---------------------------------------------------------------------------------------------
 # Shapes
@@ -264,6 +265,14 @@ PERMISSIONS_BOUNDARY: Final = SecretSpec(
 MSK_CLUSTER_ARN: Final = SecretSpec(
     "mskClusterArn", False, MskCluster.parse, "the stage's MSK cluster ARN (scopes the IAM grants)"
 )
+#: Read only where the certificate is used (the secrets container, the topics Lambda, an operator's
+#: ``wms-connector secrets``), never by synth: the template names the secret, nothing reads its key.
+KAFKA_CLIENT_CERT: Final = SecretSpec(
+    "kafkaClientCert",
+    False,
+    KafkaClientCert.parse,
+    "the Kafka client certificate and key (kafka_auth = mtls)",
+)
 ALL_SECRETS: Final[tuple[SecretSpec[Any], ...]] = (
     BROKER_STRING,
     DB_INFO,
@@ -272,4 +281,5 @@ ALL_SECRETS: Final[tuple[SecretSpec[Any], ...]] = (
     IAM_PATH,
     PERMISSIONS_BOUNDARY,
     MSK_CLUSTER_ARN,
+    KAFKA_CLIENT_CERT,
 )

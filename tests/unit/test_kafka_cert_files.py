@@ -1,0 +1,117 @@
+"""The mtls client files: written from the secret (0400, the key never printed), read by every client."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.certs import TestCa
+from wms_connector.connect.secret_refs import ClientTlsFiles
+from wms_connector.errors import InputError
+from wms_connector.kafka.client import TLS_DIR_ENV, client_config, client_tls_files
+from wms_connector.local.paths import repo_root
+from wms_connector.secrets.client_cert import KafkaClientCert
+from wms_connector.secrets.client_cert_files import write_client_tls_files
+from wms_connector.stages import KafkaAuth
+
+CA = TestCa()
+CLIENT = CA.issue(cn="wms-connector-main", ou="cdc")
+ENTRYPOINT = repo_root() / "runtime" / "entrypoint.sh"
+#: The entrypoint calls `wms-connector`: the one of this interpreter's environment.
+VENV_PATH = f"{Path(sys.executable).parent}:/usr/bin:/bin"
+
+
+def key_lines(pem: str) -> list[str]:
+    return pem.strip().splitlines()[1:-1]
+
+
+def test_the_files_are_owner_read_only_and_hold_what_kafka_reads(tmp_path: Path) -> None:
+    cert = KafkaClientCert.parse(json.dumps(CLIENT.secret(CA.pem)))
+    files = ClientTlsFiles(str(tmp_path))
+    write_client_tls_files(cert, files)
+    # A rotation replaces every file whole.
+    written = write_client_tls_files(cert, files)
+    assert written == (files.keystore, files.certificate, files.key, files.trust)
+    for path in written:
+        assert stat.S_IMODE(Path(path).stat().st_mode) == 0o400, path
+    keystore = Path(files.keystore).read_text()
+    assert keystore.startswith("-----BEGIN PRIVATE KEY-----") and keystore.endswith(CLIENT.certificate)
+    assert Path(files.certificate).read_text() == CLIENT.certificate
+    assert Path(files.trust).read_text() == CA.pem
+
+
+def test_without_a_ca_bundle_the_trust_file_is_the_systems(tmp_path: Path) -> None:
+    system = tmp_path / "system.pem"
+    system.write_text(CA.pem)
+    out = tmp_path / "out"
+    out.mkdir()
+    cert = KafkaClientCert.parse(json.dumps(CLIENT.secret()))
+    write_client_tls_files(cert, ClientTlsFiles(str(out)), trust_fallback=system)
+    assert (out / "kafka-ca.pem").read_text() == CA.pem
+
+
+def test_python_clients_name_the_files_and_refuse_missing_ones(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="kafka-cert write"):
+        client_tls_files({TLS_DIR_ENV: str(tmp_path)})
+    write_client_tls_files(
+        KafkaClientCert.parse(json.dumps(CLIENT.secret(CA.pem))), ClientTlsFiles(str(tmp_path))
+    )
+    files = client_tls_files({TLS_DIR_ENV: str(tmp_path)})
+    config = client_config("b-1.msk:9094", KafkaAuth.MTLS, tls_files=files)
+    assert config["security.protocol"] == "SSL"
+    assert config["ssl.certificate.location"] == str(tmp_path / "kafka-client-cert.pem")
+    assert config["ssl.key.location"] == str(tmp_path / "kafka-client-key.pem")
+    assert config["ssl.ca.location"] == str(tmp_path / "kafka-ca.pem")
+    # Locations only: librdkafka's inline ssl.key.pem / ssl.certificate.pem are never used.
+    assert not any("BEGIN" in str(value) for value in config.values())
+    assert "ssl.key.pem" not in config and "ssl.key.password" not in config
+
+
+def _write_secrets(directory: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    full = {"PATH": VENV_PATH, "WMS_SECRETS_DIR": str(directory), **env}
+    return subprocess.run(
+        ["bash", str(ENTRYPOINT), "write-secrets"], env=full, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_secrets_container_writes_the_certificate_files(tmp_path: Path) -> None:
+    result = _write_secrets(tmp_path, {"WMS_KAFKA_CLIENT_CERT": json.dumps(CLIENT.secret(CA.pem))})
+    assert result.returncode == 0, result.stderr
+    files = ClientTlsFiles(str(tmp_path))
+    for path in (files.keystore, files.certificate, files.key, files.trust):
+        assert stat.S_IMODE(Path(path).stat().st_mode) == 0o400, path
+    assert "User:CN=wms-connector-main,OU=cdc" in result.stdout
+    for line in key_lines(CLIENT.key):
+        assert line not in result.stdout + result.stderr
+
+
+def test_an_expired_certificate_stops_the_secrets_container_in_one_line(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    old = CA.issue(cn="old", valid_from=now - timedelta(days=9), valid_until=now - timedelta(days=1))
+    result = _write_secrets(tmp_path, {"WMS_KAFKA_CLIENT_CERT": json.dumps(old.secret())})
+    assert result.returncode != 0
+    [line] = [text for text in result.stderr.splitlines() if text.strip()]
+    assert "expired" in line and "$WMS_KAFKA_CLIENT_CERT" in line
+    for text in key_lines(old.key):
+        assert text not in result.stdout + result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_worker_refuses_to_start_with_the_client_key_in_its_environment() -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WMS_STAGE": "main",
+        "KAFKA_BOOTSTRAP_SERVERS": "b:9092",
+        "WMS_KAFKA_CLIENT_CERT": json.dumps(CLIENT.secret()),
+    }
+    result = subprocess.run(["bash", str(ENTRYPOINT)], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    [line] = result.stderr.splitlines()
+    assert "WMS_KAFKA_CLIENT_CERT" in line and "secrets container" in line
+    assert "PRIVATE KEY" not in result.stderr
