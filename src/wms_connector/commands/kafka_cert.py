@@ -62,16 +62,21 @@ def write_command(  # noqa: PLR0917 - typer maps each CLI option to a parameter
     as_json: JsonOption = False,
 ) -> None:
     """Validate the client certificate and write its files (mode 0400) for WMS_KAFKA_TLS_DIR."""
-    if (from_env is None) == (stage is None):
+    parsed = Stage.parse(stage) if stage is not None else None
+    if (from_env is None) == (parsed is None):
         raise InputError("kafka-cert write needs exactly one of --from-env VAR or --stage STAGE")
-    if from_env is not None:
-        cert, source = _from_env(from_env), f"${from_env}"
-    else:
-        found = resolve(
-            Stage.parse(str(stage)), KAFKA_CLIENT_CERT, backend_for(secrets_file, offline, region)
-        )
+    if parsed is not None:
+        chosen = directory or Path.home() / ".wms-connector" / "kafka-tls" / parsed.name
+        found = resolve(parsed, KAFKA_CLIENT_CERT, backend_for(secrets_file, offline, region))
         cert, source = found.value, found.path
-    target = directory.expanduser().resolve()
+    else:
+        if directory is None:
+            raise InputError(
+                "kafka-cert write --from-env needs --dir DIR (the secrets container: its volume)"
+            )
+        chosen = directory
+        cert, source = _from_env(str(from_env)), f"${from_env}"
+    target = chosen.expanduser().resolve()
     if not target.exists():
         target.mkdir(mode=0o700, parents=True)
     written = write_client_tls_files(cert, ClientTlsFiles(str(target)))
