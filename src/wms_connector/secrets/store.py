@@ -68,6 +68,10 @@ class SecretsBackend(Protocol):
 
     def fetch(self, path: str) -> str | None: ...
 
+    def exists(self, path: str) -> bool:
+        """Whether the secret exists, from its metadata only (never its value)."""
+        ...
+
 
 class AwsSecretsBackend:
     """AWS Secrets Manager through a boto3 ``secretsmanager`` client (passed in)."""
@@ -110,6 +114,34 @@ class AwsSecretsBackend:
         if text is None:
             raise SecretAccessError(f"secret {path!r} holds binary data; store it as a string (JSON)")
         return str(text)
+
+    def exists(self, path: str) -> bool:
+        """``DescribeSecret``: metadata only, so the caller needs no right to read the value."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self._client.describe_secret(SecretId=path)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "Unknown")
+            if code == "ResourceNotFoundException":
+                return False
+            raise SecretAccessError(
+                f"cannot describe secret {path!r} in AWS Secrets Manager ({code}); not falling back to "
+                "the default path, because only a missing secret may fall back. Check the caller's "
+                "IAM permissions (secretsmanager:DescribeSecret) and retry."
+            ) from error
+        except BotoCoreError as error:
+            raise SecretAccessError(
+                f"cannot reach AWS Secrets Manager for {path!r} ({type(error).__name__}); check the "
+                "region, credentials and network, or use --offline / --secrets-file"
+            ) from error
+        if answer.get("DeletedDate") is not None:
+            raise SecretAccessError(
+                f"secret {path!r} is scheduled for deletion in AWS Secrets Manager; restore it "
+                f"(aws secretsmanager restore-secret --secret-id {path}) or delete it for good, "
+                "then retry (not falling back to the default path meanwhile)"
+            )
+        return True
 
 
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
@@ -186,6 +218,9 @@ class FileSecretsBackend:
         value = self._values[path]
         return value if isinstance(value, str) else json.dumps(value)
 
+    def exists(self, path: str) -> bool:
+        return path in self._values
+
 
 # ---------------------------------------------------------------------------------------------
 # Resolution
@@ -227,6 +262,17 @@ def locate(stage: Stage, name: str, backend: SecretsBackend) -> tuple[str, str] 
         text = backend.fetch(path)
         if text is not None:
             return path, text
+    return None
+
+
+def locate_metadata(stage: Stage, name: str, backend: SecretsBackend) -> str | None:
+    """The first existing path for ``name`` by metadata alone (``DescribeSecret``), or ``None``.
+
+    The same fallback contract as :func:`locate`: the default path only when the stage's secret
+    does not exist; any other failure raises."""
+    for path in names_for(stage).secret_paths(name):
+        if backend.exists(path):
+            return path
     return None
 
 
