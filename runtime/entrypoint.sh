@@ -9,7 +9,9 @@
 # With WMS_REST_USER and WMS_REST_PASSWORD it also writes the REST credentials file; a worker that
 # finds that file starts with Connect's basic-auth REST extension (connect/rest_auth.py). With
 # WMS_KAFKA_CLIENT_CERT (the whole kafkaClientCert secret, kafka_auth = mtls) it validates the
-# certificate and writes the Kafka clients' PEM files (`wms-connector kafka-cert write`), mode 0400.
+# certificate and writes the Kafka clients' PEM files (`wms-connector kafka-cert write`), mode 0400,
+# into $WMS_KAFKA_TLS_DIR (default $CONNECT_HOME/kafka-tls, a task volume the Connect and agent
+# containers mount read-only).
 #
 # The worker (no argument) reads (environment):
 #   WMS_STAGE                      the stage (main, val, production or a branch stage)
@@ -32,6 +34,8 @@ set -euo pipefail
 CONNECT_HOME="${CONNECT_HOME:-/opt/connect}"
 JMX_EXPORTER_PORT="${JMX_EXPORTER_PORT:-127.0.0.1:9404}"
 SECRETS_DIR="${WMS_SECRETS_DIR:-$CONNECT_HOME/secrets}"
+# The Kafka client certificate's own volume (connect/secret_refs.py KAFKA_TLS_DIR; kafka_auth = mtls).
+KAFKA_TLS_DIR="${WMS_KAFKA_TLS_DIR:-$CONNECT_HOME/kafka-tls}"
 # Environment variable -> file in SECRETS_DIR (keep in step with connect/secret_refs.py).
 SECRET_FILES=(ORACLE_PASSWORD:oracle-password WMS_STANDIN_PASSWORD:standin-password)
 REST_CREDENTIALS_FILE=rest-credentials.properties
@@ -67,7 +71,7 @@ write_secrets() {
   fi
   if [[ -n "${WMS_KAFKA_CLIENT_CERT:-}" ]]; then
     # Validated first (key matches, not expired): a bad certificate stops the task here, in one line.
-    wms-connector kafka-cert write --from-env WMS_KAFKA_CLIENT_CERT --dir "$SECRETS_DIR" || return 1
+    wms-connector kafka-cert write --from-env WMS_KAFKA_CLIENT_CERT --dir "$KAFKA_TLS_DIR" || return 1
     wrote=1
   fi
   if ((wrote == 0)); then
@@ -155,7 +159,7 @@ main() {
   wms-connector worker-config --stage "$WMS_STAGE" --bootstrap "$KAFKA_BOOTSTRAP_SERVERS" \
     --advertised-host "$host" --plugin-path "$CONNECT_HOME/plugins" --output "$config" \
     --rest-port "${WMS_REST_PORT:-8083}" --listen-host "${WMS_LISTEN_HOST:-0.0.0.0}" \
-    --secrets-dir "$SECRETS_DIR" "${overrides[@]}"
+    --secrets-dir "$SECRETS_DIR" --kafka-tls-dir "$KAFKA_TLS_DIR" "${overrides[@]}"
   heap="${KAFKA_HEAP_OPTS:-$(wms-connector worker-config --stage "$WMS_STAGE" --heap-opts)}"
   echo "entrypoint: stage $WMS_STAGE, advertised host $host, heap $heap" >&2
   # shellcheck disable=SC2086 # heap holds two separate JVM flags

@@ -1,4 +1,4 @@
-"""One synth per test session: every stage kind (plus an IAM-auth variant) in ONE app, one jsii process.
+"""One synth per test session: every stage kind (plus IAM-scope and mtls variants) in ONE app.
 
 The Connect image's Dockerfile and the Lambda bundle are only *fingerprinted* at synth (built or
 uploaded at deploy time), so when the real ones are absent the fixture points synth at
@@ -15,12 +15,15 @@ from typing import Any
 
 import pytest
 
+from tests.certs import TestCa
 from wms_connector.image.context import DOCKERFILE
 from wms_connector.infra.inputs import DEFAULT_IMAGE_CONTEXT, StageInputs, Target, load_inputs
 from wms_connector.secrets.store import EXAMPLE_SECRETS_FILE, FileSecretsBackend
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 TARGET = Target("123456789012", "us-east-1")
+TEST_CA = TestCa()
+MTLS_CLIENT = TEST_CA.issue(cn="wms-connector-mtls-check", ou="cdc")
 EPHEMERAL = "feature-x"
 #: An ephemeral stage that uses MSK IAM auth, an IAM path, a permissions boundary and its own
 #: ``mskClusterArn`` (every kafka-cluster grant names that cluster).
@@ -30,6 +33,9 @@ ORACLE_CIDR = "10.20.30.0/24"
 MSK_CLUSTER_ARN = (
     "arn:aws:kafka:us-east-1:123456789012:cluster/wms-msk/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab-7"
 )
+#: An ephemeral stage with ``kafka_auth = mtls`` and its ``kafkaClientCert`` secret (a test certificate
+#: made here: synth only locates the secret, so its key must never reach the template).
+MTLS_VARIANT = "mtls-check"
 STAGES = ("main", "val", "production", EPHEMERAL)
 FAKE_PASSWORD = json.loads(EXAMPLE_SECRETS_FILE.read_text())["wms/default/dbInfo"]["password"]
 BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/wms-boundary"
@@ -59,6 +65,7 @@ def secrets_with_iam_variant(root: Path) -> Path:
     data[f"wms/{IAM_VARIANT}/permissionsBoundary"] = BOUNDARY_ARN
     data[f"wms/{IAM_VARIANT}/mskClusterArn"] = MSK_CLUSTER_ARN
     data[f"wms/{IAM_VARIANT}/dbInfo"] = {**data["wms/default/dbInfo"], "cidr": ORACLE_CIDR}
+    data[f"wms/{MTLS_VARIANT}/kafkaClientCert"] = MTLS_CLIENT.secret(TEST_CA.pem)
     path = root / "secrets.json"
     path.write_text(json.dumps(data))
     return path
@@ -95,6 +102,15 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
         image_context=runtime,
         lambda_bundle_dir=bundle,
         settings=settings_for(iam_stage).model_copy(update={"kafka_auth": KafkaAuth.IAM}),
+    )
+    mtls_stage = Stage(MTLS_VARIANT)
+    inputs[MTLS_VARIANT] = load_inputs(
+        mtls_stage,
+        backend,
+        TARGET,
+        image_context=runtime,
+        lambda_bundle_dir=bundle,
+        settings=settings_for(mtls_stage).model_copy(update={"kafka_auth": KafkaAuth.MTLS}),
     )
     result = synth(list(inputs.values()), root / "cdk.out")
     yield Synthesized(result.outdir, inputs, result.templates, result.nag_report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Capture, Match
 
-from tests.infra.conftest import IAM_VARIANT, STAGES, Synthesized
+from tests.infra.conftest import IAM_VARIANT, MTLS_VARIANT, STAGES, Synthesized
 from tests.infra.helpers import connector
 from wms_connector.image.context import DOCKERFILE
 from wms_connector.infra.redeploy import HANDLER as REDEPLOY_HANDLER
@@ -17,7 +17,7 @@ from wms_connector.stages import Stage, settings_for
 
 def test_every_stage_has_exactly_its_two_stacks(synthesized: Synthesized) -> None:
     expected = set()
-    for stage in (*STAGES, IAM_VARIANT):
+    for stage in (*STAGES, IAM_VARIANT, MTLS_VARIANT):
         names = names_for(Stage(stage))
         expected |= {names.alerts_stack, names.connector_stack}
     assert set(synthesized.templates) == expected

@@ -16,6 +16,7 @@ from tests.infra.conftest import (
     IAM_PATH,
     IAM_VARIANT,
     MSK_CLUSTER_ARN,
+    MTLS_VARIANT,
     ORACLE_CIDR,
     STAGES,
     TARGET,
@@ -243,9 +244,12 @@ def test_ephemeral_stages_leave_nothing_behind(synthesized: Synthesized, stage: 
 
 
 def test_msk_iam_grants_only_for_iam_auth_and_only_the_stage_topics(synthesized: Synthesized) -> None:
-    for stage in STAGES:  # all tls
+    for stage in STAGES:  # iam: every stage's default (issue 23)
         raw = synthesized.template(names_for(Stage(stage)).connector_stack)
-        assert not [s for s in statements(raw) if any("kafka-cluster:" in a for a in as_list(s["Action"]))]
+        assert [s for s in statements(raw) if any("kafka-cluster:" in a for a in as_list(s["Action"]))]
+    # mtls: the certificate's ACLs on the cluster decide, no IAM grant at all.
+    raw = synthesized.template(names_for(Stage(MTLS_VARIANT)).connector_stack)
+    assert not [s for s in statements(raw) if any("kafka-cluster:" in a for a in as_list(s["Action"]))]
     names = names_for(Stage(IAM_VARIANT))
     raw = synthesized.template(names.connector_stack)
     kafka = [s for s in statements(raw) if any("kafka-cluster:" in a for a in as_list(s["Action"]))]
@@ -328,10 +332,17 @@ def test_topics_lambda_may_delete_only_the_stage_topics_under_iam_auth(synthesiz
     deletes = [s for s in statements(raw) if "kafka-cluster:DeleteTopic" in as_list(s["Action"])]
     assert len(deletes) == 1
     assert {flatten(r).rsplit("/", 1)[1] for r in as_list(deletes[0]["Resource"])} == set(names.all_topics)
-    # no other stage's template can delete anything under IAM auth (they use TLS)
+    # a named stage's template can delete nothing; an ephemeral one its own topics only
     for stage in STAGES:
-        other = synthesized.template(names_for(Stage(stage)).connector_stack)
-        assert not [s for s in statements(other) if "kafka-cluster:DeleteTopic" in as_list(s["Action"])]
+        other_names = names_for(Stage(stage))
+        other = synthesized.template(other_names.connector_stack)
+        found = [s for s in statements(other) if "kafka-cluster:DeleteTopic" in as_list(s["Action"])]
+        if other_names.stage.is_named:
+            assert not found, stage
+        else:
+            [delete] = found
+            resources = {flatten(r).rsplit("/", 1)[1] for r in as_list(delete["Resource"])}
+            assert resources == set(other_names.all_topics)
 
 
 def test_the_audit_task_may_only_read_kafka(synthesized: Synthesized) -> None:

@@ -74,7 +74,15 @@ def test_python_clients_name_the_files_and_refuse_missing_ones(tmp_path: Path) -
 
 
 def _write_secrets(directory: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full = {"PATH": VENV_PATH, "WMS_SECRETS_DIR": str(directory), **env}
+    """write-secrets with ``directory/secrets`` and ``directory/tls`` (both created here)."""
+    (directory / "secrets").mkdir()
+    (directory / "tls").mkdir()
+    full = {
+        "PATH": VENV_PATH,
+        "WMS_SECRETS_DIR": str(directory / "secrets"),
+        "WMS_KAFKA_TLS_DIR": str(directory / "tls"),
+        **env,
+    }
     return subprocess.run(
         ["bash", str(ENTRYPOINT), "write-secrets"], env=full, capture_output=True, text=True, check=False
     )
@@ -83,7 +91,9 @@ def _write_secrets(directory: Path, env: dict[str, str]) -> subprocess.Completed
 def test_the_secrets_container_writes_the_certificate_files(tmp_path: Path) -> None:
     result = _write_secrets(tmp_path, {"WMS_KAFKA_CLIENT_CERT": json.dumps(CLIENT.secret(CA.pem))})
     assert result.returncode == 0, result.stderr
-    files = ClientTlsFiles(str(tmp_path))
+    # Its own volume: the agent mounts it, and must not see the secrets directory's password.
+    assert list((tmp_path / "secrets").iterdir()) == []
+    files = ClientTlsFiles(str(tmp_path / "tls"))
     for path in (files.keystore, files.certificate, files.key, files.trust):
         assert stat.S_IMODE(Path(path).stat().st_mode) == 0o400, path
     assert "User:CN=wms-connector-main,OU=cdc" in result.stdout
@@ -100,7 +110,7 @@ def test_an_expired_certificate_stops_the_secrets_container_in_one_line(tmp_path
     assert "expired" in line and "$WMS_KAFKA_CLIENT_CERT" in line
     for text in key_lines(old.key):
         assert text not in result.stdout + result.stderr
-    assert list(tmp_path.iterdir()) == []
+    assert list((tmp_path / "tls").iterdir()) == []
 
 
 def test_the_worker_refuses_to_start_with_the_client_key_in_its_environment() -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from wms_connector.connect.secret_refs import LOCAL_SECRET_SOURCES, SECRETS_DIR, ClientTlsFiles, SecretSources
+from wms_connector.connect.secret_refs import (
+    KAFKA_TLS_DIR,
+    LOCAL_SECRET_SOURCES,
+    SECRETS_DIR,
+    ClientTlsFiles,
+    SecretSources,
+)
 from wms_connector.connect.worker_config import (
     CLIENT_PREFIXES,
     SECRET_ENV_ALLOWLIST_PATTERN,
@@ -172,10 +178,11 @@ def test_mtls_names_pem_files_for_the_worker_and_every_client_prefix() -> None:
     assert not any(key.endswith("sasl.jaas.config") for key in props)
 
 
-def test_mtls_defaults_to_the_image_secrets_directory() -> None:
+def test_mtls_defaults_to_the_images_certificate_volume_not_the_secrets_directory() -> None:
     props = worker_config(Stage("main"), ENDPOINT, PLUGINS, auth=KafkaAuth.MTLS)
-    assert props["ssl.keystore.location"] == f"{SECRETS_DIR}/kafka-client-keystore.pem"
-    assert props["admin.ssl.truststore.location"] == f"{SECRETS_DIR}/kafka-ca.pem"
+    assert props["ssl.keystore.location"] == f"{KAFKA_TLS_DIR}/kafka-client-keystore.pem"
+    assert props["admin.ssl.truststore.location"] == f"{KAFKA_TLS_DIR}/kafka-ca.pem"
+    assert KAFKA_TLS_DIR != SECRETS_DIR
 
 
 def test_client_tls_files_must_be_absolute() -> None:

@@ -10,7 +10,7 @@ import typer
 
 from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, StageOption, parse_stage
-from wms_connector.connect.secret_refs import SECRETS_DIR, ClientTlsFiles, SecretSources
+from wms_connector.connect.secret_refs import KAFKA_TLS_DIR, SECRETS_DIR, ClientTlsFiles, SecretSources
 from wms_connector.connect.worker_config import (
     REST_PORT,
     TopicSizing,
@@ -58,6 +58,10 @@ def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a pa
             help="the only directory the worker's config provider may read secrets from (absolute)",
         ),
     ] = SECRETS_DIR,
+    kafka_tls_dir: Annotated[
+        str,
+        typer.Option(metavar="DIR", help="where mtls Kafka clients find their certificate files (absolute)"),
+    ] = KAFKA_TLS_DIR,
     rest_auth: Annotated[
         bool, typer.Option("--rest-auth", help="REST API behind Connect's basic-auth extension (JAAS set)")
     ] = False,
@@ -79,6 +83,10 @@ def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a pa
         raise InputError(
             f"--secrets-dir {secrets_dir!r} is not an absolute path; pass the directory's full path"
         )
+    if not kafka_tls_dir.startswith("/"):
+        raise InputError(
+            f"--kafka-tls-dir {kafka_tls_dir!r} is not an absolute path; pass the directory's full path"
+        )
     sizing = TopicSizing.for_stage(settings_for(parsed))
     props = worker_config(
         parsed,
@@ -93,8 +101,7 @@ def worker_config_command(  # noqa: PLR0917 - typer maps each CLI option to a pa
         sizing=None if replication_factor is None else replace(sizing, replication_factor=replication_factor),
         secret_sources=SecretSources(secrets_dir=secrets_dir),
         rest_auth=rest_auth,
-        # mtls: the certificate files sit beside the other secret files (kafka-cert write).
-        client_tls=ClientTlsFiles(secrets_dir),
+        client_tls=ClientTlsFiles(kafka_tls_dir),
     )
     if as_json:
         print_json(props)

@@ -35,15 +35,22 @@ SECRET_FILE_SOURCES: Final = (
     ("ORACLE_PASSWORD", ORACLE_PASSWORD_FILE),
     ("WMS_STANDIN_PASSWORD", STANDIN_PASSWORD_FILE),
 )
-#: The Kafka client certificate (``kafka_auth = mtls``), written from the ``kafkaClientCert``
-#: secret by ``wms-connector kafka-cert write`` (the secrets container's ``write-secrets``), each
-#: mode 0400: the Java clients read the key and chain from one PEM file (Kafka's
-#: ``ssl.keystore.type=PEM``), librdkafka reads the chain and the key from two; the trust file holds
-#: the secret's CA bundle, or the system's when the secret has none (MSK's Amazon-issued brokers).
+#: The Kafka client certificate's directory (``kafka_auth = mtls``) in the image: a task volume of
+#: its own (not the secrets directory), because the agent's Kafka clients (the hold topic) read it
+#: too and the agent must never see the Oracle password. **Contract** with runtime/entrypoint.sh.
+KAFKA_TLS_DIR: Final = "/opt/connect/kafka-tls"
+#: Its files, written from the ``kafkaClientCert`` secret by ``wms-connector kafka-cert write``
+#: (the secrets container's ``write-secrets``), each mode 0400: the Java clients read the key and
+#: the chain from one PEM file (Kafka's ``ssl.keystore.type=PEM``), librdkafka reads the chain and
+#: the key from two; the trust file holds the secret's CA bundle, or the system's when the secret
+#: has none (MSK's Amazon-issued brokers).
 KAFKA_KEYSTORE_FILE: Final = "kafka-client-keystore.pem"
 KAFKA_CERT_FILE: Final = "kafka-client-cert.pem"
 KAFKA_KEY_FILE: Final = "kafka-client-key.pem"
 KAFKA_TRUST_FILE: Final = "kafka-ca.pem"
+#: The secrets container's variable holding the whole ``kafkaClientCert`` secret (ECS injects it;
+#: runtime/entrypoint.sh ``write_secrets`` hands it to ``wms-connector kafka-cert write``).
+CLIENT_CERT_ENV: Final = "WMS_KAFKA_CLIENT_CERT"
 #: What a local worker's EnvVarConfigProvider may read: the stand-in's and a local Oracle run's.
 LOCAL_ENV_ALLOWLIST: Final = r"^(ORACLE|WMS_STANDIN)_[A-Z0-9_]+$"
 
@@ -65,7 +72,7 @@ class ClientTlsFiles:
     Paths only, never PEM text: Kafka's config topic and the connector config hold these paths,
     and the files are read by the client that opens the connection."""
 
-    directory: str = SECRETS_DIR
+    directory: str = KAFKA_TLS_DIR
 
     def __post_init__(self) -> None:
         if not self.directory.startswith("/"):
@@ -95,7 +102,7 @@ class ClientTlsFiles:
         return (KAFKA_KEYSTORE_FILE, KAFKA_CERT_FILE, KAFKA_KEY_FILE, KAFKA_TRUST_FILE)
 
 
-#: The image's client certificate files: in the worker's secrets directory.
+#: The image's client certificate files (the Connect and agent containers mount the volume).
 IMAGE_CLIENT_TLS: Final = ClientTlsFiles()
 
 

@@ -16,6 +16,7 @@ from wms_connector.infra.bundle import lambda_code as bundle_code
 from wms_connector.infra.connect_service import ConnectSecrets, ConnectService
 from wms_connector.infra.events import ServiceEvents
 from wms_connector.infra.inputs import StageInputs
+from wms_connector.infra.kafka_auth import give_client_certificate
 from wms_connector.infra.kafka_iam import grant_audit_msk_access, grant_stage_msk_access
 from wms_connector.infra.logging import LogsKey
 from wms_connector.infra.monitoring import ServiceAlarms
@@ -132,6 +133,10 @@ class ConnectorStack(Stack):
             logs_key=self.logs_key,
             removal_policy=inputs.removal_policy,
         )
+        if inputs.kafka_client_cert is not None:
+            give_client_certificate(
+                self.connect, (self.connect.connect_container, self.agent.container), inputs.kafka_client_cert
+            )
         self.audit = ScheduledAudit(
             self,
             "Audit",

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Final
 from wms_connector.errors import InputError
 from wms_connector.image.context import DOCKERFILE
 from wms_connector.naming import StageNames, names_for
-from wms_connector.secrets.shapes import MskCluster
-from wms_connector.secrets.store import SecretsBackend, StageSecrets, resolve_stage
-from wms_connector.stages import Stage, StageSettings, check_settings, settings_for
+from wms_connector.secrets.shapes import KAFKA_CLIENT_CERT, MskCluster
+from wms_connector.secrets.store import SecretsBackend, StageSecrets, locate_metadata, resolve_stage
+from wms_connector.stages import KafkaAuth, Stage, StageSettings, check_settings, settings_for
 
 if TYPE_CHECKING:
     from aws_cdk import RemovalPolicy
@@ -80,6 +80,8 @@ class StageInputs:
     target: Target
     image_context: Path
     lambda_bundle_dir: Path
+    #: ``kafka_auth = mtls``: where the ``kafkaClientCert`` secret is (located, never read).
+    kafka_client_cert: str | None = None
 
     @property
     def names(self) -> StageNames:
@@ -113,10 +115,14 @@ class StageInputs:
     @property
     def warnings(self) -> tuple[str, ...]:
         """Risks synth reports without refusing (shown by ``synth`` and as CDK warnings)."""
+        from wms_connector.infra.kafka_auth import unauthenticated_warning
         from wms_connector.infra.kafka_iam import cluster_scope_warning
 
-        found = cluster_scope_warning(self.names, self.msk_cluster)
-        return (found,) if found else ()
+        found = (
+            cluster_scope_warning(self.names, self.msk_cluster),
+            unauthenticated_warning(self.names, self.settings.kafka_auth),
+        )
+        return tuple(text for text in found if text)
 
 
 def check_image_context(image_context: Path) -> Path:
@@ -149,6 +155,18 @@ def check_lambda_bundle(stage: Stage, bundle_dir: Path) -> Path:
     return bundle_dir
 
 
+def locate_client_cert(stage: Stage, settings: StageSettings, backend: SecretsBackend) -> str | None:
+    """The ``kafkaClientCert`` path of an mtls stage, by metadata only; refused when it is missing."""
+    if settings.kafka_auth is not KafkaAuth.MTLS:
+        return None
+    found = locate_metadata(stage, KAFKA_CLIENT_CERT.name, backend)
+    if found is None:
+        from wms_connector.infra.kafka_auth import missing_certificate_message
+
+        raise InputError(missing_certificate_message(names_for(stage)))
+    return found
+
+
 def load_inputs(
     stage: Stage,
     backend: SecretsBackend,
@@ -163,6 +181,7 @@ def load_inputs(
     check_settings(stage, chosen)
     secrets = resolve_stage(stage, backend)
     return StageInputs(
+        kafka_client_cert=locate_client_cert(stage, chosen, backend),
         stage=stage,
         settings=chosen,
         secrets=secrets,
