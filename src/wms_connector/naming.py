@@ -355,6 +355,13 @@ class StageNames:
         return f"{self.topic_namespace}mgmt.connect.{self.service_prefix}"
 
     @property
+    def leader_transactional_id(self) -> str:
+        """The transactional id of the Connect leader's config-topic writes under exactly-once
+        (Kafka's ``DistributedConfig.transactionalProducerId``: ``connect-cluster-<group.id>``).
+        The tasks' ids are ``<group.id>-<connector>-<task>``."""
+        return f"connect-cluster-{self.group_id}"
+
+    @property
     def config_topic(self) -> str:
         return f"{self.group_id}.config"
 

@@ -258,14 +258,16 @@ def test_msk_iam_grants_only_for_iam_auth_and_only_the_stage_topics(synthesized:
     }
     assert {arn.rsplit("/", 1)[1] for arn in topic_arns} == set(names.all_topics)
     assert all(t.startswith(names.topic_namespace) for t in names.all_topics)
-    # Exactly-once source: the transactional ids Connect uses, all under the stage's group id.
+    # Exactly-once source: the transactional ids Connect uses: the tasks' under the stage's group id,
+    # the leader's connect-cluster-<group id> (Kafka's DistributedConfig.transactionalProducerId).
     [transactions] = [s for s in kafka if s.get("Sid") == "MskStageTransactions"]  # the workers only
     assert set(as_list(transactions["Action"])) == {
         "kafka-cluster:AlterTransactionalId",
         "kafka-cluster:DescribeTransactionalId",
     }
     assert [flatten(r).rsplit("/", 1)[1] for r in as_list(transactions["Resource"])] == [
-        f"{names.group_id}-*"
+        f"{names.group_id}-*",
+        f"connect-cluster-{names.group_id}",
     ]
 
 

@@ -52,7 +52,7 @@ Choices, and why
   offset in one Kafka transaction (transactional id ``<group.id>-<connector>-<task>``), and a new
   task fences the old one's producer, so a killed worker's uncommitted records are aborted, never
   delivered twice, to a consumer reading with ``isolation.level=read_committed``. The leader also
-  writes the config topic transactionally (id ``<group.id>-leader``). The workers therefore need
+  writes the config topic transactionally (id ``connect-cluster-<group.id>``). The workers therefore need
   the transactional-id permissions (MSK IAM: ``infra/kafka_iam.py``; mtls: ACLs, docs/stream.md).
   Measured across kill -9 (``bench/failover.py``, 25 inserts/s): 0 duplicates and 0 lost with
   it, 382 duplicates over 4 kills without it. The cost is a commit per poll batch (latency,

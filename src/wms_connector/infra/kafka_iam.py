@@ -8,8 +8,9 @@ the account and region, and synth warns for a named stage (:func:`cluster_scope_
 
 The topic, group and transactional-id parts are the stage's own names, exactly: Connect's group,
 Debezium's schema-history and signal consumer groups (never a prefix, which for a named stage
-would match an unrelated ``wms-reporting``). Transactional ids are ``<group.id>-*``: Connect
-chooses the suffix (``-leader``, ``-<connector>-<task>``). cdk-nag reports each ARN that holds a
+would match an unrelated ``wms-reporting``). Transactional ids are the tasks' ``<group.id>-*``
+(Connect chooses the suffix, ``-<connector>-<task>``) and the leader's exact
+``connect-cluster-<group.id>`` (``names.leader_transactional_id``). cdk-nag reports each ARN that holds a
 wildcard (IAM5); each is acknowledged one by one, by the same call that grants it.
 """
 
@@ -73,7 +74,7 @@ _WILDCARD_CLUSTER = (
     "brokerString does not carry; the topic/group part is this stage's own name"
 )
 _WILDCARD_SUFFIX = (
-    "the suffix is chosen at run time (Connect's transactional ids -leader, -<connector>-<task>; the "
+    "the suffix is chosen at run time (the Connect tasks' transactional ids -<connector>-<task>; the "
     "audit's per-run consumer group); the prefix is this stage's own name on this stage's cluster"
 )
 
@@ -115,9 +116,13 @@ def msk_resources(
         # Connect's group, Debezium's schema-history and Kafka-signal consumers, and the agents'
         # hold reader (never joined, but librdkafka looks up its coordinator): exact names.
         "MskStageGroups": [f"{base}:group/{path}/{group}" for group in groups],
-        # Connect's transactional ids all start with the group id: <group>-<connector>-<task> for
-        # the tasks, <group>-leader for the leader's config-topic writes.
-        "MskStageTransactions": [f"{base}:transactional-id/{path}/{names.group_id}-*"],
+        # Connect's transactional ids: <group>-<connector>-<task> for the tasks, and
+        # connect-cluster-<group> for the leader's config-topic writes (issue 23: the leader's id
+        # was missed before; tests/integration/test_kafka_mtls.py grants these and nothing else).
+        "MskStageTransactions": [
+            f"{base}:transactional-id/{path}/{names.group_id}-*",
+            f"{base}:transactional-id/{path}/{names.leader_transactional_id}",
+        ],
     }
 
 
