@@ -68,3 +68,28 @@ def test_the_commands_grant_each_operation_to_the_principal() -> None:
             "prefixed",
         ]
     ]
+
+
+def test_the_cli_prints_the_lines_for_a_principal_or_the_stored_certificates(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from pathlib import Path
+
+    from tests.certs import TestCa
+    from wms_connector.cli import main
+
+    names = names_for(Stage("val"))
+    assert main(["kafka-cert", "acls", "--stage", "val", "--principal", "User:CN=a,OU=b"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == kafka_acls_commands(names, "User:CN=a,OU=b")
+    ca = TestCa()
+    secrets = Path(str(tmp_path)) / "secrets.json"
+    secrets.write_text(json.dumps({"wms/val/kafkaClientCert": ca.issue(cn="wms-val", ou="cdc").secret()}))
+    argv = ["kafka-cert", "acls", "--stage", "val", "--from-secret", "--secrets-file", str(secrets), "--json"]
+    assert main(argv) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["principal"] == "User:CN=wms-val,OU=cdc"
+    assert len(answer["acls"]) == len(stage_acls(names))
+    assert main(["kafka-cert", "acls", "--stage", "val"]) == 2
+    assert main(["kafka-cert", "acls", "--stage", "val", "--principal", "CN=x"]) == 2

@@ -17,6 +17,8 @@ import typer
 from wms_connector.commands.common import JsonOption, OfflineOption, SecretsFileOption
 from wms_connector.connect.secret_refs import ClientTlsFiles
 from wms_connector.errors import InputError
+from wms_connector.kafka.acls import kafka_acls_commands, stage_acls
+from wms_connector.naming import names_for
 from wms_connector.output import console, markup, print_json
 from wms_connector.secrets.client_cert import KafkaClientCert
 from wms_connector.secrets.client_cert_files import write_client_tls_files
@@ -100,6 +102,56 @@ def write_command(  # noqa: PLR0917 - typer maps each CLI option to a parameter
             str(target),
         )
     )
+
+
+@app.command("acls")
+def acls_command(  # noqa: PLR0917 - typer maps each CLI option to a parameter
+    stage: Annotated[str, typer.Option("--stage", "-s", help="the stage whose ACLs to print")],
+    principal: Annotated[
+        str | None,
+        typer.Option("--principal", metavar="User:CN=...", help="the certificate's Kafka principal"),
+    ] = None,
+    from_secret: Annotated[
+        bool, typer.Option("--from-secret", help="the principal of the stage's stored kafkaClientCert")
+    ] = False,
+    bootstrap: Annotated[
+        str, typer.Option("--bootstrap", metavar="HOST:PORT", help="the bootstrap the lines name")
+    ] = "BOOTSTRAP",
+    secrets_file: SecretsFileOption = None,
+    offline: OfflineOption = False,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region of the secret")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The ACLs the stage's certificate principal needs, as kafka-acls.sh lines (docs/stream.md)."""
+    parsed = Stage.parse(stage)
+    if (principal is None) == (not from_secret):
+        raise InputError("kafka-cert acls needs exactly one of --principal User:CN=... or --from-secret")
+    if principal is None:
+        found = resolve(parsed, KAFKA_CLIENT_CERT, backend_for(secrets_file, offline, region))
+        principal = found.value.principal
+    if not principal.startswith("User:") or len(principal) <= len("User:"):
+        raise InputError(f"--principal {principal!r} is not a Kafka principal; give User:<subject>")
+    names = names_for(parsed)
+    if as_json:
+        print_json(
+            {
+                "stage": parsed.name,
+                "principal": principal,
+                "acls": [
+                    {
+                        "resource": acl.resource.value,
+                        "name": acl.name,
+                        "pattern": acl.pattern.value,
+                        "operations": list(acl.operations),
+                        "why": acl.why,
+                    }
+                    for acl in stage_acls(names)
+                ],
+            }
+        )
+        return
+    for line in kafka_acls_commands(names, principal, bootstrap):
+        print(line)  # noqa: T201 - shell lines, to copy or pipe
 
 
 def register(root: typer.Typer) -> None:
