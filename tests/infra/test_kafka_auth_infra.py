@@ -19,7 +19,12 @@ from tests.infra.conftest import (
     placeholder_image_context,
 )
 from tests.infra.helpers import as_list, connector, flatten, statements
-from wms_connector.connect.secret_refs import CLIENT_CERT_ENV, KAFKA_TLS_DIR, SECRETS_DIR
+from wms_connector.connect.secret_refs import (
+    CLIENT_CERT_ENV,
+    CLIENT_CERT_SECRET_ENV,
+    KAFKA_TLS_DIR,
+    SECRETS_DIR,
+)
 from wms_connector.errors import InputError
 from wms_connector.infra.inputs import load_inputs
 from wms_connector.naming import names_for
@@ -74,7 +79,9 @@ def test_the_certificate_volume_is_written_by_the_secrets_container_and_read_by_
     assert {"ContainerName": names.secrets_container, "Condition": "SUCCESS"} in worker["DependsOn"]
 
 
-def test_only_the_execution_role_may_read_the_certificate(synthesized: Synthesized) -> None:
+def test_only_the_execution_role_and_the_topics_lambda_may_read_the_certificate(
+    synthesized: Synthesized,
+) -> None:
     names = names_for(Stage(MTLS_VARIANT))
     template = synthesized.template(names.connector_stack)
     roles = {
@@ -90,7 +97,13 @@ def test_only_the_execution_role_may_read_the_certificate(synthesized: Synthesiz
             if any(CERT_PATH in flatten(r) for r in as_list(statement["Resource"])):
                 assert "secretsmanager:GetSecretValue" in as_list(statement["Action"])
                 readers |= {roles[ref["Ref"]] for ref in resource["Properties"]["Roles"]}
-    assert readers == {names.execution_role}
+    # The task role (every container of the task) never: only ECS and the topics Lambda.
+    assert readers == {names.execution_role, names.topics_role}
+    functions = connector(synthesized, MTLS_VARIANT).find_resources("AWS::Lambda::Function").values()
+    [topics] = [f for f in functions if f["Properties"].get("FunctionName") == names.topics_function]
+    env = topics["Properties"]["Environment"]["Variables"]
+    assert env["KAFKA_AUTH"] == "mtls"
+    assert env[CLIENT_CERT_SECRET_ENV] == CERT_PATH
 
 
 def test_no_template_of_any_stage_holds_pem_or_the_key(synthesized: Synthesized) -> None:

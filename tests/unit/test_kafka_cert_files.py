@@ -125,3 +125,31 @@ def test_the_worker_refuses_to_start_with_the_client_key_in_its_environment() ->
     [line] = result.stderr.splitlines()
     assert "WMS_KAFKA_CLIENT_CERT" in line and "secrets container" in line
     assert "PRIVATE KEY" not in result.stderr
+
+
+def test_the_topics_lambda_writes_the_certificate_to_its_tmp_and_points_its_clients_there(
+    tmp_path: Path,
+) -> None:
+    from wms_connector.lambdas.topics import prepare_client_tls
+    from wms_connector.secrets.store import FileSecretsBackend
+
+    secrets = tmp_path / "secrets.json"
+    now = datetime.now(UTC)
+    old = CA.issue(cn="old", valid_from=now - timedelta(days=9), valid_until=now - timedelta(days=1))
+    secrets.write_text(
+        json.dumps({"wms/s/kafkaClientCert": CLIENT.secret(CA.pem), "wms/s/oldCert": old.secret()})
+    )
+    backend = FileSecretsBackend(secrets)
+    target = tmp_path / "tls"
+    environ = {"KAFKA_AUTH": "mtls", "KAFKA_CLIENT_CERT_SECRET": "wms/s/kafkaClientCert"}
+    assert prepare_client_tls(environ, backend, str(target)) is None
+    assert environ[TLS_DIR_ENV] == str(target)
+    assert client_tls_files(environ).certificate == str(target / "kafka-client-cert.pem")
+    # iam: nothing to do; a missing or expired certificate: one line, no key, no files, no variable.
+    assert prepare_client_tls({"KAFKA_AUTH": "iam"}, backend, str(tmp_path / "none")) is None
+    for name, problem in (("wms/s/missing", "does not exist"), ("wms/s/oldCert", "expired")):
+        env = {"KAFKA_AUTH": "mtls", "KAFKA_CLIENT_CERT_SECRET": name}
+        said = prepare_client_tls(env, backend, str(tmp_path / "other"))
+        assert said is not None and problem in said and "PRIVATE" not in said
+        assert TLS_DIR_ENV not in env
+    assert not (tmp_path / "none").exists()

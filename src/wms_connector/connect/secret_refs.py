@@ -51,6 +51,8 @@ KAFKA_TRUST_FILE: Final = "kafka-ca.pem"
 #: The secrets container's variable holding the whole ``kafkaClientCert`` secret (ECS injects it;
 #: runtime/entrypoint.sh ``write_secrets`` hands it to ``wms-connector kafka-cert write``).
 CLIENT_CERT_ENV: Final = "WMS_KAFKA_CLIENT_CERT"
+#: The topics Lambda's variable naming the ``kafkaClientCert`` secret it reads itself (its name only).
+CLIENT_CERT_SECRET_ENV: Final = "KAFKA_CLIENT_CERT_SECRET"
 #: What a local worker's EnvVarConfigProvider may read: the stand-in's and a local Oracle run's.
 LOCAL_ENV_ALLOWLIST: Final = r"^(ORACLE|WMS_STANDIN)_[A-Z0-9_]+$"
 

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from constructs import Construct
 
 #: The runtime dependencies of the handlers (boto3 comes with Lambda's python3.12 runtime).
-LAMBDA_DEPS: Final = ("confluent-kafka", "pydantic[email]", "aws-msk-iam-sasl-signer-python")
+#: cryptography: the topics Lambda validates and writes the mtls client certificate (kafka_auth = mtls).
+LAMBDA_DEPS: Final = ("confluent-kafka", "pydantic[email]", "aws-msk-iam-sasl-signer-python", "cryptography")
 #: manylinux_2_28 is fine: Lambda's python3.12 runs on Amazon Linux 2023 (glibc 2.34).
 PLATFORMS: Final = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 PYTHON_VERSION: Final = "3.12"

@@ -100,6 +100,7 @@ class ConnectorStack(Stack):
             removal_policy=inputs.removal_policy,
             iam_path=inputs.iam_path,
             msk_cluster=inputs.msk_cluster,
+            kafka_client_cert=inputs.kafka_client_cert,
         )
         # Create order: the topics exist before the service (MSK does not auto-create them). Destroy
         # order: the service goes first, then the topics resource deletes the topics it used.

@@ -24,8 +24,10 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from wms_connector.connect.secret_refs import CLIENT_CERT_SECRET_ENV
 from wms_connector.infra.bundle import bundled_function
 from wms_connector.infra.iam import service_role
 from wms_connector.infra.kafka_iam import grant_topics_msk_access
@@ -69,6 +71,7 @@ class StageTopics(Construct):
         removal_policy: RemovalPolicy,
         iam_path: str | None,
         msk_cluster: MskCluster | None = None,
+        kafka_client_cert: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         self.security_group = kafka_client_group(
@@ -138,8 +141,14 @@ class StageTopics(Construct):
                 "BOOTSTRAP": str(brokers),
                 "KAFKA_AUTH": settings.kafka_auth.value,
                 "ALERTS_TOPIC_ARN": alerts_topic_arn,
+                # mtls: the secret's name (the function reads it; the template holds no PEM).
+                **({CLIENT_CERT_SECRET_ENV: kafka_client_cert} if kafka_client_cert else {}),
             },
         )
+        if kafka_client_cert is not None:
+            secretsmanager.Secret.from_secret_name_v2(self, "KafkaClientCert", kafka_client_cert).grant_read(
+                self.role
+            )
         self.log_group.grant_write(self.role)
         self.resource = CustomResource(
             self,

@@ -3,8 +3,10 @@
 Entry point: ``wms_connector.lambdas.topics.handler`` (**contract** with the CDK stack).
 
 Environment: ``STAGE`` (any valid stage), ``BOOTSTRAP`` (MSK bootstrap servers),
-``ALERTS_TOPIC_ARN`` (the stage's SNS alerts topic), optional ``KAFKA_AUTH`` (``tls``/``iam``;
-default: the stage's setting), optional ``REPLICATION_FACTOR`` (overrides the stage's, for a
+``ALERTS_TOPIC_ARN`` (the stage's SNS alerts topic), optional ``KAFKA_AUTH`` (``iam``/``mtls``/``tls``;
+default: the stage's setting), with ``mtls`` ``KAFKA_CLIENT_CERT_SECRET`` (the name of the stage's
+resolved ``kafkaClientCert``: read, validated and written to ``/tmp`` at each invocation, never
+logged), optional ``REPLICATION_FACTOR`` (overrides the stage's, for a
 cluster with fewer brokers; the stack never sets it) and ``AWS_REGION`` (set by Lambda).
 
 * **Create / Update**: the same plan as ``wms-connector topics create``
@@ -43,16 +45,22 @@ import json
 import logging
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from wms_connector.connect.secret_refs import CLIENT_CERT_SECRET_ENV, ClientTlsFiles
 from wms_connector.errors import WmsError
 from wms_connector.kafka.admin import DeleteResult, TopicAdmin, delete_stage_topics, reconcile_topics
+from wms_connector.kafka.client import TLS_DIR_ENV
 from wms_connector.kafka.topics import topic_specs
 from wms_connector.naming import names_for
+from wms_connector.secrets.client_cert_files import write_client_tls_files
+from wms_connector.secrets.shapes import KAFKA_CLIENT_CERT
+from wms_connector.secrets.store import SecretsBackend, parse_secret
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 log = logging.getLogger(__name__)
@@ -337,12 +345,46 @@ def handle(
     return answer
 
 
+#: Where the Lambda writes the mtls client files (its only writable directory is /tmp).
+LAMBDA_TLS_DIR: Final = "/tmp/wms-kafka-tls"  # noqa: S108 - the Lambda's own /tmp, owner-only files
+
+
+def prepare_client_tls(
+    environ: MutableMapping[str, str], backend: SecretsBackend, directory: str = LAMBDA_TLS_DIR
+) -> str | None:
+    """With ``KAFKA_AUTH=mtls``: the certificate's files in ``directory`` and ``WMS_KAFKA_TLS_DIR``
+    pointing there (for ``kafka.client``). Returns a problem in one line (never the key), or None."""
+    if environ.get("KAFKA_AUTH") != KafkaAuth.MTLS.value:
+        return None
+    path = environ.get(CLIENT_CERT_SECRET_ENV, "")
+    if not path:
+        return f"KAFKA_AUTH=mtls but {CLIENT_CERT_SECRET_ENV} is not set"
+    try:
+        text = backend.fetch(path)
+        if text is None:
+            return f"the client certificate secret {path!r} does not exist"
+        cert = parse_secret(KAFKA_CLIENT_CERT, path, text)
+        Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_client_tls_files(cert, ClientTlsFiles(directory))
+    except WmsError as error:  # our own words: they name the rule and the path, never the key
+        return str(error)
+    environ[TLS_DIR_ENV] = directory
+    return None
+
+
 def handler(event: Mapping[str, Any], context: Any) -> None:
     """Lambda entry point."""
     import os
 
     import boto3
     from botocore.config import Config
+
+    from wms_connector.secrets.store import AwsSecretsBackend
+
+    problem = prepare_client_tls(os.environ, AwsSecretsBackend(boto3.client("secretsmanager")))
+    if problem is not None:
+        # The connect below then fails with "files missing" and the deploy stops; this says why.
+        log.error("the Kafka client certificate could not be prepared: %s", problem)
 
     # Short timeouts: the alert must not eat the time reserved for answering CloudFormation.
     sns = boto3.client("sns", config=Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 2}))
