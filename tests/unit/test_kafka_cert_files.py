@@ -153,3 +153,17 @@ def test_the_topics_lambda_writes_the_certificate_to_its_tmp_and_points_its_clie
         assert said is not None and problem in said and "PRIVATE" not in said
         assert TLS_DIR_ENV not in env
     assert not (tmp_path / "none").exists()
+
+
+def test_the_image_declares_the_certificate_directory_a_volume_owned_by_the_worker() -> None:
+    """Fargate copies an image directory (owner uid 10001, 0700) into a task's bind mount only when
+    the image declares it a VOLUME; otherwise the secrets container could not write there."""
+    from wms_connector.connect.secret_refs import KAFKA_TLS_DIR
+    from wms_connector.image.dockerfile import instructions
+
+    text = (repo_root() / "runtime" / "Dockerfile").read_text()
+    volumes = [json.loads(args) for word, args in instructions(text) if word == "VOLUME"]
+    assert any(KAFKA_TLS_DIR in declared for declared in volumes)
+    runs = " ".join(args for word, args in instructions(text) if word == "RUN")
+    assert f"chown connect:connect /opt/connect/run /opt/connect/secrets {KAFKA_TLS_DIR}" in runs
+    assert f"chmod 0700 /opt/connect/secrets {KAFKA_TLS_DIR}" in runs
