@@ -131,6 +131,7 @@ def test_the_mtls_stage_has_no_iam_grant_and_its_clients_present_the_certificate
 
 def _load(tmp_path: Path, stage: str, auth: KafkaAuth, secrets: dict[str, Any] | None = None) -> Any:
     data = json.loads(EXAMPLE_SECRETS_FILE.read_text()) | (secrets or {})
+    tmp_path.mkdir(parents=True, exist_ok=True)
     file = tmp_path / "secrets.json"
     file.write_text(json.dumps(data))
     parsed = Stage(stage)
@@ -162,6 +163,14 @@ def test_an_mtls_stage_finds_the_default_certificate_without_reading_it(tmp_path
     # Not even parseable: synth never reads the value, so it cannot judge it (the secrets container does).
     inputs = _load(tmp_path, "feature-y", KafkaAuth.MTLS, {"wms/default/kafkaClientCert": "not read"})
     assert inputs.kafka_client_cert == "wms/default/kafkaClientCert"
+
+
+def test_a_named_mtls_stage_has_no_iam_scope_warning(tmp_path: Path) -> None:
+    # No IAM grant exists under mtls, so mskClusterArn scopes nothing: only the IAM stage is warned.
+    cert = {"wms/default/kafkaClientCert": "not read"}
+    assert _load(tmp_path / "mtls", "production", KafkaAuth.MTLS, cert).warnings == ()
+    [warning] = _load(tmp_path / "iam", "production", KafkaAuth.IAM).warnings
+    assert "mskClusterArn" in warning
 
 
 def test_iam_is_every_stage_kinds_default_with_no_auth_warning() -> None:

@@ -118,9 +118,11 @@ class StageInputs:
         from wms_connector.infra.kafka_auth import unauthenticated_warning
         from wms_connector.infra.kafka_iam import cluster_scope_warning
 
+        auth = self.settings.kafka_auth
         found = (
-            cluster_scope_warning(self.names, self.msk_cluster),
-            unauthenticated_warning(self.names, self.settings.kafka_auth),
+            # The IAM grants' scope matters only where there are IAM grants.
+            cluster_scope_warning(self.names, self.msk_cluster) if auth is KafkaAuth.IAM else None,
+            unauthenticated_warning(self.names, auth),
         )
         return tuple(text for text in found if text)
 
