@@ -96,6 +96,7 @@ def exec_into_agent_policy(
     names: StageNames,
     cluster: ecs.ICluster,
     rest_secret: secretsmanager.ISecret,
+    key: kms.IKey,
     path: str | None,
 ) -> iam.ManagedPolicy:
     """What an operator needs for ECS Exec into this stage's tasks: the agent container only.
@@ -133,6 +134,19 @@ def exec_into_agent_policy(
                 sid="ReadTheRestCredential",
                 actions=["secretsmanager:GetSecretValue"],
                 resources=[rest_secret.secret_arn],
+            ),
+            # The stage key encrypts the REST credential (read through Secrets Manager only) and the
+            # Exec session between the operator's client and the container (a data key per session).
+            iam.PolicyStatement(
+                sid="DecryptTheRestCredential",
+                actions=["kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="EncryptTheExecSession", actions=["kms:GenerateDataKey"], resources=[key.key_arn]
             ),
             iam.PolicyStatement(
                 sid="ListTheTasks",
@@ -281,6 +295,9 @@ class ConnectService(Construct):
             "RestCredential",
             secret_name=names.rest_credential_secret,
             description=f"{names.service}: the credential Connect's REST API accepts (agent, operators)",
+            # The stage's key (checkov CKV_AWS_149): whoever reads it needs the key too, through
+            # Secrets Manager only (the execution role via ECS secrets, operators via their policy).
+            encryption_key=logs_key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 secret_string_template=json.dumps({"username": REST_USER}),
                 generate_string_key="password",
@@ -372,7 +389,12 @@ class ConnectService(Construct):
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
         )
         self.exec_policy = exec_into_agent_policy(
-            self, names=names, cluster=self.cluster, rest_secret=self.rest_secret, path=iam_path
+            self,
+            names=names,
+            cluster=self.cluster,
+            rest_secret=self.rest_secret,
+            key=logs_key,
+            path=iam_path,
         )
         acknowledge(
             self.task_definition,
