@@ -27,12 +27,13 @@ from typing import Final
 
 from wms_connector.errors import InputError, WmsError
 from wms_connector.naming import StageNames
+from wms_connector.operations.procedures import Exit
 
 REMOTE_FLAG: Final = "--remote"
 #: Set for the command inside the task: it is a --remote run (it may answer OTHER_TASK).
 IN_TASK_ENV: Final = "WMS_OPS_IN_TASK"
 #: The exit status of a run that needs another task's worker (nothing was changed).
-OTHER_TASK: Final = 4
+OTHER_TASK: Final = int(Exit.OTHER_TASK)
 #: The marker line carrying the command's exit status back through the session.
 EXIT_MARKER: Final = "wms-connector-remote-exit="
 _WRAPPER: Final = f'{IN_TASK_ENV}=1 "$@"; status=$?; echo; echo "{EXIT_MARKER}$status"'
