@@ -19,6 +19,7 @@ from wms_connector.secrets.store import (
     SecretAccessError,
     SecretMissingError,
     SecretShapeError,
+    lookup_all,
     parse_secret,
     password_warnings,
     resolve,
@@ -208,3 +209,14 @@ def test_resolve_password_reads_db_password_with_the_fallback(sm: Any) -> None:
     sm.put("wms/default/dbPassword", json.dumps({"password": PASSWORD}))
     db = resolve(STAGE, DB_INFO, AwsSecretsBackend(sm)).value
     assert resolve_password(STAGE, db, AwsSecretsBackend(sm)).get_secret_value() == PASSWORD
+
+
+def test_the_secrets_command_locates_db_password_without_reading_it(sm: Any) -> None:
+    sm.put("wms/default/dbInfo", DB)
+    sm.put("wms/feature-pw/dbPassword", PASSWORD)
+    recording = Recording(sm)
+    rows = {row.name: row for row in lookup_all(STAGE, AwsSecretsBackend(recording))}
+    assert (rows["dbPassword"].path, rows["dbPassword"].problem) == ("wms/feature-pw/dbPassword", None)
+    assert recording.read("dbPassword") == [] and recording.described("dbPassword") == [
+        "wms/feature-pw/dbPassword"
+    ]

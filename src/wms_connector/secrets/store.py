@@ -326,7 +326,8 @@ def resolve_optional(stage: Stage, spec: SecretSpec[T], backend: SecretsBackend)
 
 
 def lookup_all(stage: Stage, backend: SecretsBackend) -> list[Lookup]:
-    """Where every secret of the stage resolves, and whether it parses. Never returns a value."""
+    """Where every secret of the stage resolves, and whether it parses. Never returns a value, and
+    never reads ``dbPassword`` (``DescribeSecret`` only)."""
     results = []
     for spec in ALL_SECRETS:
         tried = names_for(stage).secret_paths(spec.name)
@@ -334,12 +335,17 @@ def lookup_all(stage: Stage, backend: SecretsBackend) -> list[Lookup]:
         problem: str | None = None
         is_input = True
         try:
-            found = locate(stage, spec.name, backend)
-            if found is None:
-                problem = "missing" if spec.required else None
+            if spec is DB_PASSWORD:
+                # Located by metadata only, like synth: whoever runs this needs no right to read the
+                # password (its shape is checked where it is read: write-secrets, preflight).
+                path = locate_metadata(stage, spec.name, backend)
             else:
-                path = found[0]
-                parse_secret(spec, *found)
+                found = locate(stage, spec.name, backend)
+                if found is None:
+                    problem = "missing" if spec.required else None
+                else:
+                    path = found[0]
+                    parse_secret(spec, *found)
         except WmsError as error:
             problem, is_input = str(error), isinstance(error, InputError)
         results.append(Lookup(spec.name, spec.required, path, backend.label, tried, problem, is_input))
