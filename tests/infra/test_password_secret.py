@@ -97,3 +97,9 @@ def test_the_documented_deploy_role_does_not_read_the_password() -> None:
         and re.search(r"reads? `dbPassword`", line.split("|")[2] if line.count("|") > 3 else "")
     ]
     assert readers == ["execution role (`-exec`; ECS itself)", "audit task role (`-audit`)"], readers
+
+
+def test_the_deploy_workflow_says_its_role_does_not_read_the_password() -> None:
+    workflow = (DOCS.parents[1] / ".github" / "workflows" / "deploy.yml").read_text()
+    header = "\n".join(line for line in workflow.splitlines() if line.startswith("#"))
+    assert "never reads the Oracle password" in header and "DescribeSecret only on dbPassword" in header
