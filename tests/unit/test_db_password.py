@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
+from wms_connector.commands.audit import oracle_credentials
+from wms_connector.errors import InputError
 from wms_connector.secrets.shapes import DB_INFO, DB_PASSWORD, DbPassword, unwrap_password
 from wms_connector.secrets.store import (
     AwsSecretsBackend,
+    FileSecretsBackend,
     PasswordSource,
     SecretAccessError,
     SecretMissingError,
@@ -220,3 +224,28 @@ def test_the_secrets_command_locates_db_password_without_reading_it(sm: Any) -> 
     assert recording.read("dbPassword") == [] and recording.described("dbPassword") == [
         "wms/feature-pw/dbPassword"
     ]
+
+
+def _file(tmp_path: Path, data: dict[str, Any]) -> FileSecretsBackend:
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps(data))
+    return FileSecretsBackend(path)
+
+
+def test_the_scheduled_audit_reads_the_paths_the_deploy_named(tmp_path: Path) -> None:
+    backend = _file(
+        tmp_path,
+        {
+            "wms/default/dbInfo": DB,
+            "wms/default/dbPassword": {"password": PASSWORD},
+            "wms/x/dbInfo": {**DB, "password": "old"},
+        },
+    )
+    db, password = oracle_credentials(STAGE, backend, "wms/default/dbInfo", "wms/default/dbPassword")
+    assert (db.host, password.get_secret_value()) == (DB["host"], PASSWORD)
+    # Legacy: the deploy named a dbInfo that holds the password, and no --password-secret.
+    assert oracle_credentials(STAGE, backend, "wms/x/dbInfo")[1].get_secret_value() == "old"
+    # By hand, without paths: the fallback (dbPassword wins over nothing in dbInfo).
+    assert oracle_credentials(STAGE, backend)[1].get_secret_value() == PASSWORD
+    with pytest.raises(InputError, match="--password-secret 'wms/none/dbPassword' does not exist"):
+        oracle_credentials(STAGE, backend, "wms/default/dbInfo", "wms/none/dbPassword")
