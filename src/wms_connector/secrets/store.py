@@ -397,17 +397,17 @@ def password_warnings(source: PasswordSource, db_info_path: str) -> tuple[str, .
     if source.legacy:
         return (
             f"the Oracle password is read from {db_info_path!r} (its 'password' key): whoever synthesizes "
-            "or deploys (the CI deploy role) must be able to read the password. Move it to its own secret "
+            "or deploys (the CI deploy role) must be able to read the password. Fix, in this order: create "
             f"{DB_PASSWORD.name!r} at the same scope (a plain string, or JSON with the one key 'password'), "
-            "remove "
-            "'password' from dbInfo, deploy, then drop the deploy role's GetSecretValue on the password "
+            "deploy, then remove 'password' from dbInfo (earlier, the running task definition still "
+            "points at that key), then drop the deploy role's GetSecretValue on the password "
             "(docs/infrastructure.md, 'Who can do what')",
         )
     if source.shadowed:
         return (
             f"{db_info_path!r} still holds a 'password' key, which is ignored: the connector uses "
-            f"{source.path!r}. Remove the key from dbInfo, or the deploy role must still be able to read "
-            "a password",
+            f"{source.path!r}. Remove the key from dbInfo once this deploy has finished, or the deploy "
+            "role must still be able to read a password",
         )
     return ()
 
