@@ -85,8 +85,8 @@ def test_checkov_finds_no_failed_check_in_any_template(
     ]
     assert failed == []
     scanned = {Path(c["file_path"]).name for r in reports for c in r["results"]["passed_checks"]}
-    assert len(scanned) == len(synthesized.templates) == 10
-    assert sum(r["summary"]["passed"] for r in reports) > 10 * 20
+    assert len(scanned) == len(synthesized.templates) >= 10
+    assert sum(r["summary"]["passed"] for r in reports) > len(scanned) * 20
 
 
 def test_every_acknowledged_check_is_known_and_reasoned(reports: list[dict[str, Any]]) -> None:

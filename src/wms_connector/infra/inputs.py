@@ -18,7 +18,7 @@ from wms_connector.errors import InputError
 from wms_connector.image.context import DOCKERFILE
 from wms_connector.naming import StageNames, names_for
 from wms_connector.secrets.shapes import MskCluster
-from wms_connector.secrets.store import SecretsBackend, StageSecrets, resolve_stage
+from wms_connector.secrets.store import SecretsBackend, StageSecrets, password_warnings, resolve_stage
 from wms_connector.stages import Stage, StageSettings, check_settings, settings_for
 
 if TYPE_CHECKING:
@@ -116,7 +116,16 @@ class StageInputs:
         from wms_connector.infra.kafka_iam import cluster_scope_warning
 
         found = cluster_scope_warning(self.names, self.msk_cluster)
-        return (found,) if found else ()
+        password = password_warnings(self.secrets.password_source, self.secrets.db_info.path)
+        return ((found,) if found else ()) + password
+
+    @property
+    def redeploy_secrets(self) -> tuple[str, ...]:
+        """The secrets whose change redeploys the service: the resolved ``dbInfo`` (the Oracle user
+        is injected at task start) and, when used, the resolved ``dbPassword`` (rotation)."""
+        source = self.secrets.password_source
+        paths = (self.secrets.db_info.path, source.path)
+        return tuple(dict.fromkeys(paths))
 
 
 def check_image_context(image_context: Path) -> Path:
