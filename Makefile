@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-oracle lint typecheck unit fmt clean runtime-jars standin-deps specs workflow-lint shellcheck-deps
+.PHONY: setup run test test-oracle lint typecheck unit fmt clean runtime-jars standin-deps specs workflow-lint shellcheck-deps checkov-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version'
@@ -60,8 +60,22 @@ specs: $(NODE_STAMP)
 	OPENSPEC_TELEMETRY=0 node_modules/.bin/openspec validate --all --strict --no-interactive
 
 ## make test: set-up, lint, type check, the specs, the workflows' lint, the whole suite
-test: lint typecheck specs workflow-lint runtime-jars standin-deps
+test: lint typecheck specs workflow-lint runtime-jars standin-deps checkov-deps
 	$(BIN)/pytest
+
+## checkov (exact pins of tools/checkov-requirements.txt) in its own virtualenv under .cache/, keyed
+## by that file's hash: tests/infra/test_checkov.py finds it there.
+CHECKOV_REQ := tools/checkov-requirements.txt
+CHECKOV_VENV := .cache/checkov/$(shell sha256sum $(CHECKOV_REQ) | cut -c1-12)
+$(CHECKOV_VENV)/.installed: $(CHECKOV_REQ)
+	@echo "installing checkov into $(CHECKOV_VENV) ($(CHECKOV_REQ)): about a minute the first time"
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r $(CHECKOV_REQ)
+	touch $@
+
+checkov-deps: $(CHECKOV_VENV)/.installed
 
 ## make test-oracle: the Oracle suite, against a real Oracle named by the environment only
 ## (tests/integration/oracle_target.py): WMS_TEST_ORACLE_DSN=host:port/service, WMS_TEST_ORACLE_PDB

@@ -40,6 +40,30 @@ KAFKA_TLS_DIR="${WMS_KAFKA_TLS_DIR:-$CONNECT_HOME/kafka-tls}"
 SECRET_FILES=(ORACLE_PASSWORD:oracle-password WMS_STANDIN_PASSWORD:standin-password)
 REST_CREDENTIALS_FILE=rest-credentials.properties
 
+# ORACLE_PASSWORD arrives whole from the dbPassword secret (synth never reads it, so it cannot pick
+# a JSON key): {"password": "..."} is unwrapped, anything else is the password as is. The same rule
+# as wms_connector.secrets.shapes.unwrap_password (stdlib only: the value is read from the
+# environment, never from an argv; an error never shows it).
+unwrap_password() {
+  python3 -c '
+import json, os, sys
+raw = os.environ["ORACLE_PASSWORD"]
+value = raw
+if raw.lstrip().startswith("{"):
+    try:
+        loaded = json.loads(raw)
+    except ValueError:
+        loaded = None
+    else:
+        if not (isinstance(loaded, dict) and set(loaded) == {"password"} and isinstance(loaded["password"], str)):
+            sys.exit("entrypoint: write-secrets: ORACLE_PASSWORD is a JSON object without the one key password; dbPassword must be the password or {\"password\": \"...\"}")
+        value = loaded["password"]
+if not value:
+    sys.exit("entrypoint: write-secrets: ORACLE_PASSWORD holds an empty password")
+sys.stdout.write(value)
+'
+}
+
 # Each secret variable that is set, written to its file (mode 0400; printf is a builtin, so the
 # value is never in an argv). A file left by an earlier run is replaced, never appended to.
 write_secrets() {
@@ -54,7 +78,11 @@ write_secrets() {
     file="$SECRETS_DIR/${pair#*:}"
     if [[ -n "${!variable:-}" ]]; then
       rm -f -- "$file"
-      printf '%s' "${!variable}" >"$file"
+      if [[ "$variable" == ORACLE_PASSWORD ]]; then
+        unwrap_password >"$file" || { rm -f -- "$file"; return 1; }
+      else
+        printf '%s' "${!variable}" >"$file"
+      fi
       echo "entrypoint: write-secrets: wrote ${pair#*:} from $variable" >&2
       wrote=1
     fi

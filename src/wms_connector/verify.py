@@ -16,7 +16,15 @@ connected    a worker's exporter shows Debezium's streaming ``Connected`` = 1 fo
 topics       every topic of ``kafka.topics.topic_specs`` exists with its partitions, replication
              factor and configs (``kafka.reconcile.plan_topics`` plans nothing but ``ok``)
 progress     the heartbeat topic (or a data topic) gained records since verify started
+dbinfo       (when verify has the stage's ``dbInfo``) the running connector's ``database.hostname``,
+             ``.port``, ``.dbname``, ``.pdb.name`` and ``.user`` are dbInfo's (:func:`dbinfo_check`)
 ============ ==================================================================================
+
+Why ``dbinfo``: the host, port, db and PDB are resolved at synth and baked into the task
+definition, so a ``dbInfo`` edit reaches the connector only with a deploy (the secret-change
+redeploy starts new tasks from the *same* task definition); the user is read when a task starts,
+so a redeploy (which the change itself triggers) is enough for it. The drift names the field and
+both values (none of them is secret) and the fix.
 
 A stage is verified when every check passes; each failed check is one line that says what is
 wrong. ``progress`` can only pass after a heartbeat interval, so the shell keeps observing until
@@ -39,9 +47,21 @@ from wms_connector.connect.exposition import SNAPSHOT, Sample, debezium
 from wms_connector.kafka.reconcile import ActionKind, TopicState, plan_topics
 from wms_connector.kafka.topics import TopicRole, TopicSpec, topic_specs
 from wms_connector.naming import names_for
+from wms_connector.secrets.shapes import DbTarget
 from wms_connector.stages import Stage, StageSettings
 
 CHECKS: Final = ("connector", "task", "connected", "topics", "progress")
+#: The check that compares the running connector with ``dbInfo`` (after :data:`CHECKS`, when asked).
+DBINFO_CHECK: Final = "dbinfo"
+#: dbInfo field -> the connector config key it becomes (connect.connector_config), and whether a
+#: redeploy alone fixes a difference (read at task start) or it needs a deploy (baked at synth).
+DB_FIELDS: Final = (
+    ("host", "database.hostname", False),
+    ("port", "database.port", False),
+    ("db", "database.dbname", False),
+    ("pdb_name", "database.pdb.name", False),
+    ("user", "database.user", True),
+)
 RUNNING: Final = "RUNNING"
 #: At least this long, and at least three heartbeat intervals: a beat must have time to land.
 MIN_TIMEOUT_S: Final = 60.0
@@ -65,6 +85,8 @@ class Expectation:
     specs: tuple[TopicSpec, ...]
     heartbeat_topic: str
     data_topics: tuple[str, ...]
+    #: The current ``dbInfo``'s non-secret fields; ``None``: not compared (no ``dbinfo`` check).
+    db: DbTarget | None = None
 
 
 def expectation_for(
@@ -115,6 +137,9 @@ class Observation:
     #: Topic -> sum of its partitions' end offsets, for the heartbeat and data topics that exist.
     end_offsets: Mapping[str, int] = field(default_factory=dict)
     kafka_error: str | None = None
+    #: ``GET /connectors/{name}/config`` (read only when ``dbInfo`` is compared); ``None``: not read.
+    config: Mapping[str, str] | None = None
+    config_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,14 +278,66 @@ def _progress_check(expect: Expectation, seen: Observation, baseline: Mapping[st
     )
 
 
+def dbinfo_drift(db: DbTarget, config: Mapping[str, str]) -> list[tuple[str, str, str | None, str | None]]:
+    """``(field, config key, running value, dbInfo's value)`` for each field that differs (pure).
+
+    ``None`` is "not set" (a non-CDB has no ``database.pdb.name``). Ports compare as numbers."""
+    found = []
+    for name, key, _ in DB_FIELDS:
+        wanted = getattr(db, name)
+        expected = None if wanted is None else str(wanted)
+        actual = config.get(key)
+        if name == "port" and actual is not None and actual.strip().isdigit():
+            actual = str(int(actual))
+        if actual != expected:
+            found.append((name, key, actual, expected))
+    return found
+
+
+def _shown(value: str | None) -> str:
+    return "not set" if value is None else repr(value)
+
+
+def dbinfo_check(db: DbTarget, seen: Observation, connector: str) -> Check:
+    """Does the running connector connect where (and as whom) the current ``dbInfo`` says? (pure)"""
+    if seen.config_error is not None:
+        return Check(DBINFO_CHECK, False, f"the connector's config could not be read: {seen.config_error}")
+    if seen.config is None:
+        return Check(
+            DBINFO_CHECK, False, f"connector {connector} is not registered: nothing to compare with dbInfo"
+        )
+    drift = dbinfo_drift(db, seen.config)
+    if not drift:
+        return Check(DBINFO_CHECK, True, "the connector's database.* settings are the current dbInfo's")
+    parts = [
+        f"dbInfo.{name} is {_shown(expected)} but the running connector has {key} = {_shown(actual)}"
+        for name, key, actual, expected in drift
+    ]
+    redeploy_only = all(
+        fixed_by_redeploy for name, _, fixed_by_redeploy in DB_FIELDS if name in {d[0] for d in drift}
+    )
+    fix = (
+        "fix: redeploy the service (new tasks read the Oracle user when they start; a dbInfo change "
+        "triggers it, so a failed redeploy alarmed)"
+        if redeploy_only
+        else "fix: run the deploy (the host, port, db and PDB are baked into the task definition at "
+        "synth; the secret-change redeploy does not change them)"
+    )
+    return Check(DBINFO_CHECK, False, "; ".join(parts) + f"; {fix}")
+
+
 def checks(expect: Expectation, seen: Observation, baseline: Mapping[str, int]) -> list[Check]:
-    """One check per promise, in :data:`CHECKS` order; ``baseline`` = end offsets at the start."""
-    return [
+    """One check per promise, in :data:`CHECKS` order (then ``dbinfo`` when ``expect.db`` is set);
+    ``baseline`` = end offsets at the start."""
+    found = [
         *_connector_checks(expect, seen),
         _connected_check(expect, seen),
         _topic_checks(expect, seen),
         _progress_check(expect, seen, baseline),
     ]
+    if expect.db is not None:
+        found.append(dbinfo_check(expect.db, seen, expect.connector))
+    return found
 
 
 def problems(results: Sequence[Check]) -> list[str]:

@@ -37,7 +37,13 @@ MSK_CLUSTER_ARN = (
 #: made here: synth only locates the secret, so its key must never reach the template).
 MTLS_VARIANT = "mtls-check"
 STAGES = ("main", "val", "production", EPHEMERAL)
-FAKE_PASSWORD = json.loads(EXAMPLE_SECRETS_FILE.read_text())["wms/default/dbInfo"]["password"]
+#: A stage on the legacy layout: its dbInfo still holds the password and no dbPassword exists (a
+#: secrets file of its own, whose default scope has no dbPassword either). It synthesizes, warns.
+LEGACY = "legacy-pw"
+LEGACY_PASSWORD = "FAKE-legacy-password-in-dbinfo"
+#: The IAM variant's own dbPassword (the stage path, not the default).
+IAM_VARIANT_PASSWORD = "FAKE-iam-variant-password"
+FAKE_PASSWORD = json.loads(EXAMPLE_SECRETS_FILE.read_text())["wms/default/dbPassword"]
 BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/wms-boundary"
 IAM_PATH = "/wms/"
 
@@ -65,8 +71,18 @@ def secrets_with_iam_variant(root: Path) -> Path:
     data[f"wms/{IAM_VARIANT}/permissionsBoundary"] = BOUNDARY_ARN
     data[f"wms/{IAM_VARIANT}/mskClusterArn"] = MSK_CLUSTER_ARN
     data[f"wms/{IAM_VARIANT}/dbInfo"] = {**data["wms/default/dbInfo"], "cidr": ORACLE_CIDR}
+    data[f"wms/{IAM_VARIANT}/dbPassword"] = {"password": IAM_VARIANT_PASSWORD}
     data[f"wms/{MTLS_VARIANT}/kafkaClientCert"] = MTLS_CLIENT.secret(TEST_CA.pem)
     path = root / "secrets.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def legacy_secrets(root: Path) -> Path:
+    data = json.loads(EXAMPLE_SECRETS_FILE.read_text())
+    del data["wms/default/dbPassword"]
+    data[f"wms/{LEGACY}/dbInfo"] = {**data["wms/default/dbInfo"], "password": LEGACY_PASSWORD}
+    path = root / "legacy-secrets.json"
     path.write_text(json.dumps(data))
     return path
 
@@ -111,6 +127,13 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
         image_context=runtime,
         lambda_bundle_dir=bundle,
         settings=settings_for(mtls_stage).model_copy(update={"kafka_auth": KafkaAuth.MTLS}),
+    )
+    inputs[LEGACY] = load_inputs(
+        Stage(LEGACY),
+        FileSecretsBackend(legacy_secrets(root)),
+        TARGET,
+        image_context=runtime,
+        lambda_bundle_dir=bundle,
     )
     result = synth(list(inputs.values()), root / "cdk.out")
     yield Synthesized(result.outdir, inputs, result.templates, result.nag_report)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Capture, Match
 
-from tests.infra.conftest import IAM_VARIANT, MTLS_VARIANT, STAGES, Synthesized
-from tests.infra.helpers import connector
+from tests.infra.conftest import IAM_VARIANT, LEGACY, MTLS_VARIANT, STAGES, TARGET, Synthesized
+from tests.infra.helpers import connector, flatten
 from wms_connector.image.context import DOCKERFILE
 from wms_connector.infra.redeploy import HANDLER as REDEPLOY_HANDLER
 from wms_connector.infra.topics import HANDLER, RESOURCE_TYPE, topics_digest
@@ -17,7 +17,7 @@ from wms_connector.stages import Stage, settings_for
 
 def test_every_stage_has_exactly_its_two_stacks(synthesized: Synthesized) -> None:
     expected = set()
-    for stage in (*STAGES, IAM_VARIANT, MTLS_VARIANT):
+    for stage in (*STAGES, IAM_VARIANT, LEGACY, MTLS_VARIANT):
         names = names_for(Stage(stage))
         expected |= {names.alerts_stack, names.connector_stack}
     assert set(synthesized.templates) == expected
@@ -267,11 +267,30 @@ def test_topics_digest_changes_with_the_specs() -> None:
     assert topics_digest(names_for(Stage("main"))) == digests["main"]  # stable
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", [*STAGES, IAM_VARIANT, LEGACY, MTLS_VARIANT])
 def test_dbinfo_change_redeploys_the_service(synthesized: Synthesized, stage: str) -> None:
     names = names_for(Stage(stage))
-    secret = synthesized.inputs[stage].secrets.db_info.path
+    secrets = synthesized.inputs[stage].secrets
+    # dbInfo (the Oracle user is read at task start) and the password's secret (rotation); the
+    # legacy layout has one secret for both; an mtls stage's client certificate (renewal) too.
+    watched = [secrets.db_info.path] + ([] if stage == LEGACY else [secrets.password_source.path])
+    watched += [f"wms/{MTLS_VARIANT}/kafkaClientCert"] if stage == MTLS_VARIANT else []
+    assert synthesized.inputs[stage].redeploy_secrets == tuple(watched)
+    secret_ids: list[object] = []
+    for path in watched:
+        secret_ids += [path, {"prefix": Match.any_value()}]
     template = connector(synthesized, stage)
+    (rule,) = [
+        r["Properties"]
+        for r in template.find_resources("AWS::Events::Rule").values()
+        if r["Properties"].get("Name") == names.secret_change_rule
+    ]
+    prefixes = [
+        flatten(m["prefix"]) for m in rule["EventPattern"]["detail"]["requestParameters"]["secretId"][1::2]
+    ]
+    assert prefixes == [
+        f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{p}" for p in watched
+    ]
     template.has_resource_properties(
         "AWS::Events::Rule",
         {
@@ -282,7 +301,7 @@ def test_dbinfo_change_redeploys_the_service(synthesized: Synthesized, stage: st
                 "detail": {
                     "eventSource": ["secretsmanager.amazonaws.com"],
                     "eventName": list(VALUE_CHANGING_CALLS),
-                    "requestParameters": {"secretId": [secret, {"prefix": Match.any_value()}]},
+                    "requestParameters": {"secretId": secret_ids},
                 },
             },
             "Targets": [Match.object_like({"Arn": Match.any_value()})],
@@ -296,7 +315,11 @@ def test_dbinfo_change_redeploys_the_service(synthesized: Synthesized, stage: st
             "Handler": REDEPLOY_HANDLER,
             "VpcConfig": Match.absent(),
             "Environment": {
-                "Variables": {"CLUSTER": names.cluster, "SERVICE": names.service, "SECRET_NAME": secret}
+                "Variables": {
+                    "CLUSTER": names.cluster,
+                    "SERVICE": names.service,
+                    "SECRET_NAMES": ",".join(watched),
+                }
             },
             "Role": function,
             # A failed redeploy reaches the stage's alerts topic (checkov CKV_AWS_116).

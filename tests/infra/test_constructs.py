@@ -49,10 +49,29 @@ def test_broker_ports_are_distinct_and_sorted() -> None:
 def test_secret_event_pattern_matches_the_name_and_the_arns_of_one_secret() -> None:
     stack = Stack(App(), "bare")
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wms/main/dbInfo"
-    events.Rule(stack, "Rule", event_pattern=secret_event_pattern("wms/main/dbInfo", arn))
+    events.Rule(stack, "Rule", event_pattern=secret_event_pattern([("wms/main/dbInfo", arn)]))
     (rule,) = Template.from_stack(stack).find_resources("AWS::Events::Rule").values()
     detail = rule["Properties"]["EventPattern"]["detail"]
     assert detail["requestParameters"]["secretId"] == ["wms/main/dbInfo", {"prefix": arn}]
+    assert detail["eventName"] == list(VALUE_CHANGING_CALLS)
+
+
+def test_secret_event_pattern_matches_the_names_and_the_arns_of_each_secret() -> None:
+    stack = Stack(App(), "bare")
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+    watched = [
+        ("wms/main/dbInfo", arn + "wms/main/dbInfo"),
+        ("wms/default/dbPassword", arn + "wms/default/dbPassword"),
+    ]
+    events.Rule(stack, "Rule", event_pattern=secret_event_pattern(watched))
+    (rule,) = Template.from_stack(stack).find_resources("AWS::Events::Rule").values()
+    detail = rule["Properties"]["EventPattern"]["detail"]
+    assert detail["requestParameters"]["secretId"] == [
+        "wms/main/dbInfo",
+        {"prefix": arn + "wms/main/dbInfo"},
+        "wms/default/dbPassword",
+        {"prefix": arn + "wms/default/dbPassword"},
+    ]
     assert detail["eventName"] == list(VALUE_CHANGING_CALLS)
 
 

@@ -42,7 +42,7 @@ def lint_matches(synthesized: Synthesized) -> dict[str, list[str]]:
 
 
 def test_cfn_lint_finds_no_error_in_any_template(lint_matches: dict[str, list[str]]) -> None:
-    assert len(lint_matches) == 12  # 6 stages (4 kinds, the IAM and mtls variants) x 2 stacks
+    assert len(lint_matches) == 14  # 7 stages (4 kinds, IAM variant, legacy password, mtls) x 2 stacks
     assert {name: errors for name, errors in lint_matches.items() if errors} == {}
 
 

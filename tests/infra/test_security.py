@@ -15,6 +15,9 @@ from tests.infra.conftest import (
     FAKE_PASSWORD,
     IAM_PATH,
     IAM_VARIANT,
+    IAM_VARIANT_PASSWORD,
+    LEGACY,
+    LEGACY_PASSWORD,
     MSK_CLUSTER_ARN,
     MTLS_VARIANT,
     ORACLE_CIDR,
@@ -121,7 +124,7 @@ def test_no_wildcard_resource_where_a_scope_exists(synthesized: Synthesized, sta
             assert set(as_list(statement["Action"])) <= UNSCOPABLE, statement
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", [*STAGES, IAM_VARIANT, LEGACY])
 def test_secret_reads_stay_inside_the_stage_patterns(synthesized: Synthesized, stage: str) -> None:
     names = names_for(Stage(stage))
     raw = synthesized.template(names.connector_stack)
@@ -139,10 +142,11 @@ def test_secret_reads_stay_inside_the_stage_patterns(synthesized: Synthesized, s
         for resource in as_list(statement["Resource"]):
             arn = flatten(resource)
             assert arn == f"<{rest}>" or any(fnmatch.fnmatchcase(arn, p) for p in patterns), arn
-    # exactly the resolved path, not the whole stage scope
-    dbinfo = synthesized.inputs[stage].secrets.db_info.path
+    # exactly the resolved paths (dbInfo, and dbPassword unless legacy), not the whole stage scope
+    secrets = synthesized.inputs[stage].secrets
+    paths = {secrets.db_info.path, secrets.password_source.path}
     assert {flatten(r) for s in reads for r in as_list(s["Resource"])} == {
-        f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{dbinfo}-??????",
+        *(f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{p}-??????" for p in paths),
         f"<{rest}>",
     }
 
@@ -155,21 +159,26 @@ def _containers(synthesized: Synthesized, stage: str) -> dict[str, dict[str, Any
     return {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", [*STAGES, IAM_VARIANT, LEGACY])
 def test_only_the_short_lived_secrets_container_gets_the_password(
     synthesized: Synthesized, stage: str
 ) -> None:
     names = names_for(Stage(stage))
-    dbinfo = synthesized.inputs[stage].secrets.db_info.path
+    secrets = synthesized.inputs[stage].secrets
+    dbinfo = secrets.db_info.path
     containers = _containers(synthesized, stage)
     writer = containers[names.secrets_container]
     assert writer["Essential"] is False
     assert writer["Command"] == ["write-secrets"]
     written = [(s["Name"], flatten(s["ValueFrom"])) for s in writer["Secrets"]]
-    assert written[0] == (
-        "ORACLE_PASSWORD",
-        f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{dbinfo}:password::",
-    )
+    secret_arns = f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:"
+    # The resolved dbPassword whole (write-secrets unwraps {"password": ...}); legacy: dbInfo's key.
+    expected = {
+        LEGACY: f"{secret_arns}{dbinfo}:password::",
+        IAM_VARIANT: f"{secret_arns}wms/{IAM_VARIANT}/dbPassword",
+    }.get(stage, f"{secret_arns}wms/default/dbPassword")
+    assert written[0] == ("ORACLE_PASSWORD", expected)
+    assert secrets.password_source.legacy is (stage == LEGACY)
     # ... and the REST credential, for the worker's basic-auth file.
     assert [name for name, _ in written[1:]] == ["WMS_REST_USER", "WMS_REST_PASSWORD"]
     worker = containers[names.connect_container]
@@ -217,9 +226,11 @@ def test_fake_password_appears_in_no_template_or_manifest(synthesized: Synthesiz
     # purpose, so they are not what this checks; templates, manifests and the tree are.
     checked = 0
     for path in synthesized.outdir.glob("*.json"):
-        assert FAKE_PASSWORD not in path.read_text(), path
+        text = path.read_text()
+        for password in (FAKE_PASSWORD, IAM_VARIANT_PASSWORD, LEGACY_PASSWORD):
+            assert password not in text, path
         checked += 1
-    assert checked >= 20  # 10 templates + their asset and metadata manifests, tree, manifest
+    assert checked >= 24  # 12 templates + their asset and metadata manifests, tree, manifest
 
 
 @pytest.mark.parametrize("stage", ["main", "val", "production"])

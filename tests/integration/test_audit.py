@@ -35,6 +35,7 @@ from wms_connector.local.pipeline import ensure_local_topics, register_fresh, wa
 from wms_connector.local.standin import KEY_COLUMN, StandInPostgres, quoted
 from wms_connector.local.workload import Change, Op, apply, waiver_row
 from wms_connector.naming import CAPTURED_TABLES, TableId, names_for
+from wms_connector.operations.settle import write_until_stable
 from wms_connector.stages import Stage
 
 pytestmark = pytest.mark.integration
@@ -392,23 +393,26 @@ def test_changes_skipped_by_a_moved_offset_are_found_with_exactly_their_keys(aud
     ]
     for entry in moved:
         entry["offset"].pop("lsn_proc", None)
+
+    def move() -> None:
+        response = httpx.patch(
+            f"{audited.cluster.rest_urls[0]}/connectors/{audited.connector}/offsets",
+            json={"offsets": moved},
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+
     # The stopped task's last offset commit can land after STOPPED is reported and overwrite the
-    # moved offset: write it until two reads in a row show it.
-    stable, deadline = 0, time.monotonic() + 30
-    while stable < 2:
-        assert time.monotonic() < deadline, "the moved offset did not stay"
-        now = audited.api.offsets(audited.connector)["offsets"]
-        if all(o["offset"].get("lsn") == past for o in now):
-            stable += 1
-        else:
-            stable = 0
-            response = httpx.patch(
-                f"{audited.cluster.rest_urls[0]}/connectors/{audited.connector}/offsets",
-                json={"offsets": moved},
-                timeout=60,
-            )
-            assert response.status_code == 200, response.text
-        time.sleep(1.0)
+    # moved offset: written as the operations commands write offsets (operations.settle).
+    write_until_stable(
+        move,
+        lambda: all(
+            o["offset"].get("lsn") == past for o in audited.api.offsets(audited.connector)["offsets"]
+        ),
+        sleep=time.sleep,
+        clock=time.monotonic,
+        what="the moved offset",
+    )
     audited.api.resume(audited.connector)
     wait_running(audited.api, audited.connector)
     audited.change(Change(other, Op.UPDATE, 9, waiver_row(other, 9, 2)))  # streams again

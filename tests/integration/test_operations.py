@@ -171,6 +171,30 @@ def test_refusals_change_nothing(bed: Bed, capsys: pytest.CaptureFixture[str], t
     assert results.count("refused") == 6 and results.count("not-confirmed") == 1
 
 
+def test_in_a_task_without_the_connectors_worker_a_follow_changes_nothing_and_answers_other_task(
+    bed: Bed, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--remote in the task whose worker does not run the connector's task: the exporter there has
+    no Debezium metrics of it (loopback only in ECS), so a --follow could never see the snapshot."""
+    cluster = bed.cluster
+    worker = bed.api.status(bed.name)["tasks"][0]["worker_id"]
+    others = [
+        m for r, m in zip(cluster.rest_urls, cluster.metrics_urls, strict=True) if not r.endswith(worker)
+    ]
+    assert len(others) == len(cluster.rest_urls) - 1, (worker, cluster.rest_urls)
+    signals_before = signal_end(bed)
+    monkeypatch.setenv("WMS_OPS_IN_TASK", "1")
+    args = ["ops", "snapshot", TABLE.qualified, "--follow", "--stage", cluster.stage.name]
+    args += ["--source", "standin", "--connect-url", cluster.rest_urls[0], "--bootstrap", cluster.bootstrap]
+    capsys.readouterr()
+    code = main([*args, "--metrics-url", others[0]])
+    err = capsys.readouterr().err
+    assert code == 4, err
+    assert "does not run on this task's worker" in err and "nothing was changed" in err
+    assert signal_end(bed) == signals_before
+    assert bed.api.status(bed.name)["connector"]["state"] == "RUNNING"
+
+
 # -- snapshot -----------------------------------------------------------------------------------------
 
 

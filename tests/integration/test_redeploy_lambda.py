@@ -1,4 +1,4 @@
-"""The redeploy Lambda against moto's ECS server: a dbInfo change forces a new deployment.
+"""The redeploy Lambda against moto's ECS server: a dbPassword or dbInfo change forces a new deployment.
 
 The events are CloudTrail's "AWS API Call via CloudTrail" records as EventBridge delivers them
 (shape from the AWS documentation: ``detail.eventName``, ``detail.requestParameters.secretId``).
@@ -20,6 +20,8 @@ pytestmark = pytest.mark.integration
 
 STAGE = Stage("rotate-me")
 SECRET = names_for(STAGE).secret_paths("dbInfo")[0]
+#: The stage's dbPassword resolved to the default path: rotations there redeploy this stage too.
+PASSWORD = names_for(STAGE).secret_paths("dbPassword")[1]
 ACCOUNT = "123456789012"
 
 
@@ -67,7 +69,11 @@ def _deployment_id(ecs: Any) -> str:
     return str(service["deployments"][0]["id"])
 
 
-ENV = {"CLUSTER": names_for(STAGE).cluster, "SERVICE": names_for(STAGE).service, "SECRET_NAME": SECRET}
+ENV = {
+    "CLUSTER": names_for(STAGE).cluster,
+    "SERVICE": names_for(STAGE).service,
+    "SECRET_NAMES": f"{SECRET},{PASSWORD}",
+}
 
 
 @pytest.mark.parametrize(
@@ -89,9 +95,21 @@ def test_a_value_change_of_the_stage_dbinfo_forces_a_new_deployment(
 
 
 @pytest.mark.parametrize(
+    "secret_id", [PASSWORD, f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{PASSWORD}-XyZ789"]
+)
+def test_a_rotated_db_password_forces_a_new_deployment(ecs: Any, secret_id: str) -> None:
+    before = _deployment_id(ecs)
+    result = handle(_event("UpdateSecretVersionStage", secret_id), ENV, ecs)
+    assert result == {"redeployed": True, "reason": f"UpdateSecretVersionStage on {PASSWORD}"}
+    assert _deployment_id(ecs) != before
+
+
+@pytest.mark.parametrize(
     ("event", "why"),
     [
         (_event("PutSecretValue", SECRET + "Old"), "another secret"),
+        # The stage's own dbPassword path, unused (it resolved to the default one).
+        (_event("PutSecretValue", names_for(STAGE).secret_paths("dbPassword")[0]), "another secret"),
         (
             _event(
                 "PutSecretValue", f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:wms/other/dbInfo-AbC123"
@@ -117,5 +135,5 @@ def test_a_missing_service_raises_so_lambda_retries(ecs: Any) -> None:
 
 
 def test_a_misconfigured_function_says_what_is_missing(ecs: Any) -> None:
-    with pytest.raises(ValueError, match="SECRET_NAME"):
+    with pytest.raises(ValueError, match="SECRET_NAMES"):
         handle(_event("PutSecretValue", SECRET), {"CLUSTER": "c", "SERVICE": "s"}, ecs)

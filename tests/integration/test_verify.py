@@ -180,3 +180,38 @@ def test_a_missing_connector_is_named(stand: Stand, capsys: pytest.CaptureFixtur
     # Only these two: the stand-in beside it streams for the same topic.prefix, and the topics are right.
     assert set(failed) == {"connector", "task"}
     assert f"connector: connector {stand.names.connector} is not registered" in err
+
+
+def _db_info_file(tmp_path: Path, stand: Stand, **changes: object) -> Path:
+    """A secrets file whose dbInfo names the stand-in (what its connector runs), with ``changes``."""
+    source = stand.source
+    db = {"host": source.host, "port": source.port, "db": source.db, "user": source.user, **changes}
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps({f"wms/{stand.cluster.stage.name}/dbInfo": db}))
+    return path
+
+
+def test_dbinfo_drift_is_named_with_both_values_and_the_fix(
+    stand: Stand, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The running connector's database.* (read from Connect's REST) against the current dbInfo."""
+    same = _db_info_file(tmp_path, stand)
+    capsys.readouterr()
+    assert stand.verify("--secrets-file", str(same))[0] == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [c["check"] for c in data["checks"]][-1] == "dbinfo" and _failed(data) == {}
+
+    moved = _db_info_file(tmp_path, stand, host="db-new.example.invalid", port=stand.source.port + 1)
+    capsys.readouterr()
+    code, _ = stand.verify("--secrets-file", str(moved), timeout=2)
+    out = capsys.readouterr()
+    assert code == 1  # like every failed check of verify
+    failed = _failed(json.loads(out.out))
+    assert set(failed) == {"dbinfo"}
+    detail = failed["dbinfo"]
+    assert (
+        f"dbInfo.host is 'db-new.example.invalid' but the running connector has database.hostname = "
+        f"'{stand.source.host}'"
+    ) in detail
+    assert f"dbInfo.port is '{stand.source.port + 1}'" in detail and "fix: run the deploy" in detail
+    assert f"dbinfo: {detail}" in out.err

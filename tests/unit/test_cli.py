@@ -83,7 +83,7 @@ def test_stage_for_branch_of_symbols_exits_2(capsys: pytest.CaptureFixture[str])
 
 
 def test_secrets_shows_paths_never_values(capsys: pytest.CaptureFixture[str]) -> None:
-    password = json.loads(EXAMPLE_SECRETS_FILE.read_text())["wms/default/dbInfo"]["password"]
+    password = json.loads(EXAMPLE_SECRETS_FILE.read_text())["wms/default/dbPassword"]
     code, out, _ = run(capsys, "secrets", "--stage", "production", "--offline", "--json")
     assert code == 0
     rows = {r["name"]: r for r in json.loads(out)}

@@ -133,3 +133,9 @@ def test_the_secret_is_optional_and_listed_with_the_others(tmp_path: object) -> 
     ]
     assert found.path == "wms/default/kafkaClientCert"
     assert found.problem is None
+    # Located by metadata only (the deploy role may run `secrets`): even a malformed one is not read.
+    file.write_text(json.dumps({"wms/production/kafkaClientCert": "not even JSON"}))
+    [found] = [
+        x for x in lookup_all(Stage("production"), FileSecretsBackend(file)) if x.name == "kafkaClientCert"
+    ]
+    assert (found.path, found.problem) == ("wms/production/kafkaClientCert", None)

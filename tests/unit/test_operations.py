@@ -4,13 +4,16 @@ invocation, the audit line) by tables, and ``--remote`` against moto's ECS serve
 from __future__ import annotations
 
 import json
-import subprocess
+import shlex
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from wms_connector.cli import main
 from wms_connector.commands import ops_common
@@ -265,6 +268,13 @@ def test_the_audit_line_is_one_json_line_with_who_what_when_result() -> None:
 # -- --remote -----------------------------------------------------------------------------------------
 
 
+def inner_command(argv: list[str]) -> list[str]:
+    """The words of ``--command`` after the exit-status wrapper (``sh -c WRAPPER sh ...``)."""
+    words = shlex.split(argv[argv.index("--command") + 1])
+    assert words[:2] == ["sh", "-c"] and words[3] == "sh", words
+    return words[4:]
+
+
 def test_inner_args_drop_remote_and_the_operator_machine_options() -> None:
     args = [
         "ops",
@@ -286,7 +296,7 @@ def test_exec_argv_targets_the_agent_container_of_the_stage_cluster() -> None:
     assert argv[argv.index("--cluster") + 1] == NAMES.cluster
     assert argv[argv.index("--container") + 1] == NAMES.agent_container == "connect-agent"
     assert "--interactive" in argv
-    assert argv[argv.index("--command") + 1] == "wms-connector ops snapshot 'MMDL.X Y'"
+    assert inner_command(argv) == ["wms-connector", "ops", "snapshot", "MMDL.X Y"]
     with pytest.raises(WmsError, match="no RUNNING task"):
         remote.choose_task([], NAMES)
 
@@ -320,12 +330,12 @@ def test_remote_runs_the_same_command_in_the_agent_container_of_a_running_task(
 ) -> None:
     ran: list[list[str]] = []
 
-    def fake_run(argv: list[str], check: bool = False) -> subprocess.CompletedProcess[str]:
+    def fake_session(argv: list[str]) -> int:
         ran.append(argv)
-        return subprocess.CompletedProcess(argv, 0)
+        return 0
 
     monkeypatch.setattr(ops_common.shutil, "which", lambda tool: f"/usr/bin/{tool}")
-    monkeypatch.setattr(ops_common.subprocess, "run", fake_run)
+    monkeypatch.setattr(ops_common, "relay_session", fake_session)
     code = main(
         [
             "ops",
@@ -345,10 +355,15 @@ def test_remote_runs_the_same_command_in_the_agent_container_of_a_running_task(
     [argv] = ran
     assert argv[argv.index("--task") + 1] == moto_ecs
     assert argv[argv.index("--container") + 1] == "connect-agent"
-    assert (
-        argv[argv.index("--command") + 1]
-        == "wms-connector ops snapshot --stage main mmdl.plan_base_wvr_tbl --follow"
-    )
+    assert inner_command(argv) == [
+        "wms-connector",
+        "ops",
+        "snapshot",
+        "--stage",
+        "main",
+        "mmdl.plan_base_wvr_tbl",
+        "--follow",
+    ]
 
 
 def test_remote_without_the_session_manager_plugin_says_so_in_one_line(
@@ -372,3 +387,118 @@ def test_a_refusal_writes_one_audit_line_to_the_log(
     record = json.loads(line)
     assert record["result"] == "refused" and record["command"] == "snapshot" and record["by"]
     assert "audit: " in capsys.readouterr().err
+
+
+# -- --remote: the exit status through ECS Exec, and the task that runs the connector -----------------
+
+
+def test_the_wrapper_relays_the_commands_exit_status_and_output_for_real() -> None:
+    """The --command words run as ECS Exec runs them (no shell of its own): ``sh`` does the rest."""
+    argv = remote.exec_argv(NAMES, "arn:aws:ecs:r:1:task/c/abc", ["x"], None)
+    words = shlex.split(argv[argv.index("--command") + 1])
+    program = "import os, sys; print('prompt? ', end=''); print(os.environ['WMS_OPS_IN_TASK']); sys.exit(3)"
+    words[4:] = [sys.executable, "-c", program]
+    shown: list[str] = []
+    assert ops_common.relay_session(words, shown.append) == 3
+    assert "".join(shown) == "prompt? 1\n"
+
+
+def test_a_session_that_ends_without_the_marker_has_no_status() -> None:
+    shown: list[str] = []
+    assert ops_common.relay_session(["sh", "-c", "echo cut short; exit 0"], shown.append) is None
+    assert "".join(shown) == "cut short\n"
+
+
+@given(
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=60),
+    st.integers(0, 255),
+    st.sampled_from(["\n", "\r\n"]),
+    st.lists(st.integers(0, 120), max_size=8),
+)
+def test_the_relay_passes_any_output_through_whole_in_any_chunks(
+    output: str, status: int, newline: str, cuts: list[int]
+) -> None:
+    assume(remote.EXIT_MARKER not in output)
+    # Without a terminal a bare CR before the wrapper's LF reads as one CRLF (a CR is lost: cosmetic);
+    # ECS Exec sessions have a terminal, where the wrapper's own line end is CRLF.
+    assume(not (newline == "\n" and output.endswith("\r")))
+    # what the session shows: the output, the wrapper's echo, the marker line, the plugin's goodbye
+    session = f"{output}{newline}{remote.EXIT_MARKER}{status}{newline}{newline}Exiting session{newline}"
+    shown: list[str] = []
+    relay = remote.ExitRelay(shown.append)
+    start = 0
+    for cut in sorted(min(c, len(session)) for c in cuts):
+        relay.feed(session[start:cut])
+        start = max(start, cut)
+    relay.feed(session[start:])
+    assert relay.close() == status
+    assert "".join(shown) == f"{output}{newline}Exiting session{newline}"
+
+
+@pytest.fixture
+def two_tasks(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    monkeypatch.setenv("WMS_AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setattr(ops_common.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    ecs = boto3.client("ecs", region_name="us-east-1", endpoint_url=moto_endpoint)
+    ecs.create_cluster(clusterName=NAMES.cluster)
+    for stale in ecs.list_tasks(cluster=NAMES.cluster)["taskArns"]:  # the moto server is shared
+        ecs.stop_task(cluster=NAMES.cluster, task=stale)
+    ecs.register_task_definition(
+        family=NAMES.task_family,
+        containerDefinitions=[{"name": NAMES.agent_container, "image": "connect", "memory": 256}],
+    )
+    tasks = ecs.run_task(
+        cluster=NAMES.cluster, taskDefinition=NAMES.task_family, count=2, launchType="FARGATE"
+    )["tasks"]
+    yield sorted(t["taskArn"] for t in tasks)
+    for task in tasks:
+        ecs.stop_task(cluster=NAMES.cluster, task=task["taskArn"])
+    ecs.delete_cluster(cluster=NAMES.cluster)
+
+
+def sessions_answering(monkeypatch: pytest.MonkeyPatch, answers: list[int | None]) -> list[str]:
+    """Fake ECS Exec sessions: each answers the next status; returns the tasks they ran in."""
+    tasks: list[str] = []
+
+    def session(argv: list[str]) -> int | None:
+        tasks.append(argv[argv.index("--task") + 1])
+        return answers[len(tasks) - 1]
+
+    monkeypatch.setattr(ops_common, "relay_session", session)
+    return tasks
+
+
+def test_remote_tries_the_next_task_when_the_connector_runs_on_its_worker(
+    two_tasks: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tried = sessions_answering(monkeypatch, [remote.OTHER_TASK, 0])
+    code = main(["ops", "snapshot", "MMDL.PLAN_BASE_WVR_TBL", "--follow", "--stage", "main", "--remote"])
+    assert code == 0
+    assert tried == two_tasks
+    assert "trying the next task" in capsys.readouterr().err
+
+
+def test_remote_returns_the_commands_own_status_without_trying_further(
+    two_tasks: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tried = sessions_answering(monkeypatch, [2, 0])
+    assert main(["ops", "stop", "--stage", "main", "--remote"]) == 2
+    assert tried == two_tasks[:1]
+
+
+def test_remote_without_an_exit_status_fails_and_says_where_to_look(
+    two_tasks: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sessions_answering(monkeypatch, [None])
+    assert main(["ops", "stop", "--stage", "main", "--remote"]) == 1
+    err = capsys.readouterr().err
+    assert "without the command's exit status" in err and NAMES.exec_log_group in err
+
+
+def test_other_task_from_every_task_is_returned_as_it_is(
+    two_tasks: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tried = sessions_answering(monkeypatch, [remote.OTHER_TASK, remote.OTHER_TASK])
+    assert main(["ops", "snapshot", "MMDL.PLAN_BASE_WVR_TBL", "--follow", "--stage", "main", "--remote"]) == 4
+    assert tried == two_tasks

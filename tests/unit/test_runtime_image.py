@@ -28,6 +28,7 @@ from wms_connector.image.dockerfile import arg_defaults, base_images, instructio
 from wms_connector.local.fetch import required_files
 from wms_connector.local.paths import repo_root
 from wms_connector.local.pom import pinned_versions
+from wms_connector.secrets.shapes import unwrap_password
 
 ROOT = repo_root()
 DOCKERFILE = ROOT / "runtime" / "Dockerfile"
@@ -338,3 +339,36 @@ def test_jmx_rules_match_debezium_oracle_and_connect_beans(
         assert (name, labels) == expected
         return
     pytest.fail(f"no rule matches {bean}")
+
+
+@pytest.mark.parametrize(
+    "injected",
+    [
+        "plain-password",
+        '{"password": "from-json"}',
+        "{not json, a password that starts with a brace",
+        '  {"password": " spaces kept "}',
+        "pw with spaces, \\ backslash and\nnewline",
+    ],
+)
+def test_write_secrets_unwraps_db_password_as_the_python_side_does(tmp_path: Path, injected: str) -> None:
+    # ECS injects dbPassword whole (synth never reads it); both sides apply one rule.
+    result = _write_secrets(tmp_path, {"ORACLE_PASSWORD": injected})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / ORACLE_PASSWORD_FILE).read_text() == unwrap_password(injected)
+    assert unwrap_password(injected) not in result.stderr
+
+
+@pytest.mark.parametrize("injected", ['{"password": "x", "user": "u"}', '{"pass": "secret-value-1"}', "[1]"])
+def test_write_secrets_refuses_a_json_object_of_another_shape_without_showing_it(
+    tmp_path: Path, injected: str
+) -> None:
+    result = _write_secrets(tmp_path, {"ORACLE_PASSWORD": injected})
+    if injected == "[1]":  # not an object: a (strange) plain password
+        assert result.returncode == 0
+        return
+    assert result.returncode != 0
+    assert "without the one key password" in result.stderr and "secret-value-1" not in result.stderr
+    assert not (tmp_path / ORACLE_PASSWORD_FILE).exists()
+    with pytest.raises(ValueError, match="that one key"):
+        unwrap_password(injected)

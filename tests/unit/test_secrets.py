@@ -21,6 +21,7 @@ from wms_connector.secrets.store import (
     SecretShapeError,
     lookup_all,
     resolve,
+    resolve_password,
     resolve_stage,
 )
 from wms_connector.stages import Stage
@@ -100,7 +101,6 @@ def test_malformed_json_names_the_path(sm: Any) -> None:
         ({**DB, "port": 70000, "password": PASSWORD}, "'port'"),
         ({**DB, "port": 0, "password": PASSWORD}, "'port'"),
         ({k: v for k, v in DB.items() if k != "host"} | {"password": PASSWORD}, "'host'"),
-        (DB, "'password'"),
         ({**DB, "password": ""}, "'password'"),
         ({**DB, "user": 12, "password": PASSWORD}, "'user'"),
     ],
@@ -190,7 +190,8 @@ def test_vpc_shape(sm: Any, value: dict[str, Any], problem: str) -> None:
 def test_example_file_resolves_every_required_secret() -> None:
     secrets = resolve_stage(Stage("main"), FileSecretsBackend(EXAMPLE_SECRETS_FILE))
     assert secrets.db_info.path == "wms/default/dbInfo"
-    assert "FAKE" in secrets.db_info.value.password.get_secret_value()
+    assert secrets.db_info.value.password is None  # the password lives in dbPassword (located, not read)
+    assert secrets.password_source.path == "wms/default/dbPassword"
     assert secrets.db_info.value.is_cdb
     assert secrets.iam_path is None
     prod = resolve_stage(Stage("production"), FileSecretsBackend(EXAMPLE_SECRETS_FILE))
@@ -198,8 +199,10 @@ def test_example_file_resolves_every_required_secret() -> None:
 
 
 def test_password_is_never_in_a_repr() -> None:
-    secrets = resolve_stage(Stage("main"), FileSecretsBackend(EXAMPLE_SECRETS_FILE))
-    password = secrets.db_info.value.password.get_secret_value()
+    backend = FileSecretsBackend(EXAMPLE_SECRETS_FILE)
+    secrets = resolve_stage(Stage("main"), backend)
+    password = resolve_password(Stage("main"), secrets.db_info.value, backend).get_secret_value()
+    assert "FAKE" in password
     assert password not in repr(secrets)
     assert password not in str(secrets.db_info.value)
 

@@ -3,19 +3,25 @@ against the real local pipeline in tests/integration/test_verify.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from wms_connector.connect.connector_config import OracleSource, build_config
 from wms_connector.connect.exposition import parse
 from wms_connector.kafka.reconcile import TopicState
 from wms_connector.naming import names_for
-from wms_connector.stages import Stage, settings_for
+from wms_connector.secrets.shapes import DbInfo
+from wms_connector.stages import KafkaAuth, Stage, settings_for
 from wms_connector.verify import (
     CHECKS,
+    DBINFO_CHECK,
+    Expectation,
     MetricsPage,
     Observation,
     checks,
+    dbinfo_drift,
     default_timeout_s,
     expectation_for,
     problems,
@@ -225,3 +231,91 @@ def test_verify_counts_its_ordinary_timeout_from_the_snapshot_end() -> None:
     timeline = [(0.0, _snapshotting(1, 10)), (300.0, stuck)]
     _results, elapsed, _ = _run(timeline, timeout_s=60.0, snapshot_timeout_s=7200.0)
     assert 300.0 + 60.0 - 2.0 <= elapsed <= 300.0 + 60.0
+
+
+# -- dbinfo: the running connector against the current dbInfo ------------------------------------
+
+DB = DbInfo(host="db-a.example.invalid", port=1521, db="ORCLCDB", pdb_name="ORCLPDB1", user="c##dbz")
+
+
+def _running_config(db: DbInfo) -> dict[str, str]:
+    """What the agent PUT from the task's environment: the real config builder, so the keys agree."""
+    return build_config(STAGE, OracleSource(db), "b-1.example.invalid:9094", KafkaAuth.IAM)
+
+
+def _with_db(db: DbInfo | None) -> Expectation:
+    return replace(EXPECT, db=None if db is None else db.target)
+
+
+def test_no_drift_when_the_connector_runs_what_dbinfo_says() -> None:
+    seen = replace(HEALTHY, config=_running_config(DB))
+    results = checks(_with_db(DB), seen, BASELINE)
+    assert tuple(c.name for c in results) == (*CHECKS, DBINFO_CHECK)
+    assert problems(results) == []
+    # Without a dbInfo to compare (a local stand-in), there is no such check at all.
+    assert tuple(c.name for c in checks(EXPECT, seen, BASELINE)) == CHECKS
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"host": "db-b.example.invalid"},
+            "dbInfo.host is 'db-b.example.invalid' but the running connector has database.hostname = "
+            "'db-a.example.invalid'",
+        ),
+        ({"port": 1522}, "dbInfo.port is '1522' but the running connector has database.port = '1521'"),
+        ({"db": "NEWCDB"}, "dbInfo.db is 'NEWCDB' but the running connector has database.dbname = 'ORCLCDB'"),
+        (
+            {"pdb_name": None},
+            "dbInfo.pdb_name is not set but the running connector has database.pdb.name = 'ORCLPDB1'",
+        ),
+    ],
+)
+def test_a_baked_field_that_changed_is_drift_fixed_by_a_deploy(change: dict[str, Any], expected: str) -> None:
+    current = DB.model_copy(update=change)
+    failed = {
+        c.name: c.detail
+        for c in checks(_with_db(current), replace(HEALTHY, config=_running_config(DB)), BASELINE)
+        if not c.ok
+    }
+    assert set(failed) == {DBINFO_CHECK}
+    assert failed[DBINFO_CHECK].startswith(expected)
+    assert "fix: run the deploy" in failed[DBINFO_CHECK]
+    # verify exits 1 (the shell raises WmsError when any check fails) with this one line.
+    assert problems(checks(_with_db(current), replace(HEALTHY, config=_running_config(DB)), BASELINE)) == [
+        f"{DBINFO_CHECK}: {failed[DBINFO_CHECK]}"
+    ]
+
+
+def test_a_user_change_alone_is_fixed_by_a_redeploy_and_every_difference_is_named() -> None:
+    seen = replace(HEALTHY, config=_running_config(DB))
+    [user] = [
+        c for c in checks(_with_db(DB.model_copy(update={"user": "c##new"})), seen, BASELINE) if not c.ok
+    ]
+    assert "dbInfo.user is 'c##new' but the running connector has database.user = 'c##dbz'" in user.detail
+    assert "fix: redeploy the service" in user.detail
+    both = DB.model_copy(update={"user": "c##new", "host": "db-b.example.invalid"})
+    [drift] = [c for c in checks(_with_db(both), seen, BASELINE) if not c.ok]
+    assert (
+        "dbInfo.host" in drift.detail
+        and "dbInfo.user" in drift.detail
+        and "fix: run the deploy" in drift.detail
+    )
+
+
+def test_ports_compare_as_numbers() -> None:
+    assert dbinfo_drift(DB.target, {**_running_config(DB), "database.port": "01521"}) == []
+
+
+def test_an_unreadable_or_missing_connector_config_is_not_a_pass() -> None:
+    [unknown] = [
+        c
+        for c in checks(_with_db(DB), replace(HEALTHY, config=None, config_error="HTTP 500"), BASELINE)
+        if c.name == DBINFO_CHECK
+    ]
+    assert not unknown.ok and "could not be read: HTTP 500" in unknown.detail
+    [missing] = [
+        c for c in checks(_with_db(DB), replace(HEALTHY, config=None), BASELINE) if c.name == DBINFO_CHECK
+    ]
+    assert not missing.ok and "is not registered" in missing.detail

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 from rich.table import Table
 
 from wms_connector.audit.compare import oracle_point_scn
@@ -34,8 +35,8 @@ from wms_connector.errors import InputError, WmsError
 from wms_connector.kafka.client import client_config, default_auth
 from wms_connector.naming import TableId, names_for
 from wms_connector.output import console, emit, markup, styled
-from wms_connector.secrets.shapes import BROKER_STRING, DB_INFO
-from wms_connector.secrets.store import backend_for, parse_secret, resolve
+from wms_connector.secrets.shapes import BROKER_STRING, DB_INFO, DB_PASSWORD, DbInfo
+from wms_connector.secrets.store import backend_for, parse_secret, resolve, resolve_password
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 #: Seconds to wait for the connector's committed offset to pass the point.
@@ -63,17 +64,12 @@ def open_standin(conninfo: str, slot: str) -> AuditSource:
     return StandInSnapshot(conninfo, slot)
 
 
-def open_oracle(
-    stage: Stage, secrets_backend: Any, offset: Mapping[str, Any], db_secret: str | None = None
-) -> AuditSource:
-    """The Oracle flashback reader at the SCN the committed ``offset`` passed. The ``dbInfo`` secret
-    (password included) is read now, in this process: from ``db_secret`` when given (the scheduled
-    task names the path the deploy resolved), else with the stage-then-default fallback."""
-    from wms_connector.audit.oracle import OracleSnapshot
-    from wms_connector.preflight.database import thin_connect
-    from wms_connector.preflight.queries import set_container
-    from wms_connector.preflight.target import spec_from_db_info
-
+def oracle_credentials(
+    stage: Stage, secrets_backend: Any, db_secret: str | None = None, password_secret: str | None = None
+) -> tuple[DbInfo, SecretStr]:
+    """``dbInfo`` and the password, read now: from ``db_secret`` and ``password_secret`` when given
+    (the scheduled task names the paths the deploy resolved), else with the stage-then-default
+    fallback (the password: ``dbPassword``, else a legacy ``dbInfo``'s)."""
     if db_secret:
         text = secrets_backend.fetch(db_secret)
         if text is None:
@@ -81,7 +77,34 @@ def open_oracle(
         db_info = parse_secret(DB_INFO, db_secret, text)
     else:
         db_info = resolve(stage, DB_INFO, secrets_backend).value
-    connection = thin_connect(spec_from_db_info(db_info), 30.0)
+    if password_secret:
+        text = secrets_backend.fetch(password_secret)
+        if text is None:
+            raise InputError(
+                f"--password-secret {password_secret!r} does not exist in {secrets_backend.label}"
+            )
+        return db_info, parse_secret(DB_PASSWORD, password_secret, text).password
+    if db_secret and db_info.password is not None:
+        return db_info, db_info.password  # the deploy named the legacy dbInfo that holds it
+    return db_info, resolve_password(stage, db_info, secrets_backend)
+
+
+def open_oracle(
+    stage: Stage,
+    secrets_backend: Any,
+    offset: Mapping[str, Any],
+    db_secret: str | None = None,
+    password_secret: str | None = None,
+) -> AuditSource:
+    """The Oracle flashback reader at the SCN the committed ``offset`` passed; the credentials are
+    read now, in this process (:func:`oracle_credentials`)."""
+    from wms_connector.audit.oracle import OracleSnapshot
+    from wms_connector.preflight.database import thin_connect
+    from wms_connector.preflight.queries import set_container
+    from wms_connector.preflight.target import spec_from_db_info
+
+    db_info, password = oracle_credentials(stage, secrets_backend, db_secret, password_secret)
+    connection = thin_connect(spec_from_db_info(db_info, password), 30.0)
     if db_info.pdb_name:
         connection.cursor().execute(set_container(db_info.pdb_name))
     return OracleSnapshot(connection, oracle_point_scn(offset))
@@ -210,6 +233,14 @@ def audit_command(
             "--db-secret", help="Oracle: read dbInfo from exactly this secret (default: wms/S, then default)"
         ),
     ] = None,
+    password_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--password-secret",
+            help="Oracle: read the password from exactly this dbPassword secret (default: wms/S, then "
+            "default, then a legacy dbInfo's password)",
+        ),
+    ] = None,
     secrets_file: SecretsFileOption = None,
     offline: OfflineOption = False,
     as_json: JsonOption = False,
@@ -249,7 +280,7 @@ def audit_command(
             client=client,
             offsets_topic=names.offsets_topic,
             topics=chosen,
-            open_source=lambda offset: open_oracle(parsed, backend(), offset, db_secret),
+            open_source=lambda offset: open_oracle(parsed, backend(), offset, db_secret, password_secret),
             passed=lambda _source, _offset: True,  # the point is taken from the committed offset
             wait_s=wait,
         )

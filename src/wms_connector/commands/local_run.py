@@ -42,7 +42,8 @@ from wms_connector.local.java import find_java
 from wms_connector.local.standin import LABEL, StandInPostgres
 from wms_connector.local.state import load_state
 from wms_connector.output import console, emit, err_console, show_table, status
-from wms_connector.secrets.store import backend_for, resolve_stage
+from wms_connector.secrets.shapes import DB_INFO
+from wms_connector.secrets.store import backend_for, resolve, resolve_password
 from wms_connector.stages import Stage, settings_for
 
 
@@ -158,8 +159,9 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     env = dict(os.environ)
     adapter: SourceAdapter | None = None
     if source is SourceKind.ORACLE:
-        db = resolve_stage(the_stage, backend_for(secrets_file, offline)).db_info.value
-        env[ORACLE_PASSWORD_ENV] = db.password.get_secret_value()
+        backend = backend_for(secrets_file, offline)
+        db = resolve(the_stage, DB_INFO, backend).value
+        env[ORACLE_PASSWORD_ENV] = resolve_password(the_stage, db, backend).get_secret_value()
         # A local worker reads it from its environment (connect.secret_refs: local workers only).
         adapter = OracleSource(db, password_ref=env_placeholder(ORACLE_PASSWORD_ENV))
     else:

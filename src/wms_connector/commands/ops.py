@@ -34,6 +34,7 @@ from wms_connector.commands.ops_common import (
     finish,
     operation,
     render_lines,
+    require_connector_worker,
     run_remote,
 )
 from wms_connector.connect import exposition
@@ -253,6 +254,8 @@ def snapshot_command(  # noqa: PLR0917 - typer maps each parameter to an option
                 f"the signal topic {target.names.signal_topic} does not exist: create the stage's topics "
                 "(`wms-connector topics create`) first"
             )
+        if follow and not stop:
+            require_connector_worker(target)
         catalog_name = catalog(target.source, config)
         build = signals.stop_snapshot if stop else signals.execute_snapshot
         signal = build(target.names, chosen, catalog_name, kind, new_signal_id())

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,6 +22,7 @@ from wms_connector.aws import client as aws_client
 from wms_connector.aws import default_region
 from wms_connector.commands import params
 from wms_connector.commands.common import JsonOption, KafkaAuthOption, StageOption, parse_stage
+from wms_connector.connect import exposition
 from wms_connector.connect.rest import HttpConnectApi
 from wms_connector.errors import InputError, WmsError
 from wms_connector.hold.store import HoldStore, operator_identity
@@ -298,14 +300,56 @@ def remote_args(ctx: typer.Context) -> list[str]:
     return args
 
 
+class OtherTaskError(WmsError):
+    """A --remote run landed in a task whose worker does not run the connector's task."""
+
+    exit_code = remote.OTHER_TASK
+
+
+def require_connector_worker(target: Target, environ: Mapping[str, str] = os.environ) -> None:
+    """Inside a task (--remote), a command that follows the connector's Debezium metrics must run
+    beside the worker that runs its task: the exporter is on loopback, so only that worker's page
+    has them. Elsewhere: change nothing and answer OTHER_TASK (the operator's side tries the next
+    task). Outside a task the command reads the --metrics-url pages it was given."""
+    if environ.get(remote.IN_TASK_ENV) != "1":
+        return
+    if target.metrics(exposition.STREAMING) or target.metrics(exposition.SNAPSHOT):
+        return
+    raise OtherTaskError(
+        "the connector's task does not run on this task's worker (its metrics are not on this "
+        "task's exporter): nothing was changed"
+    )
+
+
+def relay_session(argv: list[str], write: Callable[[str], None] | None = None) -> int | None:
+    """Run an ECS Exec session, pass its output through (minus the exit marker) as it comes, and
+    return the command's exit status, or ``None`` when the session carried none back."""
+    out = write or _write_stdout
+    relay = remote.ExitRelay(out)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    with subprocess.Popen(argv, stdout=subprocess.PIPE) as session:
+        assert session.stdout is not None
+        while chunk := os.read(session.stdout.fileno(), 4096):
+            relay.feed(decoder.decode(chunk))
+        session.wait()
+    relay.feed(decoder.decode(b"", final=True))
+    return relay.close()
+
+
+def _write_stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def run_remote(
     ctx: typer.Context,
     common: Common,
     *,
     which: Callable[[str], str | None] | None = None,
-    run: Callable[[list[str]], int] | None = None,
+    run: Callable[[list[str]], int | None] | None = None,
 ) -> int:
-    """Run this command inside a task's agent container through ECS Exec."""
+    """Run this command inside a task's agent container through ECS Exec: in the first task, and
+    in the next one while the command answers that the connector's task runs elsewhere."""
     missing = remote.missing_tools(which or shutil.which)
     if missing:
         raise InputError(missing)
@@ -315,10 +359,25 @@ def run_remote(
     arns = ecs.list_tasks(cluster=names.cluster, serviceName=names.service, desiredStatus="RUNNING")[
         "taskArns"
     ]
-    task = remote.choose_task(arns, names)
-    argv = remote.exec_argv(names, task, remote.inner_args(remote_args(ctx)), region)
-    err_console.print(
-        f"running in {names.agent_container} of {task.rsplit('/', 1)[-1]} through ECS Exec", soft_wrap=True
-    )
-    runner = run or (lambda a: subprocess.run(a, check=False).returncode)
-    return runner(argv)
+    runner = run or relay_session
+    tasks = remote.task_order(arns, names)
+    for number, task in enumerate(tasks, start=1):
+        argv = remote.exec_argv(names, task, remote.inner_args(remote_args(ctx)), region)
+        err_console.print(
+            f"running in {names.agent_container} of {task.rsplit('/', 1)[-1]} through ECS Exec",
+            soft_wrap=True,
+        )
+        status = runner(argv)
+        if status is None:
+            err_console.print(
+                "error: the session ended without the command's exit status (ECS Exec returns none "
+                "itself): it may or may not have run to the end; read its output above and the "
+                f"session in {names.exec_log_group}",
+                soft_wrap=True,
+            )
+            return int(Exit.FAILED)
+        if status == remote.OTHER_TASK and number < len(tasks):
+            err_console.print("the connector's task runs on another worker: trying the next task")
+            continue
+        return status
+    return int(Exit.FAILED)  # pragma: no cover - the loop returns on its last task

@@ -44,7 +44,7 @@ from wms_connector.operations.procedures import (
     reset_verdict,
     restore_steps,
 )
-from wms_connector.operations.shell import ProcedureFailedError, holding, write_offsets_file
+from wms_connector.operations.shell import holding, write_offsets_file
 from wms_connector.output import console
 
 offsets_app = typer.Typer(
@@ -203,7 +203,12 @@ def reset_command(  # noqa: PLR0917 - typer maps each parameter to an option
                     positions.saved(target.stage.name, target.connector, answer, by=run.by, now=time.time()),
                 )
                 done.append(f"offsets saved to {path}")
-                target.api.delete_offsets(target.connector)
+                settled = target.settle_offsets(
+                    lambda: target.api.delete_offsets(target.connector),
+                    lambda: not target.committed_offsets(),
+                    "the deletion of the offsets",
+                )
+                run.detail["offset_writes"] = settled.writes
                 done.append("offsets deleted")
                 topic = target.recreate_history_topic(stopped)
                 run.detail["recreated_topic"] = topic
@@ -293,12 +298,12 @@ def restore_command(  # noqa: PLR0917 - typer maps each parameter to an option
             if state.connector != "STOPPED":
                 target.api.stop(target.connector)
             target.wait(lambda s: s.connector == "STOPPED", "STOPPED")
-            target.api.alter_offsets(target.connector, positions.alter_body(entries))
-            now = positions.entries(target.api.offsets(target.connector))
-            if not positions.same_positions([e for e in now if e["offset"] is not None], entries):
-                raise ProcedureFailedError(
-                    f"the offsets after the restore differ from {file}; the connector is left STOPPED"
-                )
+            settled = target.settle_offsets(
+                lambda: target.api.alter_offsets(target.connector, positions.alter_body(entries)),
+                lambda: positions.same_positions(target.committed_offsets(), entries),
+                f"the offsets of {file}",
+            )
+            run.detail["offset_writes"] = settled.writes
             target.api.resume(target.connector)
             after = target.wait(lambda s: s.running, "RUNNING")
         data = {"result": "done", "restored": len(entries), "state_after": after.to_json()}

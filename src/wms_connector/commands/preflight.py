@@ -36,7 +36,7 @@ from wms_connector.preflight.target import (
     spec_from_db_info,
 )
 from wms_connector.secrets.shapes import DB_INFO
-from wms_connector.secrets.store import backend_for, resolve
+from wms_connector.secrets.store import backend_for, resolve, resolve_password
 from wms_connector.stages import Stage
 
 _STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
@@ -106,8 +106,10 @@ def run_preflight(
         if pdb is not None:
             raise InputError("--pdb goes with --dsn; with --stage the PDB comes from dbInfo.pdb_name")
         parsed = parse_stage(stage or "")
-        db_info = resolve(parsed, DB_INFO, backend_for(secrets_file, offline)).value
-        spec, pdb_name = spec_from_db_info(db_info), db_info.pdb_name
+        backend = backend_for(secrets_file, offline)
+        db_info = resolve(parsed, DB_INFO, backend).value
+        password = resolve_password(parsed, db_info, backend)  # dbPassword, else a legacy dbInfo's
+        spec, pdb_name = spec_from_db_info(db_info, password), db_info.pdb_name
     expect = expectations(
         spec.user,
         pdb_name,

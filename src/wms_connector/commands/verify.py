@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ from rich.text import Text
 
 from wms_connector.aws import default_region
 from wms_connector.commands import params
-from wms_connector.commands.common import JsonOption, StageOption, parse_stage
+from wms_connector.commands.common import JsonOption, SecretsFileOption, StageOption, parse_stage
 from wms_connector.commands.status import local_dir, running_local
 from wms_connector.connect.exposition import ExpositionError, parse
 from wms_connector.connect.rest import BackOff, ConnectRestError, HttpConnectApi
@@ -33,7 +34,7 @@ from wms_connector.local.broker import replication_for
 from wms_connector.local.cluster import LOCAL_SIZING
 from wms_connector.naming import names_for
 from wms_connector.output import console, emit, err_console, markup, show_table, styled
-from wms_connector.secrets.shapes import BROKER_STRING
+from wms_connector.secrets.shapes import BROKER_STRING, DB_INFO
 from wms_connector.secrets.store import backend_for, resolve
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 from wms_connector.verify import (
@@ -92,7 +93,26 @@ def observe(
             offsets = admin.end_offsets([expect.heartbeat_topic, *expect.data_topics])
         except WmsError as error:
             kafka_error = str(error)
-    return Observation(status, connect_error, tuple(pages), topics, offsets, kafka_error)
+    config: dict[str, str] | None = None
+    config_error: str | None = None
+    if expect.db is not None:  # compared with dbInfo: the connector's config too (404: not registered)
+        try:
+            config = api.get_config(expect.connector)
+        except ConnectRestError as error:
+            if error.status != 404:
+                config_error = str(error)
+        except WmsError as error:
+            config_error = str(error)
+    return Observation(
+        status,
+        connect_error,
+        tuple(pages),
+        topics,
+        offsets,
+        kafka_error,
+        config=config,
+        config_error=config_error,
+    )
 
 
 def run_verify(
@@ -213,10 +233,15 @@ def verify_command(
             help="seconds to wait for a running initial snapshot (it counts as progress)",
         ),
     ] = DEFAULT_SNAPSHOT_TIMEOUT_S,
+    secrets_file: SecretsFileOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Exit 0 only when the connector and its task RUN, Debezium is connected, the topics are right
-    and the heartbeat (or a data) topic advances; otherwise 1, with one line per problem."""
+    and the heartbeat (or a data) topic advances; otherwise 1, with one line per problem.
+
+    With the Oracle source on a deployed stage (or with --secrets-file) it also compares the connector's
+    database.* settings with the current dbInfo: a difference is drift (a dbInfo edit that no
+    deploy has applied), named with both values and the fix."""
     parsed: Stage = parse_stage(stage)
     if source not in (None, "oracle", "standin"):
         raise InputError(f"--source {source!r} is not oracle or standin")
@@ -236,13 +261,18 @@ def verify_command(
     source = source or "oracle"
     if not bootstrap:
         # Not a secret (a host list), but kept beside the others: wms/S/brokerString, else the default.
-        backend = backend_for(None, False, default_region(region))
+        backend = backend_for(secrets_file, False, default_region(region))
         bootstrap = str(resolve(parsed, BROKER_STRING, backend).value)
+    db = None
+    if secrets_file is not None or (source == "oracle" and not local):
+        # dbInfo's non-secret fields only (the password is in dbPassword, which verify never reads).
+        backend = backend_for(secrets_file, False, default_region(region))
+        db = resolve(parsed, DB_INFO, backend).value.target
     names = names_for(parsed)
     connector = names.connector if source == "oracle" else names.standin_connector
     chosen_auth = auth if auth is not None else default_auth(settings_for(parsed).kafka_auth, bootstrap)
     admin = TopicAdmin.connect(bootstrap, chosen_auth, region=default_region(region))
-    expect = (
+    expect = replace(
         expectation_for(
             parsed,
             connector,
@@ -253,7 +283,8 @@ def verify_command(
             },
         )
         if local
-        else expectation_for(parsed, connector)
+        else expectation_for(parsed, connector),
+        db=db,
     )
     timeout_s = timeout if timeout is not None else default_timeout_s(settings_for(parsed))
     api = HttpConnectApi(

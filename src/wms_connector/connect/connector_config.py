@@ -133,7 +133,8 @@ class OracleSource:
         return names.connector
 
     def secret_values(self) -> tuple[str, ...]:
-        return (self.db.password.get_secret_value(),)
+        # Only a legacy dbInfo holds the password; dbPassword is not read to render a config.
+        return (self.db.password.get_secret_value(),) if self.db.password is not None else ()
 
     def settings(self, names: StageNames, bootstrap: str, security: Mapping[str, str]) -> list[Setting]:
         db = self.db

@@ -40,9 +40,14 @@ from wms_connector.stages import StageSettings
 ALARM_PERIOD = Duration.hours(1)
 
 
-def audit_command(stage: str, *, db_secret: str, brokers: BrokerString) -> list[str]:
-    """The task's arguments to ``wms-connector`` (no secret in them: a secret's *name* only)."""
-    return ["audit", "--stage", stage, "--emf", "--db-secret", db_secret, "--bootstrap", str(brokers)]
+def audit_command(
+    stage: str, *, db_secret: str, brokers: BrokerString, password_secret: str | None = None
+) -> list[str]:
+    """The task's arguments to ``wms-connector`` (no secret in them: a secret's *name* only).
+
+    ``password_secret``: the resolved ``dbPassword`` (``None``: a legacy ``dbInfo`` holds it)."""
+    extra = ["--password-secret", password_secret] if password_secret else []
+    return ["audit", "--stage", stage, "--emf", "--db-secret", db_secret, *extra, "--bootstrap", str(brokers)]
 
 
 class ScheduledAudit(Construct):
@@ -58,6 +63,8 @@ class ScheduledAudit(Construct):
         execution_role: iam.IRole,
         db_secret: secretsmanager.ISecret,
         db_secret_path: str,
+        password_secret: secretsmanager.ISecret | None,
+        password_secret_path: str | None,
         brokers: BrokerString,
         vpc: ec2.IVpc,
         security_group: ec2.ISecurityGroup,
@@ -81,9 +88,11 @@ class ScheduledAudit(Construct):
             role_name=names.audit_task_role,
             service="ecs-tasks.amazonaws.com",
             path=iam_path,
-            description=f"{names.audit_task_family}: read the dbInfo secret at run time (read-only audit)",
+            description=f"{names.audit_task_family}: read dbInfo and dbPassword when run (read-only)",
         )
         db_secret.grant_read(self.task_role)
+        if password_secret is not None:
+            password_secret.grant_read(self.task_role)  # the audit connects to Oracle itself
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
@@ -102,7 +111,12 @@ class ScheduledAudit(Construct):
             container_name=names.audit_container,
             image=image,
             entry_point=["wms-connector"],
-            command=audit_command(names.stage.name, db_secret=db_secret_path, brokers=brokers),
+            command=audit_command(
+                names.stage.name,
+                db_secret=db_secret_path,
+                password_secret=password_secret_path,
+                brokers=brokers,
+            ),
             essential=True,
             environment={"WMS_STAGE": names.stage.name},
             logging=ecs.LogDriver.aws_logs(stream_prefix="audit", log_group=self.log_group),

@@ -11,12 +11,14 @@ the worker properties, heap included, with ``wms-connector worker-config --stage
 
 **No password in the Connect container's environment.** The task has a third, short-lived
 container, ``connect-secrets`` (same image, ``entrypoint.sh write-secrets``): ECS injects
-``ORACLE_PASSWORD`` (``dbInfo`` JSON key ``password``, read by the *execution* role) into its
-environment only; it writes ``/opt/connect/secrets/oracle-password`` (mode 0400, the worker's
-user) on a task volume and exits. The Connect container starts after it succeeded, mounts the
-volume read-only and reads the file through ``DirectoryConfigProvider`` when the connector
-starts (the connector config says ``${dir:/opt/connect/secrets:oracle-password}``). The agent
-container does not mount the volume, and the task role cannot read the secret.
+``ORACLE_PASSWORD`` (the whole ``dbPassword`` secret, read by the *execution* role; a legacy
+``dbInfo``'s JSON key ``password`` while a stage has no ``dbPassword``) into its environment
+only; it writes ``/opt/connect/secrets/oracle-password`` (mode 0400, the worker's user) on a task
+volume and exits. The Connect container starts after it succeeded, mounts the volume read-only
+and reads the file through ``DirectoryConfigProvider`` when the connector starts (the connector
+config says ``${dir:/opt/connect/secrets:oracle-password}``). The agent container does not mount
+the volume, and the task role cannot read the secret. Synth never reads ``dbPassword``: it only
+finds which path exists (``DescribeSecret``; secrets.store.locate_password).
 
 **ECS Exec** is a task-level switch (``enableExecuteCommand``): ECS cannot enable it for one
 container only. What limits it is IAM: the ``ecs:ExecuteCommand`` caller's policy, with the
@@ -50,7 +52,7 @@ from wms_connector.infra.nag import acknowledge, log_streams_pattern
 from wms_connector.infra.network import CONNECT_REST_PORT
 from wms_connector.naming import StageNames
 from wms_connector.secrets.shapes import BrokerString, DbInfo
-from wms_connector.secrets.store import Resolved
+from wms_connector.secrets.store import PasswordSource, Resolved
 from wms_connector.stages import StageSettings
 
 PASSWORD_ENV = "ORACLE_PASSWORD"
@@ -96,6 +98,7 @@ def exec_into_agent_policy(
     names: StageNames,
     cluster: ecs.ICluster,
     rest_secret: secretsmanager.ISecret,
+    key: kms.IKey,
     path: str | None,
 ) -> iam.ManagedPolicy:
     """What an operator needs for ECS Exec into this stage's tasks: the agent container only.
@@ -134,6 +137,19 @@ def exec_into_agent_policy(
                 actions=["secretsmanager:GetSecretValue"],
                 resources=[rest_secret.secret_arn],
             ),
+            # The stage key encrypts the REST credential (read through Secrets Manager only) and the
+            # Exec session between the operator's client and the container (a data key per session).
+            iam.PolicyStatement(
+                sid="DecryptTheRestCredential",
+                actions=["kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="EncryptTheExecSession", actions=["kms:GenerateDataKey"], resources=[key.key_arn]
+            ),
             iam.PolicyStatement(
                 sid="ListTheTasks",
                 actions=["ecs:ListTasks"],
@@ -162,6 +178,8 @@ class ConnectSecrets:
 
     db_info: Resolved[DbInfo]
     broker_string: Resolved[BrokerString]
+    #: Where the password is (located by metadata at synth, never read): ``dbPassword``, or legacy.
+    password: PasswordSource
 
 
 def connect_environment(*, stage: str, db: DbInfo, brokers: BrokerString) -> dict[str, str]:
@@ -274,6 +292,15 @@ class ConnectService(Construct):
         )
         db_secret = secretsmanager.Secret.from_secret_name_v2(self, "DbInfoSecret", secrets.db_info.path)
         self.db_secret = db_secret  # the connect-agent's container reads the Oracle user from it
+        # The password: the whole dbPassword secret (write-secrets unwraps {"password": ...}), or the
+        # legacy dbInfo's key. By name, like dbInfo: the template holds a reference, never the value.
+        source = secrets.password
+        self.password_secret = (
+            db_secret
+            if source.legacy
+            else secretsmanager.Secret.from_secret_name_v2(self, "DbPasswordSecret", source.path)
+        )
+        self.password_key = source.key
         # The REST API's one credential, generated here (never typed by a person): the agent and the
         # operators' commands inside the agent container use it; the worker's file is written from it.
         self.rest_secret = secretsmanager.Secret(
@@ -281,6 +308,9 @@ class ConnectService(Construct):
             "RestCredential",
             secret_name=names.rest_credential_secret,
             description=f"{names.service}: the credential Connect's REST API accepts (agent, operators)",
+            # The stage's key (checkov CKV_AWS_149): whoever reads it needs the key too, through
+            # Secrets Manager only (the execution role via ECS secrets, operators via their policy).
+            encryption_key=logs_key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 secret_string_template=json.dumps({"username": REST_USER}),
                 generate_string_key="password",
@@ -309,7 +339,7 @@ class ConnectService(Construct):
             command=["write-secrets"],
             essential=False,
             secrets={
-                PASSWORD_ENV: ecs.Secret.from_secrets_manager(db_secret, "password"),
+                PASSWORD_ENV: ecs.Secret.from_secrets_manager(self.password_secret, source.key),
                 **self.rest_env_secrets,
             },
             logging=ecs.LogDriver.aws_logs(stream_prefix="secrets", log_group=self.connect_log_group),
@@ -372,7 +402,12 @@ class ConnectService(Construct):
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
         )
         self.exec_policy = exec_into_agent_policy(
-            self, names=names, cluster=self.cluster, rest_secret=self.rest_secret, path=iam_path
+            self,
+            names=names,
+            cluster=self.cluster,
+            rest_secret=self.rest_secret,
+            key=logs_key,
+            path=iam_path,
         )
         acknowledge(
             self.task_definition,

@@ -18,7 +18,13 @@ from wms_connector.errors import InputError
 from wms_connector.image.context import DOCKERFILE
 from wms_connector.naming import StageNames, names_for
 from wms_connector.secrets.shapes import KAFKA_CLIENT_CERT, MskCluster
-from wms_connector.secrets.store import SecretsBackend, StageSecrets, locate_metadata, resolve_stage
+from wms_connector.secrets.store import (
+    SecretsBackend,
+    StageSecrets,
+    locate_metadata,
+    password_warnings,
+    resolve_stage,
+)
 from wms_connector.stages import KafkaAuth, Stage, StageSettings, check_settings, settings_for
 
 if TYPE_CHECKING:
@@ -124,7 +130,17 @@ class StageInputs:
             cluster_scope_warning(self.names, self.msk_cluster) if auth is KafkaAuth.IAM else None,
             unauthenticated_warning(self.names, auth),
         )
-        return tuple(text for text in found if text)
+        password = password_warnings(self.secrets.password_source, self.secrets.db_info.path)
+        return tuple(text for text in found if text) + password
+
+    @property
+    def redeploy_secrets(self) -> tuple[str, ...]:
+        """The secrets whose change redeploys the service: the resolved ``dbInfo`` (the Oracle user
+        is injected at task start), when used the resolved ``dbPassword`` (rotation) and, with
+        ``kafka_auth = mtls``, the resolved ``kafkaClientCert`` (a renewed certificate)."""
+        source = self.secrets.password_source
+        paths = (self.secrets.db_info.path, source.path, *filter(None, (self.kafka_client_cert,)))
+        return tuple(dict.fromkeys(paths))
 
 
 def check_image_context(image_context: Path) -> Path:

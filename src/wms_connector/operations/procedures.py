@@ -23,6 +23,7 @@ class Exit(IntEnum):
     FAILED = 1  # failed part-way: what was done is printed, a hold (if any) is kept until it expires
     REFUSED = 2  # bad input or a refusal before any change: nothing was changed
     NOT_CONFIRMED = 3  # the operator did not confirm (no --yes without a terminal): nothing changed
+    OTHER_TASK = 4  # inside a task (--remote): the connector's task runs on the other worker; nothing changed
 
 
 class Action(StrEnum):

@@ -1,10 +1,22 @@
 """``--remote``: the same command run inside a deployed task's **agent** container (pure).
 
-The agent container holds no password (the Oracle password lives only in the Connect container's
-environment), reaches the worker's REST API and exporter on ``localhost`` (the task's shared
-network namespace) and has ``KAFKA_BOOTSTRAP_SERVERS`` set. ECS Exec runs a command there through
-Systems Manager, which needs the AWS CLI v2 and the Session Manager plugin on the operator's
-machine; every session is recorded in the stage's exec log group.
+The agent container holds no password (the Oracle password reaches only the Connect worker, as a
+file its config provider reads), reaches the worker's REST API and exporter on ``localhost`` (the
+task's shared network namespace; the exporter listens on loopback only) and has
+``KAFKA_BOOTSTRAP_SERVERS`` set. ECS Exec runs a command there through Systems Manager, which needs
+the AWS CLI v2 and the Session Manager plugin on the operator's machine; every session is recorded
+in the stage's exec log group.
+
+Two things ECS Exec does not do, handled here:
+
+* **It does not return the command's exit status** (``aws ecs execute-command`` exits 0 whatever
+  the command did: aws/session-manager-plugin#59, aws/amazon-ecs-agent#2846). The command runs
+  under ``sh -c`` that prints one marker line with the status last; the operator's side takes the
+  line out of the output and exits with that status, or with 1 when no marker arrived.
+* **A task sees only its own worker's metrics** (the exporter is on loopback). A command that
+  reads the connector's Debezium metrics must run in the task whose worker runs the connector's
+  task; run elsewhere, it changes nothing and exits :data:`OTHER_TASK`, and the operator's side
+  tries the next task.
 """
 
 from __future__ import annotations
@@ -15,8 +27,16 @@ from typing import Final
 
 from wms_connector.errors import InputError, WmsError
 from wms_connector.naming import StageNames
+from wms_connector.operations.procedures import Exit
 
 REMOTE_FLAG: Final = "--remote"
+#: Set for the command inside the task: it is a --remote run (it may answer OTHER_TASK).
+IN_TASK_ENV: Final = "WMS_OPS_IN_TASK"
+#: The exit status of a run that needs another task's worker (nothing was changed).
+OTHER_TASK: Final = int(Exit.OTHER_TASK)
+#: The marker line carrying the command's exit status back through the session.
+EXIT_MARKER: Final = "wms-connector-remote-exit="
+_WRAPPER: Final = f'{IN_TASK_ENV}=1 "$@"; status=$?; echo; echo "{EXIT_MARKER}$status"'
 #: What the operator's machine needs for ECS Exec, with where to get it.
 REQUIRED_TOOLS: Final = (
     ("aws", "the AWS CLI v2 (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html)"),
@@ -63,15 +83,88 @@ def inner_args(args: Sequence[str]) -> list[str]:
     return kept
 
 
-def choose_task(task_arns: Sequence[str], names: StageNames) -> str:
-    """The task to run in: any RUNNING task of the stage's service (each has an agent container
-    and reaches the connector through its worker's REST API); the first in a stable order."""
+def task_order(task_arns: Sequence[str], names: StageNames) -> list[str]:
+    """The tasks to try, in a stable order: any RUNNING task of the stage's service has an agent
+    container and reaches the connector through its worker's REST API; a command that needs the
+    connector's worker answers :data:`OTHER_TASK` elsewhere and the next one is tried."""
     if not task_arns:
         raise WmsError(
             f"no RUNNING task in service {names.service} of cluster {names.cluster}: is the stage deployed "
             "and up (`wms-connector status`)?"
         )
-    return sorted(task_arns)[0]
+    return sorted(task_arns)
+
+
+def choose_task(task_arns: Sequence[str], names: StageNames) -> str:
+    """The first task of :func:`task_order`."""
+    return task_order(task_arns, names)[0]
+
+
+class ExitRelay:
+    """Passes a session's output through, minus the exit marker line, and keeps the status.
+
+    Output arrives in arbitrary chunks (a confirmation prompt has no newline), so text is passed
+    on as soon as it cannot be the start of the marker."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+        self._held = ""
+        self.status: int | None = None
+
+    def feed(self, chunk: str) -> None:
+        text = self._held + chunk
+        self._held = ""
+        while text:
+            at = text.find(EXIT_MARKER)
+            if at < 0:
+                cut = len(text) - _partial_marker_tail(text)
+                # a line end just before may be the wrapper's own: held until it is known
+                for ending in ("\r\n", "\n", "\r"):
+                    if text[:cut].endswith(ending):
+                        cut -= len(ending)
+                        break
+                self._write(text[:cut])
+                self._held = text[cut:]
+                return
+            end = text.find("\n", at)
+            if end < 0:
+                self._write(_without_wrapper_newline(text[:at]))
+                self._held = text[at:]
+                return
+            self._write(_without_wrapper_newline(text[:at]))
+            value = text[at + len(EXIT_MARKER) : end].strip()
+            if value.isdigit():
+                self.status = int(value)
+            text = text[end + 1 :]
+
+    def close(self) -> int | None:
+        """Flush what was held; the status, or ``None`` when no marker arrived."""
+        at = self._held.find(EXIT_MARKER)
+        if at >= 0:
+            self._write(_without_wrapper_newline(self._held[:at]))
+            value = self._held[at + len(EXIT_MARKER) :].strip()
+            if value.isdigit():
+                self.status = int(value)
+        else:
+            self._write(self._held)
+        self._held = ""
+        return self.status
+
+
+def _partial_marker_tail(text: str) -> int:
+    """How many characters at the end of ``text`` could begin the marker."""
+    for size in range(min(len(EXIT_MARKER) - 1, len(text)), 0, -1):
+        if EXIT_MARKER.startswith(text[-size:]):
+            return size
+    return 0
+
+
+def _without_wrapper_newline(text: str) -> str:
+    """The wrapper's own ``echo`` (so the marker starts a line) is not the command's output."""
+    for ending in ("\r\n", "\n"):
+        if text.endswith(ending):
+            return text[: -len(ending)]
+    return text
 
 
 def exec_argv(names: StageNames, task_arn: str, args: Sequence[str], region: str | None) -> list[str]:
@@ -92,6 +185,7 @@ def exec_argv(names: StageNames, task_arn: str, args: Sequence[str], region: str
         names.agent_container,
         "--interactive",
         "--command",
-        shlex.join(["wms-connector", *args]),
+        # ECS Exec runs the command without a shell: sh relays the exit status (see above).
+        shlex.join(["sh", "-c", _WRAPPER, "sh", "wms-connector", *args]),
     ]
     return argv + (["--region", region] if region else [])

@@ -25,7 +25,9 @@ from wms_connector.kafka.admin import TopicAdmin
 from wms_connector.kafka.client import client_config
 from wms_connector.kafka.topics import topic_specs
 from wms_connector.naming import StageNames
+from wms_connector.operations import positions
 from wms_connector.operations.procedures import ConnectorState, history_recreation_refusal
+from wms_connector.operations.settle import Settled, write_until_stable
 from wms_connector.operations.signals import Signal
 from wms_connector.stages import KafkaAuth, Stage
 
@@ -88,6 +90,14 @@ class Target:
 
     def config(self) -> dict[str, str]:
         return self.api.get_config(self.connector)
+
+    def settle_offsets(self, write: Callable[[], object], holds: Callable[[], bool], what: str) -> Settled:
+        """``write`` the offsets until two reads in a row show them (``operations.settle``)."""
+        return write_until_stable(write, holds, sleep=self.sleep, clock=time.monotonic, what=what)
+
+    def committed_offsets(self) -> list[dict[str, Any]]:
+        """The connector's offset entries that hold a position (a deleted one reads as ``None``)."""
+        return [e for e in positions.entries(self.api.offsets(self.connector)) if e["offset"] is not None]
 
     def plugin_version(self, connector_class: str) -> str | None:
         for plugin in self.api.plugins():

@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
+from pydantic import SecretStr
+
 from wms_connector.errors import InputError
 from wms_connector.preflight.database import ConnectSpec
 from wms_connector.preflight.model import Expectations
@@ -66,11 +68,11 @@ def dsn_has_password(dsn: str) -> bool:
     return bool(at) and "/" in credentials
 
 
-def spec_from_db_info(db_info: DbInfo) -> ConnectSpec:
-    """Debezium connects to ``database.dbname`` (the CDB root service for a CDB), and so do we."""
-    return ConnectSpec(
-        db_info.user, db_info.password.get_secret_value(), db_info.host, db_info.port, db_info.db
-    )
+def spec_from_db_info(db_info: DbInfo, password: SecretStr) -> ConnectSpec:
+    """Debezium connects to ``database.dbname`` (the CDB root service for a CDB), and so do we.
+
+    ``password``: from ``dbPassword`` (or a legacy ``dbInfo``), ``secrets.store.resolve_password``."""
+    return ConnectSpec(db_info.user, password.get_secret_value(), db_info.host, db_info.port, db_info.db)
 
 
 def archive_hours_for(stage: Stage | None) -> float:

@@ -66,7 +66,12 @@ class BrokerString(BaseModel):
 
 
 class DbInfo(BaseModel):
-    """``dbInfo``: how the connector reaches Oracle, and as whom."""
+    """``dbInfo``: how the connector reaches Oracle, and as whom (never the password, since issue 23).
+
+    ``password`` is the *legacy* layout: the password belongs in its own secret, ``dbPassword``
+    (:class:`DbPassword`), so that synth and the deploy role read only the fields here. A
+    ``dbInfo`` that still holds it keeps working (see ``secrets.store.resolve_stage``), with a
+    warning."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
     host: str = Field(min_length=1)
@@ -82,7 +87,9 @@ class DbInfo(BaseModel):
         description="set only for a CDB: the PDB that holds the WMS and MMDL schemas",
     )
     user: str = Field(min_length=1)
-    password: SecretStr
+    password: SecretStr | None = Field(
+        default=None, description="legacy: the password now lives in its own secret, dbPassword"
+    )
     cidr: str | None = Field(
         default=None,
         pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$",
@@ -91,14 +98,73 @@ class DbInfo(BaseModel):
 
     @field_validator("password")
     @classmethod
-    def _non_empty(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value():
+    def _non_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
             raise ValueError("must not be empty")
         return value
 
     @property
     def is_cdb(self) -> bool:
         return self.pdb_name is not None
+
+    @property
+    def target(self) -> DbTarget:
+        """The non-secret fields the connector's config is built from."""
+        return DbTarget(host=self.host, port=self.port, db=self.db, pdb_name=self.pdb_name, user=self.user)
+
+
+@dataclass(frozen=True)
+class DbTarget:
+    """Where the connector connects and as whom: ``dbInfo`` without anything secret (pure)."""
+
+    host: str
+    port: int
+    db: str
+    pdb_name: str | None
+    user: str
+
+
+class DbPassword(BaseModel):
+    """``dbPassword``: the Oracle password, alone. A plain string or ``{"password": "..."}``.
+
+    Only the task's execution role (into the short-lived ``connect-secrets`` container), the
+    scheduled audit and a person's preflight read it; synth reads only its metadata."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    password: SecretStr
+
+    @field_validator("password")
+    @classmethod
+    def _non_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("must not be empty")
+        return value
+
+    @classmethod
+    def parse(cls, raw: str) -> DbPassword:
+        return cls.model_validate({"password": unwrap_password(raw)})
+
+
+def unwrap_password(raw: str) -> str:
+    """The password in ``dbPassword``'s text: ``{"password": "..."}`` unwrapped, anything else as is.
+
+    Text that starts with ``{`` but is not JSON is a plain password that happens to start so. The
+    ``connect-secrets`` container applies the same rule (``runtime/entrypoint.sh``), because ECS
+    injects the secret whole: synth never reads the value, so it cannot choose a JSON key."""
+    if raw.lstrip().startswith("{"):
+        try:
+            loaded = json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+        if (
+            not isinstance(loaded, dict)
+            or set(loaded) != {"password"}
+            or not isinstance(loaded["password"], str)
+        ):
+            raise ValueError('must be the password as plain text or {"password": "..."} (that one key)')
+        return loaded["password"]
+    # A plain string, as is: a password may start or end with spaces, so it is not stripped.
+    return raw
 
 
 class VpcInfo(BaseModel):
@@ -255,7 +321,9 @@ def _plain_or_json(model: type[IamPath] | type[PermissionsBoundary], key: str) -
 
 
 BROKER_STRING: Final = SecretSpec("brokerString", True, BrokerString.parse, "MSK bootstrap brokers")
-DB_INFO: Final = SecretSpec("dbInfo", True, _json_model(DbInfo), "Oracle host, port, db, PDB, user, password")
+DB_INFO: Final = SecretSpec("dbInfo", True, _json_model(DbInfo), "Oracle host, port, db, PDB, user")
+#: Required, unless a legacy ``dbInfo`` still holds ``password`` (secrets.store.resolve_password).
+DB_PASSWORD: Final = SecretSpec("dbPassword", False, DbPassword.parse, "the Oracle password, alone")
 VPC: Final = SecretSpec("vpc", True, _json_model(VpcInfo), "VPC id, private subnets and their zones")
 ALERT_EMAILS: Final = SecretSpec("alertEmails", True, AlertEmails.parse, "alert e-mail recipients")
 IAM_PATH: Final = SecretSpec("iamPath", False, _plain_or_json(IamPath, "path"), "IAM path for roles")
@@ -276,6 +344,7 @@ KAFKA_CLIENT_CERT: Final = SecretSpec(
 ALL_SECRETS: Final[tuple[SecretSpec[Any], ...]] = (
     BROKER_STRING,
     DB_INFO,
+    DB_PASSWORD,
     VPC,
     ALERT_EMAILS,
     IAM_PATH,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from pydantic import (
+    SecretStr,
     ValidationError,
 )
 
@@ -26,7 +27,9 @@ from wms_connector.secrets.shapes import (
     ALL_SECRETS,
     BROKER_STRING,
     DB_INFO,
+    DB_PASSWORD,
     IAM_PATH,
+    KAFKA_CLIENT_CERT,
     MSK_CLUSTER_ARN,
     PERMISSIONS_BOUNDARY,
     VPC,
@@ -324,7 +327,8 @@ def resolve_optional(stage: Stage, spec: SecretSpec[T], backend: SecretsBackend)
 
 
 def lookup_all(stage: Stage, backend: SecretsBackend) -> list[Lookup]:
-    """Where every secret of the stage resolves, and whether it parses. Never returns a value."""
+    """Where every secret of the stage resolves, and whether it parses. Never returns a value, and
+    never reads ``dbPassword`` or ``kafkaClientCert`` (``DescribeSecret`` only)."""
     results = []
     for spec in ALL_SECRETS:
         tried = names_for(stage).secret_paths(spec.name)
@@ -332,16 +336,98 @@ def lookup_all(stage: Stage, backend: SecretsBackend) -> list[Lookup]:
         problem: str | None = None
         is_input = True
         try:
-            found = locate(stage, spec.name, backend)
-            if found is None:
-                problem = "missing" if spec.required else None
+            if spec in (DB_PASSWORD, KAFKA_CLIENT_CERT):
+                # Located by metadata only, like synth: whoever runs this needs no right to read the
+                # password or the client key (their shapes are checked where they are read:
+                # write-secrets, preflight, `kafka-cert write`, the topics Lambda).
+                path = locate_metadata(stage, spec.name, backend)
             else:
-                path = found[0]
-                parse_secret(spec, *found)
+                found = locate(stage, spec.name, backend)
+                if found is None:
+                    problem = "missing" if spec.required else None
+                else:
+                    path = found[0]
+                    parse_secret(spec, *found)
         except WmsError as error:
             problem, is_input = str(error), isinstance(error, InputError)
         results.append(Lookup(spec.name, spec.required, path, backend.label, tried, problem, is_input))
     return results
+
+
+@dataclass(frozen=True)
+class PasswordSource:
+    """Where the Oracle password of a stage lives, found without reading it (synth, deploy).
+
+    ``key`` is the JSON key ECS injects: ``None`` for ``dbPassword`` (the whole value; the
+    ``connect-secrets`` container unwraps ``{"password": ...}``), ``"password"`` for a legacy
+    ``dbInfo`` that still holds it."""
+
+    path: str
+    key: str | None
+    #: The legacy layout: the password is read from ``dbInfo`` (so is everything synth reads).
+    legacy: bool
+    #: ``dbPassword`` is used, but ``dbInfo`` still holds a ``password`` too (ignored).
+    shadowed: bool = False
+
+    @property
+    def from_default(self) -> bool:
+        return "/default/" in self.path
+
+
+def locate_password(stage: Stage, db_info: Resolved[DbInfo], backend: SecretsBackend) -> PasswordSource:
+    """``dbPassword`` by metadata (stage path, then default); else a legacy ``dbInfo``'s ``password``.
+
+    When both exist, ``dbPassword`` wins and :func:`password_warnings` says to remove the old key:
+    refusing would break the migration between its two steps (create ``dbPassword``, then remove
+    the key from ``dbInfo``)."""
+    path = locate_metadata(stage, DB_PASSWORD.name, backend)
+    legacy = db_info.value.password is not None
+    if path is not None:
+        return PasswordSource(path, None, legacy=False, shadowed=legacy)
+    if legacy:
+        return PasswordSource(db_info.path, "password", legacy=True)
+    tried = " and ".join(repr(p) for p in names_for(stage).secret_paths(DB_PASSWORD.name))
+    raise SecretMissingError(
+        f"secret {DB_PASSWORD.name!r} ({DB_PASSWORD.what}) not found at {tried} in {backend.label}, and "
+        f"{db_info.path!r} holds no password either; create one of them (a plain string or "
+        '{"password": "..."}; the stage path overrides the default)'
+    )
+
+
+def password_warnings(source: PasswordSource, db_info_path: str) -> tuple[str, ...]:
+    """What synth says about where the password lives (pure; nothing when it is ``dbPassword`` alone)."""
+    if source.legacy:
+        return (
+            f"the Oracle password is read from {db_info_path!r} (its 'password' key): whoever synthesizes "
+            "or deploys (the CI deploy role) must be able to read the password. Fix, in this order: create "
+            f"{DB_PASSWORD.name!r} at the same scope (a plain string, or JSON with the one key 'password'), "
+            "deploy, then remove 'password' from dbInfo (earlier, the running task definition still "
+            "points at that key), then drop the deploy role's GetSecretValue on the password "
+            "(docs/infrastructure.md, 'Who can do what')",
+        )
+    if source.shadowed:
+        return (
+            f"{db_info_path!r} still holds a 'password' key, which is ignored: the connector uses "
+            f"{source.path!r}. Remove the key from dbInfo once this deploy has finished, or the deploy "
+            "role must still be able to read a password",
+        )
+    return ()
+
+
+def resolve_password(stage: Stage, db_info: DbInfo, backend: SecretsBackend) -> SecretStr:
+    """The password itself, for whoever really connects (preflight, the local run, the audit).
+
+    ``dbPassword`` (stage path, then default), else a legacy ``dbInfo``'s ``password``."""
+    found = resolve_optional(stage, DB_PASSWORD, backend)
+    if found is not None:
+        return found.value.password
+    if db_info.password is not None:
+        return db_info.password
+    tried = " and ".join(repr(p) for p in names_for(stage).secret_paths(DB_PASSWORD.name))
+    raise SecretMissingError(
+        f"secret {DB_PASSWORD.name!r} ({DB_PASSWORD.what}) not found at {tried} in {backend.label}, and "
+        "dbInfo holds no password either; create one of them"
+    )
 
 
 @dataclass(frozen=True)
@@ -355,17 +441,32 @@ class StageSecrets:
     iam_path: Resolved[IamPath] | None
     permissions_boundary: Resolved[PermissionsBoundary] | None
     msk_cluster: Resolved[MskCluster] | None = None
+    #: Where the password is: found by metadata, never read (``None`` only in hand-built values).
+    db_password: PasswordSource | None = None
+
+    @property
+    def password_source(self) -> PasswordSource:
+        if self.db_password is not None:
+            return self.db_password
+        if self.db_info.value.password is None:
+            raise SecretMissingError(
+                f"no Oracle password: {self.db_info.path!r} holds none and no dbPassword"
+            )
+        return PasswordSource(self.db_info.path, "password", legacy=True)
 
 
 def resolve_stage(stage: Stage, backend: SecretsBackend) -> StageSecrets:
+    """Everything synth needs. The password is *located*, never read: ``dbPassword`` by metadata."""
+    db_info = resolve(stage, DB_INFO, backend)
     return StageSecrets(
         broker_string=resolve(stage, BROKER_STRING, backend),
-        db_info=resolve(stage, DB_INFO, backend),
+        db_info=db_info,
         vpc=resolve(stage, VPC, backend),
         alert_emails=resolve(stage, ALERT_EMAILS, backend),
         iam_path=resolve_optional(stage, IAM_PATH, backend),
         permissions_boundary=resolve_optional(stage, PERMISSIONS_BOUNDARY, backend),
         msk_cluster=resolve_optional(stage, MSK_CLUSTER_ARN, backend),
+        db_password=locate_password(stage, db_info, backend),
     )
 
 
