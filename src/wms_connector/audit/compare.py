@@ -183,6 +183,8 @@ class Layouts:
     def __init__(self) -> None:
         self._ids: dict[tuple[str, ...], int] = {}
         self.names: list[tuple[str, ...]] = []
+        #: Per layout: its column names as digest input (the same in every process, unlike its id).
+        self.prefixes: list[bytes] = []
         #: A row's column order as it arrives -> (layout id, the sorted names).
         self._plans: dict[tuple[str, ...], tuple[int, tuple[str, ...]]] = {}
 
@@ -191,6 +193,9 @@ class Layouts:
         if found is None:
             found = self._ids[names] = len(self.names)
             self.names.append(names)
+            self.prefixes.append(
+                struct.pack(">I", len(names)) + b"".join(n.encode() + b"\x00" for n in names) + b";"
+            )
         return found
 
     def plan(self, arrived: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
@@ -204,14 +209,15 @@ class Layouts:
 def row_digest(layouts: Layouts, row: Mapping[str, Canon]) -> bytes:
     """``layout id (2 bytes) + BLAKE2b-128 of the row + 16 bits of CRC-32 per column`` (sorted).
 
-    The 128-bit digest decides equal or not: it covers the layout (the column names) and every
+    The 128-bit digest decides equal or not: it covers the column names (not the layout's id,
+    which is local to one :class:`Layouts`: digests made in two processes compare) and every
     value with its length, so no two different rows share an input. The CRCs only name which
     columns differ."""
     layout, names = layouts.plan(tuple(row))
     values = [row[name] for name in names]
     count = len(values)
     whole = hashlib.blake2b(
-        b"%d;" % layout + struct.pack(f">{count}I", *map(len, values)) + b"".join(values),
+        layouts.prefixes[layout] + struct.pack(f">{count}I", *map(len, values)) + b"".join(values),
         digest_size=DIGEST_BYTES,
     )
     return (

@@ -14,8 +14,10 @@ topic side decodes them (``audit.compare``).
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing as mp
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from typing import Any, Final
 
@@ -40,6 +42,7 @@ from wms_connector.audit.compare import (
     naive_ns,
     parse_lsn,
 )
+from wms_connector.audit.ranges import KeyRange, summarise
 from wms_connector.naming import TableId
 
 #: PostgreSQL type OIDs -> how Debezium writes the value, canonicalised.
@@ -130,6 +133,8 @@ class StandInSnapshot:
     def __init__(self, conninfo: str, slot: str | None = None) -> None:
         self._conninfo = conninfo
         self._slot = slot
+        self._executor: ProcessPoolExecutor | None = None
+        self._exported = ""
         self._conn = psycopg.connect(conninfo, autocommit=False)
         self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         row = self._conn.execute(POINT_SQL).fetchone()
@@ -141,34 +146,31 @@ class StandInSnapshot:
 
     def rows(self, table: TableId, batch: int = 5000) -> Iterator[tuple[Key, dict[str, Canon]]]:
         """Every row of ``table`` in the snapshot, as ``(key, canonical columns)``."""
-        qualified = sql.SQL("{}.{}").format(sql.Identifier(table.schema), sql.Identifier(table.table))
-        key_columns = [
-            str(r[0])
-            for r in self._conn.execute(PRIMARY_KEY_SQL, (f'"{table.schema}"."{table.table}"',)).fetchall()
-        ]
-        if not key_columns:
-            raise ValueError(
-                f"table {table.qualified} has no primary key: its topic has no row keys to compare"
+        return read_rows(self._conn, table, batch=batch)
+
+    def range_rows(
+        self, table: TableId, bounds: Sequence[tuple[Key, Key]]
+    ) -> Iterator[tuple[Key, dict[str, Canon]]]:
+        """The rows of ``table`` whose key lies within one of ``bounds`` (each ``first``..``last``
+        in the database's key order), in the snapshot."""
+        for first, last in bounds:
+            yield from read_rows(self._conn, table, bounds=(first, last))
+
+    def summaries(self, tables: Sequence[TableId], range_rows: int) -> Callable[[TableId], list[KeyRange]]:
+        """Start summarising ``tables`` in a child process, in this very snapshot (exported:
+        ``pg_export_snapshot()``; the child imports it into its own read-only transaction), while
+        this process folds the topics. Returns the getter that waits for one table's ranges."""
+        if self._executor is None:
+            (exported,) = self._conn.execute("SELECT pg_export_snapshot()").fetchone() or ("",)
+            self._exported = str(exported)
+            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+        futures = {
+            table: self._executor.submit(
+                summarise_in_snapshot, self._conninfo, self._exported, table.schema, table.table, range_rows
             )
-        with self._conn.cursor(name=f"audit_{table.schema}_{table.table}".lower()) as cursor:
-            cursor.itersize = batch
-            cursor.execute(sql.SQL("SELECT * FROM {}").format(qualified))
-            names: list[str] | None = None
-            oids: list[int] = []
-            key_index: list[int] = []
-            for record in cursor:
-                if names is None:
-                    description = cursor.description or []
-                    names = [d.name for d in description]
-                    oids = [d.type_code for d in description]
-                    key_index = [names.index(k) for k in key_columns]
-                yield (
-                    key_of([record[i] for i in key_index]),
-                    {
-                        name: canon_pg(oid, value)
-                        for name, oid, value in zip(names, oids, record, strict=True)
-                    },
-                )
+            for table in tables
+        }
+        return lambda table: futures[table].result()
 
     def passed(self, offset: Mapping[str, Any], tables: Sequence[TableId]) -> bool:
         """Whether the connector's committed ``offset`` has passed the point.
@@ -208,6 +210,75 @@ class StandInSnapshot:
 
     def close(self) -> None:
         try:
-            self._conn.rollback()
+            if self._executor is not None:
+                self._executor.shutdown(wait=True, cancel_futures=True)
         finally:
-            self._conn.close()
+            try:
+                self._conn.rollback()
+            finally:
+                self._conn.close()
+
+
+def key_columns_of(conn: psycopg.Connection[Any], table: TableId) -> list[str]:
+    key_columns = [
+        str(r[0]) for r in conn.execute(PRIMARY_KEY_SQL, (f'"{table.schema}"."{table.table}"',)).fetchall()
+    ]
+    if not key_columns:
+        raise ValueError(f"table {table.qualified} has no primary key: its topic has no row keys to compare")
+    return key_columns
+
+
+def select_rows(table: TableId, key_columns: Sequence[str], ranged: bool) -> sql.Composed:
+    """``SELECT *`` in primary-key order; ``ranged``: only keys between two row values (a row
+    comparison, so a composite key ranges as the ``ORDER BY`` orders it)."""
+    qualified = sql.SQL("{}.{}").format(sql.Identifier(table.schema), sql.Identifier(table.table))
+    keys = sql.SQL(", ").join(sql.Identifier(k) for k in key_columns)
+    marks = sql.SQL(", ").join(sql.Placeholder() for _ in key_columns)
+    where = sql.SQL(" WHERE ({}) BETWEEN ({}) AND ({})").format(keys, marks, marks) if ranged else sql.SQL("")
+    return sql.SQL("SELECT * FROM {}{} ORDER BY {}").format(qualified, where, keys)
+
+
+def read_rows(
+    conn: psycopg.Connection[Any],
+    table: TableId,
+    *,
+    bounds: tuple[Key, Key] | None = None,
+    batch: int = 5000,
+) -> Iterator[tuple[Key, dict[str, Canon]]]:
+    """The rows of ``table`` in ``conn``'s transaction, in primary-key order, as ``(key,
+    canonical columns)``; within ``bounds`` (first and last key, inclusive) when given."""
+    key_columns = key_columns_of(conn, table)
+    params: list[Any] = []
+    if bounds is not None:
+        for bound in bounds:
+            params.extend(bound if isinstance(bound, tuple) else (bound,))
+    with conn.cursor(name=f"audit_{table.schema}_{table.table}".lower()) as cursor:
+        cursor.itersize = batch
+        cursor.execute(select_rows(table, key_columns, bounds is not None), params or None)
+        names: list[str] | None = None
+        oids: list[int] = []
+        key_index: list[int] = []
+        for record in cursor:
+            if names is None:
+                description = cursor.description or []
+                names = [d.name for d in description]
+                oids = [d.type_code for d in description]
+                key_index = [names.index(k) for k in key_columns]
+            yield (
+                key_of([record[i] for i in key_index]),
+                {name: canon_pg(oid, value) for name, oid, value in zip(names, oids, record, strict=True)},
+            )
+
+
+def summarise_in_snapshot(
+    conninfo: str, snapshot: str, schema: str, table: str, range_rows: int
+) -> list[KeyRange]:
+    """In the child process: ``table``'s range summaries in the exported ``snapshot`` (its own
+    ``REPEATABLE READ READ ONLY`` transaction, the snapshot imported before any query)."""
+    with psycopg.connect(conninfo, autocommit=False) as conn:
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        try:
+            return summarise(read_rows(conn, TableId(schema, table)), range_rows)
+        finally:
+            conn.rollback()

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from wms_connector.audit.compare import oracle_point_scn
 from wms_connector.audit.emf import audit_emf_lines
+from wms_connector.audit.ranges import RANGE_ROWS
 from wms_connector.audit.run import AuditReport, AuditSource, run_audit, tables_named
 from wms_connector.audit.topic import GROUP_PREFIX_KEY
 from wms_connector.aws import default_region
@@ -95,6 +96,7 @@ def audit_standin(
     wait_s: float = DEFAULT_WAIT_S,
     start_offsets: Mapping[str, Mapping[int, int]] | None = None,
     tables: Mapping[TableId, str] | None = None,
+    range_rows: int | None = RANGE_ROWS,
 ) -> AuditReport:
     """Audit the STAND-IN's tables (``--source standin``, the local demo, the benchmark)."""
     names = names_for(stage)
@@ -109,6 +111,7 @@ def audit_standin(
         passed=standin_passed(list(chosen)),
         wait_s=wait_s,
         start_offsets=start_offsets,
+        range_rows=range_rows,
     )
 
 
@@ -201,6 +204,14 @@ def audit_command(
             "--wait", parser=params.seconds, help="seconds to wait for the connector to pass the point"
         ),
     ] = DEFAULT_WAIT_S,
+    range_rows: Annotated[
+        int,
+        typer.Option(
+            "--range-rows",
+            help="compare by hashed key ranges of this many rows, fetching only differing ranges "
+            "(0: every source row past the fold)",
+        ),
+    ] = RANGE_ROWS,
     emf: Annotated[
         bool, typer.Option("--emf", help="also print CloudWatch EMF lines (AuditMissing/Extra/Mismatched)")
     ] = False,
@@ -219,6 +230,9 @@ def audit_command(
     parsed = parse_stage(stage)
     if source not in ("oracle", "standin"):
         raise InputError(f"--source {source!r} is not oracle or standin")
+    if range_rows < 0:
+        raise InputError(f"--range-rows {range_rows} is negative; give a row count, or 0 for no ranges")
+    ranged = range_rows or None
     names = names_for(parsed)
     chosen = tables_named(names.data_topics, table or [])
 
@@ -240,7 +254,7 @@ def audit_command(
         password = os.environ.get(STANDIN_PASSWORD_ENV, "")
         conninfo = f"{standin_dsn} password={password}" if password else standin_dsn
         connector = names.standin_connector
-        report = audit_standin(parsed, client, conninfo, wait_s=wait, tables=chosen)
+        report = audit_standin(parsed, client, conninfo, wait_s=wait, tables=chosen, range_rows=ranged)
     else:
         connector = names.connector
         report = run_audit(
@@ -252,6 +266,7 @@ def audit_command(
             open_source=lambda offset: open_oracle(parsed, backend(), offset, db_secret),
             passed=lambda _source, _offset: True,  # the point is taken from the committed offset
             wait_s=wait,
+            range_rows=ranged,
         )
     finish(
         report,
