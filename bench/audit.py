@@ -66,6 +66,20 @@ def topic_records(bootstrap: str, topic: str) -> int:
         consumer.close()
 
 
+MEASURED = """
+import atexit, resource, sys
+from wms_connector.cli import run
+def report():
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    line = f"audit process ru_maxrss {own / 1024:.0f} MB, largest child {children / 1024:.0f} MB"
+    print(line, file=sys.stderr)
+atexit.register(report)
+sys.argv[0] = "wms-connector"
+sys.exit(run())
+"""
+
+
 def descendants(pid: int) -> list[int]:
     """``pid`` and every process below it (from /proc)."""
     children: dict[int, list[int]] = {}
@@ -85,6 +99,16 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def now_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
 def peak_kb(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -100,6 +124,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--range-rows", type=int, default=None)
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--trace", action="store_true", help="print the CLI's RSS every second")
     args = parser.parse_args()
     rows = args.rows
     os.environ.setdefault(STANDIN_PASSWORD_ENV, "bench-" + secrets.token_urlsafe(12))
@@ -148,19 +173,29 @@ def main() -> None:
             command += ["--range-rows", str(args.range_rows)]
         if args.profile:
             command = [sys.executable, "-m", "cProfile", "-o", args.profile, *command]
+        else:  # the CLI, which then tells its own and its children's exact peak (ru_maxrss)
+            command = [sys.executable, "-c", MEASURED, *command[1:]]
+        before_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.monotonic()
         child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         peaks: dict[int, int] = {}
+        rss_trace: list[str] = []
         while child.poll() is None:
             for pid in descendants(child.pid):
                 found = peak_kb(pid)
                 if found is not None:
                     peaks[pid] = max(found, peaks.get(pid, 0))
+            if args.trace:
+                rss_trace.append(f"{time.monotonic() - started:.0f}s:{now_kb(child.pid) // 1024}")
             time.sleep(0.1)
+        if args.trace:
+            print("CLI RSS over time (MB):", " ".join(rss_trace[::10]), flush=True)
         stdout, stderr = child.communicate()
+        print(stderr.strip().splitlines()[-1] if stderr.strip() else "(no ru_maxrss line)", flush=True)
         audit_s = time.monotonic() - started
         cli_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        peaks[child.pid] = max(cli_kb, peaks.get(child.pid, 0))
+        if cli_kb > before_kb:  # else the largest reaped child was an earlier one, not the CLI
+            peaks[child.pid] = max(cli_kb, peaks.get(child.pid, 0))
         peak_mb = sum(peaks.values()) / 1024
         print(
             f"{len(peaks)} processes, own peaks (MB): "

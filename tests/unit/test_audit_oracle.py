@@ -211,8 +211,12 @@ def test_a_key_range_is_written_out_for_one_and_for_several_key_columns() -> Non
     assert key_range_condition(one) == '"ID" >= :lo0 AND "ID" <= :hi0'
     two = [OracleColumn("A", "VARCHAR2", None, None), OracleColumn("B", "NUMBER", 9, 0)]
     # Oracle has no < or > on row values: (A, B) >= (lo0, lo1) written out lexicographically.
+    # Text keys by their binary sort key on both sides, whatever the session's NLS_SORT/NLS_COMP.
+    text = "NLSSORT(\"A\", 'NLS_SORT=BINARY')"
+    lo, hi = "NLSSORT(:lo0, 'NLS_SORT=BINARY')", "NLSSORT(:hi0, 'NLS_SORT=BINARY')"
     assert key_range_condition(two) == (
-        '("A" > :lo0 OR ("A" = :lo0 AND "B" >= :lo1)) AND ("A" < :hi0 OR ("A" = :hi0 AND "B" <= :hi1))'
+        f'({text} > {lo} OR ({text} = {lo} AND "B" >= :lo1)) '
+        f'AND ({text} < {hi} OR ({text} = {hi} AND "B" <= :hi1))'
     )
     zoned = [OracleColumn("TS", "TIMESTAMP(6) WITH TIME ZONE", None, 6)]
     assert key_range_condition(zoned) == (

@@ -214,16 +214,27 @@ def row_digest(layouts: Layouts, row: Mapping[str, Canon]) -> bytes:
     value with its length, so no two different rows share an input. The CRCs only name which
     columns differ."""
     layout, names = layouts.plan(tuple(row))
-    values = [row[name] for name in names]
+    return digest_values(layouts, layout, [row[name] for name in names])
+
+
+_STRUCTS: dict[int, tuple[struct.Struct, struct.Struct]] = {}
+
+
+def digest_values(layouts: Layouts, layout: int, values: Sequence[Canon]) -> bytes:
+    """:func:`row_digest` of the values of ``layout``'s columns, in its (sorted) order."""
     count = len(values)
+    found = _STRUCTS.get(count)
+    if found is None:
+        found = _STRUCTS[count] = (struct.Struct(f">{count}I"), struct.Struct(f">{count}H"))
+    lengths, crcs = found
     whole = hashlib.blake2b(
-        layouts.prefixes[layout] + struct.pack(f">{count}I", *map(len, values)) + b"".join(values),
+        layouts.prefixes[layout] + lengths.pack(*map(len, values)) + b"".join(values),
         digest_size=DIGEST_BYTES,
     )
     return (
-        struct.pack(">H", layout)
+        layout.to_bytes(2, "big")
         + whole.digest()
-        + struct.pack(f">{count}H", *[zlib.crc32(value) & 0xFFFF for value in values])
+        + crcs.pack(*[zlib.crc32(value) & 0xFFFF for value in values])
     )
 
 
@@ -384,6 +395,10 @@ class TableFold:
     ) -> None:
         """One record: ``envelope`` is the value's payload (``None`` for a tombstone); ``columns``
         decodes ``after`` only when it is needed."""
+        self.apply_digest(key, envelope, lambda: row_digest(self.layouts, columns()))
+
+    def apply_digest(self, key: Key, envelope: Mapping[str, Any] | None, digest: Callable[[], bytes]) -> None:
+        """:meth:`apply` with ``digest`` giving the row digest of ``after`` (the fold's fast path)."""
         self.events += 1
         if envelope is None:  # tombstone: follows its delete
             if key in self._deferred_deletes:
@@ -402,7 +417,7 @@ class TableFold:
         if op == "d":
             self.rows.pop(key, None)
         elif op in ("c", "u", "r"):
-            self.rows[key] = row_digest(self.layouts, columns())
+            self.rows[key] = digest()
         # "t" (truncate) and "m" (message) are not emitted for these tables (docs/operations.md).
 
 

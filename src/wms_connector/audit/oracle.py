@@ -53,6 +53,7 @@ POINT_TIME_SQL: Final = (
 )
 _TIME_FORMAT: Final = "'YYYY-MM-DD HH24:MI:SS.FF9'"
 _DATE_FORMAT: Final = "'YYYY-MM-DD HH24:MI:SS'"
+_BINARY: Final = "'NLS_SORT=BINARY'"
 _TEXT_TYPES: Final = frozenset({"CHAR", "VARCHAR2", "NCHAR", "NVARCHAR2", "CLOB", "NCLOB", "LONG"})
 
 
@@ -84,12 +85,19 @@ class OracleColumn:
 
     @property
     def key_expression(self) -> str:
-        """The column as a key is ordered and ranged (a zoned timestamp by its UTC instant)."""
+        """The column as a key is ordered and ranged: a zoned timestamp by its UTC instant, text
+        by its binary sort key (``NLSSORT(..., 'NLS_SORT=BINARY')``: the ``ORDER BY`` and the
+        ``BETWEEN`` then agree whatever the session's ``NLS_SORT`` and ``NLS_COMP``, and in the
+        order Python gives the same text)."""
         quoted = f'"{identifier(self.name)}"'
-        return f"SYS_EXTRACT_UTC({quoted})" if "TIME ZONE" in self.data_type else quoted
+        if "TIME ZONE" in self.data_type:
+            return f"SYS_EXTRACT_UTC({quoted})"
+        return f"NLSSORT({quoted}, {_BINARY})" if self.data_type in _TEXT_TYPES else quoted
 
     def bind_expression(self, bind: str) -> str:
-        return f"TO_TIMESTAMP(:{bind}, {_TIME_FORMAT})" if self.temporal else f":{bind}"
+        if self.temporal:
+            return f"TO_TIMESTAMP(:{bind}, {_TIME_FORMAT})"
+        return f"NLSSORT(:{bind}, {_BINARY})" if self.data_type in _TEXT_TYPES else f":{bind}"
 
     def bind_value(self, value: Any) -> Any:
         """A key value (:func:`_key_value`'s form) as this column's bind: an instant's
