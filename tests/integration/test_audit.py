@@ -199,6 +199,9 @@ def test_audits_during_a_live_workload_are_all_equal(audited: Audited) -> None:
     for report in reports:
         assert report.verdict == "equal", [t.to_json() for t in report.tables if not t.equal]
         assert report.point["kind"] == "postgresql-snapshot"
+        # Compared by several key ranges each, summarised in the child process: all equal, so no
+        # source row was read again.
+        assert all(t.ranges >= 2 and t.ranges_differing == t.rows_read_again == 0 for t in report.tables)
     # The source moved between audits: they were taken at different points, with rows in them.
     assert len({str(r.point["snapshot"]) for r in reports}) == len(reports)
     assert all(sum(t.source_rows for t in r.tables) > 0 for r in reports)
@@ -263,6 +266,7 @@ def test_a_forged_record_for_a_key_the_source_lacks_is_extra_and_only_that(audit
     wrong = by_table[table.qualified]
     assert (wrong.missing, wrong.extra, wrong.mismatched) == (0, 1, 0)
     assert wrong.extra_keys == [777777]
+    assert wrong.rows_read_again == 0  # beyond every range: no range differs, the key is extra
     assert all(t.equal for name, t in by_table.items() if name != table.qualified)
     _produce(audited, topic, forged_key, None)  # repaired: a tombstone removes the forged key
     assert audited.audit().verdict == "equal"
@@ -281,6 +285,7 @@ def test_a_forged_value_for_a_key_the_source_has_is_mismatched_with_its_column(a
     wrong = next(t for t in report.tables if t.table == table.qualified)
     assert (wrong.missing, wrong.extra, wrong.mismatched) == (0, 0, 1)
     assert [(m.key, m.columns) for m in wrong.mismatched_keys] == [(7, ("RVSN_AMT",))]
+    assert wrong.ranges_differing == 1 and 0 < wrong.rows_read_again <= RANGE_ROWS  # its range alone
     assert sum(t.missing + t.extra + t.mismatched for t in report.tables) == 1
     audited.change(Change(table, Op.UPDATE, 7, waiver_row(table, 7, 4)))  # repaired by a real change
     assert audited.audit().verdict == "equal"

@@ -59,7 +59,7 @@ def test_the_flashback_query_reads_every_column_in_its_comparable_form() -> None
     ensure_read_only(sql)
     assert sql.endswith('FROM "WMS"."PLAN_BASE_WVR_TBL" AS OF SCN :scn')
     assert """TO_CHAR("EFF_DT", 'YYYY-MM-DD HH24:MI:SS') AS "EFF_DT\"""" in sql
-    assert """TO_CHAR(SYS_EXTRACT_UTC("SBMT_TS"), 'YYYY-MM-DD HH24:MI:SS.FF9') AS "SBMT_TS\"""" in sql
+    assert """TO_CHAR("SBMT_TS", 'YYYY-MM-DD HH24:MI:SS.FF9TZH:TZM') AS "SBMT_TS\"""" in sql
     assert """TO_CHAR("LAST_UPDT_TS", 'YYYY-MM-DD HH24:MI:SS.FF9')""" in sql
     assert """TO_CHAR("WVR_AMT", 'TM9') AS "WVR_AMT\"""" in sql
     assert '"RATIO" AS "RATIO"' in sql and '"WVR_NUM" AS "WVR_NUM"' in sql
@@ -95,8 +95,14 @@ def test_every_statement_is_read_only() -> None:
         ),
         (
             ("TZ", "TIMESTAMP(6) WITH TIME ZONE", None, 6),
-            "2026-01-01 13:30:00.123456000",
+            "2026-01-01 08:30:00.123456000-05:00",
             "2026-01-01T08:30:00.123456-05:00",
+            "io.debezium.time.ZonedTimestamp",
+        ),
+        (
+            ("LTZ", "TIMESTAMP(6) WITH LOCAL TIME ZONE", None, 6),
+            "2026-01-01 13:30:00.123456000",
+            "2026-01-01T13:30:00.123456Z",
             "io.debezium.time.ZonedTimestamp",
         ),
         (("F", "BINARY_DOUBLE", None, None), 0.1, 0.1, None),
@@ -117,6 +123,22 @@ def test_a_lost_digit_is_a_difference() -> None:
     assert stamp.canon("2026-01-01 08:30:00.123456000") != decode_column(
         1_767_256_200_123, "io.debezium.time.Timestamp"
     )
+
+
+def test_a_zoned_timestamp_at_another_offset_is_a_difference_even_at_the_same_instant() -> None:
+    """Debezium writes TIMESTAMP WITH TIME ZONE with the row's own offset (a consumer reads it),
+    WITH LOCAL TIME ZONE in UTC (Oracle stores no zone there)."""
+    zoned = OracleColumn("TZ", "TIMESTAMP(6) WITH TIME ZONE", None, 6)
+    name = "io.debezium.time.ZonedTimestamp"
+    assert zoned.canon("2026-01-01 08:30:00.000000000-05:00") == decode_column(
+        "2026-01-01T08:30:00-05:00", name
+    )
+    assert zoned.canon("2026-01-01 09:30:00.000000000-04:00") != decode_column(
+        "2026-01-01T08:30:00-05:00", name
+    )
+    local = OracleColumn("LTZ", "TIMESTAMP(6) WITH LOCAL TIME ZONE", None, 6)
+    assert local.expression == """TO_CHAR(SYS_EXTRACT_UTC("LTZ"), 'YYYY-MM-DD HH24:MI:SS.FF9')"""
+    assert local.canon("2026-01-01 13:30:00.000000000") == decode_column("2026-01-01T13:30:00Z", name)
 
 
 class FakeCursor:

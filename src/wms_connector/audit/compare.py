@@ -68,6 +68,12 @@ def canon_instant_ns(ns: int) -> Canon:
     return b"t" + str(ns).encode()
 
 
+def canon_zoned(ns: int, offset_s: int) -> Canon:
+    """A zoned timestamp: its instant and its UTC offset in seconds, both as a consumer reads an
+    ``io.debezium.time.ZonedTimestamp`` (zero for the types Debezium writes in UTC)."""
+    return b"z%d@%d" % (ns, offset_s)
+
+
 def decimal_text(value: Decimal, scale: int | None = None) -> str:
     """The text Debezium writes for a decimal with ``decimal.handling.mode=string``: plain
     notation (never an exponent), at the column's ``scale`` when it has one, else the value's own."""
@@ -99,6 +105,12 @@ _ISO: Final = re.compile(
 def iso_ns(text: str) -> int:
     """An ISO 8601 date-time (``io.debezium.time.ZonedTimestamp``) as the instant in nanoseconds,
     every fractional digit kept (Python's datetime stops at microseconds)."""
+    return iso_parts(text)[0]
+
+
+def iso_parts(text: str) -> tuple[int, int]:
+    """An ISO 8601 date-time as ``(instant in nanoseconds, UTC offset in seconds)`` (no offset, or
+    ``Z``: zero)."""
     match = _ISO.match(text)
     if match is None:
         raise ValueError(f"not an ISO 8601 date-time: {text!r}")
@@ -110,7 +122,7 @@ def iso_ns(text: str) -> int:
         digits = zone[1:].replace(":", "")
         offset_s = sign * (int(digits[0:2]) * 3600 + int(digits[2:4]) * 60 + int(digits[4:6] or 0))
     nanos = int((fraction or "").ljust(9, "0"))
-    return naive_ns(base) - offset_s * 10**9 + nanos
+    return naive_ns(base) - offset_s * 10**9 + nanos, offset_s
 
 
 #: Debezium's temporal logical types that are integers, and nanoseconds per unit.
@@ -168,7 +180,7 @@ def decode_column(value: Any, logical_name: str | None) -> Canon:
         return canon_float(value)
     if isinstance(value, str):
         if logical_name in _STRING_INSTANTS:
-            return canon_instant_ns(iso_ns(value))
+            return canon_zoned(*iso_parts(value))
         return canon_text(value)
     # Structs, arrays, bytes in other modes: compared as their exact JSON.
     return b"j" + json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
@@ -446,6 +458,12 @@ class TableResult:
     missing_keys: list[Key] = field(default_factory=list)
     extra_keys: list[Key] = field(default_factory=list)
     mismatched_keys: list[Mismatch] = field(default_factory=list)
+    #: How the result was reached (not part of ``to_json``): hashed key ranges, how many differed,
+    #: how many source rows were read again, and the seconds of each step.
+    ranges: int = 0
+    ranges_differing: int = 0
+    rows_read_again: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def equal(self) -> bool:

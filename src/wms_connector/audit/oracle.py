@@ -29,8 +29,10 @@ from wms_connector.audit.compare import (
     canon_instant_ns,
     canon_int,
     canon_text,
+    canon_zoned,
     decimal_text,
     iso_ns,
+    iso_parts,
     key_of,
 )
 from wms_connector.audit.ranges import KeyRange, summarise
@@ -52,6 +54,7 @@ POINT_TIME_SQL: Final = (
     '\'YYYY-MM-DD"T"HH24:MI:SS.FF6"Z"\') AS POINT_TIME FROM DUAL'
 )
 _TIME_FORMAT: Final = "'YYYY-MM-DD HH24:MI:SS.FF9'"
+_ZONED_FORMAT: Final = "'YYYY-MM-DD HH24:MI:SS.FF9TZH:TZM'"
 _DATE_FORMAT: Final = "'YYYY-MM-DD HH24:MI:SS'"
 _BINARY: Final = "'NLS_SORT=BINARY'"
 _TEXT_TYPES: Final = frozenset({"CHAR", "VARCHAR2", "NCHAR", "NVARCHAR2", "CLOB", "NCLOB", "LONG"})
@@ -71,8 +74,10 @@ class OracleColumn:
         kind = self.data_type
         if kind == "DATE":
             return f"TO_CHAR({quoted}, {_DATE_FORMAT})"
+        if kind.startswith("TIMESTAMP") and "LOCAL TIME ZONE" in kind:
+            return f"TO_CHAR(SYS_EXTRACT_UTC({quoted}), {_TIME_FORMAT})"  # Debezium: UTC
         if kind.startswith("TIMESTAMP") and "TIME ZONE" in kind:
-            return f"TO_CHAR(SYS_EXTRACT_UTC({quoted}), {_TIME_FORMAT})"
+            return f"TO_CHAR({quoted}, {_ZONED_FORMAT})"  # Debezium keeps the row's own offset
         if kind.startswith("TIMESTAMP"):
             return f"TO_CHAR({quoted}, {_TIME_FORMAT})"
         if kind in ("NUMBER", "FLOAT"):
@@ -111,6 +116,8 @@ class OracleColumn:
         if value is None:
             return NULL
         kind = self.data_type
+        if kind.startswith("TIMESTAMP") and "TIME ZONE" in kind:
+            return canon_zoned(*iso_parts(str(value)))  # ZonedTimestamp: the instant and the offset
         if kind == "DATE" or kind.startswith("TIMESTAMP"):
             return canon_instant_ns(iso_ns(str(value)))  # DATE: Timestamp (ms); TIMESTAMP(p): by p
         if kind in ("NUMBER", "FLOAT"):

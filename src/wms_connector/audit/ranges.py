@@ -214,6 +214,8 @@ def compare_ranges(
         source = indexes_fetch(wrong) if indexes_fetch is not None else fetch(spans(ranges, wrong))
     extra: dict[str, Any] = {} if sample_size is None else {"sample_size": sample_size}
     result = compare(table, source, narrowed, **extra)
+    result.ranges, result.ranges_differing = len(ranges), len(wrong)
+    result.rows_read_again = result.source_rows
     result.source_rows = sum(r.rows for r in ranges)
     result.topic_rows = topic_rows
     return result

@@ -161,19 +161,23 @@ def run_audit(
         )
         report = AuditReport(stage, connector, source.point.describe(), offset)
         for table, topic in topics.items():
+            began = clock()
             fold = TableFold(source.point)
             fold_topic(client, topic, fold, (start_offsets or {}).get(topic))
+            folded = clock()
             if summaries is None:
-                report.tables.append(compare(table.qualified, source.rows(table), fold))
-                continue
-            report.tables.append(
-                compare_ranges(
-                    table.qualified,
-                    summaries(table),
-                    fold,
-                    partial(source.range_rows, table),
-                )
-            )
+                result = compare(table.qualified, source.rows(table), fold)
+                result.timings = {"fold": folded - began, "compare": clock() - folded}
+            else:
+                ranges = summaries(table)
+                summarised = clock()
+                result = compare_ranges(table.qualified, ranges, fold, partial(source.range_rows, table))
+                result.timings = {
+                    "fold": folded - began,
+                    "summaries_wait": summarised - folded,
+                    "compare": clock() - summarised,
+                }
+            report.tables.append(result)
     finally:
         source.close()
     report.seconds = clock() - start

@@ -14,10 +14,11 @@ topic side decodes them (``audit.compare``).
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing as mp
+import pickle
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from typing import Any, Final
 
@@ -35,6 +36,7 @@ from wms_connector.audit.compare import (
     canon_instant_ns,
     canon_int,
     canon_text,
+    canon_zoned,
     date_ns,
     decimal_text,
     format_lsn,
@@ -43,6 +45,7 @@ from wms_connector.audit.compare import (
     parse_lsn,
 )
 from wms_connector.audit.ranges import KeyRange, summarise
+from wms_connector.errors import WmsError
 from wms_connector.naming import TableId
 
 #: PostgreSQL type OIDs -> how Debezium writes the value, canonicalised.
@@ -59,7 +62,7 @@ _BY_OID: Final[Mapping[int, Callable[[Any], Canon]]] = {
     1043: canon_text,
     1082: lambda v: canon_instant_ns(date_ns(v)),
     1114: lambda v: canon_instant_ns(naive_ns(v)),
-    1184: lambda v: canon_instant_ns(aware_ns(v)),
+    1184: lambda v: canon_zoned(aware_ns(v), 0),  # Debezium writes timestamptz in UTC
 }
 
 POINT_SQL: Final = (
@@ -133,8 +136,7 @@ class StandInSnapshot:
     def __init__(self, conninfo: str, slot: str | None = None) -> None:
         self._conninfo = conninfo
         self._slot = slot
-        self._executor: ProcessPoolExecutor | None = None
-        self._exported = ""
+        self._summarisers: list[Summariser] = []
         self._conn = psycopg.connect(conninfo, autocommit=False)
         self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         row = self._conn.execute(POINT_SQL).fetchone()
@@ -160,17 +162,16 @@ class StandInSnapshot:
         """Start summarising ``tables`` in a child process, in this very snapshot (exported:
         ``pg_export_snapshot()``; the child imports it into its own read-only transaction), while
         this process folds the topics. Returns the getter that waits for one table's ranges."""
-        if self._executor is None:
-            (exported,) = self._conn.execute("SELECT pg_export_snapshot()").fetchone() or ("",)
-            self._exported = str(exported)
-            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
-        futures = {
-            table: self._executor.submit(
-                summarise_in_snapshot, self._conninfo, self._exported, table.schema, table.table, range_rows
-            )
-            for table in tables
+        (exported,) = self._conn.execute("SELECT pg_export_snapshot()").fetchone() or ("",)
+        request = {
+            "conninfo": self._conninfo,
+            "snapshot": str(exported),
+            "tables": [(t.schema, t.table) for t in tables],
+            "range_rows": range_rows,
         }
-        return lambda table: futures[table].result()
+        summariser = Summariser(request)
+        self._summarisers.append(summariser)
+        return summariser.result
 
     def passed(self, offset: Mapping[str, Any], tables: Sequence[TableId]) -> bool:
         """Whether the connector's committed ``offset`` has passed the point.
@@ -210,8 +211,8 @@ class StandInSnapshot:
 
     def close(self) -> None:
         try:
-            if self._executor is not None:
-                self._executor.shutdown(wait=True, cancel_futures=True)
+            for summariser in self._summarisers:
+                summariser.close()
         finally:
             try:
                 self._conn.rollback()
@@ -270,15 +271,64 @@ def read_rows(
             )
 
 
+class SummariserError(WmsError):
+    """The child that summarises the source failed; its error is told."""
+
+
+class Summariser:
+    """The child process (``python -m wms_connector.audit.summarise``: a lean interpreter, not
+    this CLI's) that summarises the tables in the exported snapshot. The request, the password
+    included, goes through its stdin (never its argv or environment); one pickled answer per table
+    comes back on its stdout, in the request's order."""
+
+    def __init__(self, request: Mapping[str, Any]) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "wms_connector.audit.summarise"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self._process.stdin is not None
+        pickle.dump(dict(request), self._process.stdin)
+        self._process.stdin.close()
+        self._done: dict[TableId, list[KeyRange]] = {}
+
+    def result(self, table: TableId) -> list[KeyRange]:
+        assert self._process.stdout is not None
+        while table not in self._done:
+            try:
+                kind, schema, name, payload = pickle.load(self._process.stdout)  # noqa: S301 - our child
+            except EOFError:
+                raise SummariserError(
+                    f"the source summariser ended (exit {self._process.wait()}) before {table.qualified}"
+                ) from None
+            if kind == "error":
+                raise SummariserError(f"summarising {schema}.{name} failed: {payload}")
+            self._done[TableId(schema, name)] = payload
+        return self._done.pop(table)
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+        self._process.wait(30)
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+
+
 def summarise_in_snapshot(
-    conninfo: str, snapshot: str, schema: str, table: str, range_rows: int
-) -> list[KeyRange]:
-    """In the child process: ``table``'s range summaries in the exported ``snapshot`` (its own
+    request: Mapping[str, Any], answer: Callable[[tuple[str, str, str, object]], None]
+) -> None:
+    """In the child process: each table's range summaries in the exported snapshot (one
     ``REPEATABLE READ READ ONLY`` transaction, the snapshot imported before any query)."""
-    with psycopg.connect(conninfo, autocommit=False) as conn:
+    with psycopg.connect(str(request["conninfo"]), autocommit=False) as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(str(request["snapshot"]))))
         try:
-            return summarise(read_rows(conn, TableId(schema, table)), range_rows)
+            for schema, table in request["tables"]:
+                try:
+                    rows = read_rows(conn, TableId(schema, table), batch=2000)
+                    answer(("ranges", schema, table, summarise(rows, int(request["range_rows"]))))
+                except (psycopg.Error, ValueError) as error:
+                    answer(("error", schema, table, str(error)))
+                    return
         finally:
             conn.rollback()

@@ -160,6 +160,15 @@ def finish(
             sys.stdout.write(line + "\n")
         sys.stdout.flush()
     emit(report.to_json(), as_json, _render)
+    for result in report.tables:  # how each verdict was reached, on stderr (never in the JSON)
+        steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.timings.items())
+        ranged = (
+            f"{result.ranges_differing} of {result.ranges} key ranges differed, "
+            f"{result.rows_read_again} source rows read again; "
+            if result.ranges
+            else ""
+        )
+        sys.stderr.write(f"audit {result.table}: {ranged}{steps}\n")
     if report.verdict != "equal":
         differing = [t.table for t in report.tables if not t.equal]
         raise AuditDiffersError(f"the topics differ from the source in {', '.join(differing)} (see above)")
