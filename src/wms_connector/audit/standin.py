@@ -325,7 +325,7 @@ def summarise_in_snapshot(
         try:
             for schema, table in request["tables"]:
                 try:
-                    rows = read_rows(conn, TableId(schema, table), batch=2000)
+                    rows = read_rows(conn, TableId(schema, table), batch=1000)
                     answer(("ranges", schema, table, summarise(rows, int(request["range_rows"]))))
                 except (psycopg.Error, ValueError) as error:
                     answer(("error", schema, table, str(error)))

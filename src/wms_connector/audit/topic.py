@@ -116,8 +116,8 @@ def consumer_config(client: Mapping[str, Any]) -> dict[str, Any]:
         # sizes count compressed bytes, and the workers' batches shrink ~40x (docs/stream.md): a
         # 1 MB fetch is ~40 MB of records (8 MB fetches took 300-450 MB more RSS, no faster).
         "fetch.max.bytes": 1_048_576,
-        "max.partition.fetch.bytes": 524_288,
-        "queued.max.messages.kbytes": 16_384,
+        "max.partition.fetch.bytes": 262_144,
+        "queued.max.messages.kbytes": 8_192,
         # A full queue postpones the next fetch by this much (librdkafka's default, 1 s, left the
         # fold waiting for records most of the time: 7 s of CPU in a 15 s fold).
         "fetch.queue.backoff.ms": 20,
@@ -185,7 +185,7 @@ def read_to_end(
         last_progress = clock()
         while len(done) < len(ends):
             # A short wait: consume() returns at its timeout when fewer records are there.
-            messages = consumer.consume(num_messages=5000, timeout=0.1)
+            messages = consumer.consume(num_messages=1000, timeout=0.1)
             if messages:
                 last_progress = clock()
             for message in messages:
