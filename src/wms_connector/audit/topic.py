@@ -114,7 +114,8 @@ def consumer_config(client: Mapping[str, Any]) -> dict[str, Any]:
         "isolation.level": "read_committed",
         # Small prefetch buffers: the fold's memory is the keys', not librdkafka's queue. The fetch
         # sizes count compressed bytes, and the workers' batches shrink ~40x (docs/stream.md): a
-        # 1 MB fetch is ~40 MB of records (8 MB fetches took 300-450 MB more RSS, no faster).
+        # 1 MB fetch (librdkafka's minimum) is ~40 MB of records (8 MB fetches took 300-450 MB
+        # more RSS, no faster; bench/audit.py).
         "fetch.max.bytes": 1_048_576,
         "max.partition.fetch.bytes": 262_144,
         "queued.max.messages.kbytes": 8_192,
