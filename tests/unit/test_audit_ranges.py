@@ -28,7 +28,6 @@ from wms_connector.audit.ranges import (
     compare_ranges,
     differing,
     entry_hash,
-    in_positions,
     key_bytes,
     spans,
     summarise,
@@ -119,12 +118,6 @@ def test_neighbouring_differing_ranges_are_fetched_as_one_span() -> None:
     ranges = [KeyRange(i * 10, i * 10 + 9, 10, 0) for i in range(6)]
     assert spans(ranges, [4, 0, 1, 3]) == [(0, 19), (30, 49)]
     assert spans(ranges, []) == []
-
-
-def test_rows_by_position_keep_only_the_given_ranges() -> None:
-    ranges = [KeyRange(0, 2, 3, 0), KeyRange(3, 4, 2, 0), KeyRange(5, 7, 3, 0)]
-    rows = [(k, {"K": canon_int(k)}) for k in range(8)]
-    assert [k for k, _ in in_positions(rows, ranges, [0, 2])] == [0, 1, 2, 5, 6, 7]
 
 
 def test_equal_tables_fetch_nothing_again() -> None:

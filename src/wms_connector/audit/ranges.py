@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -173,34 +173,16 @@ def spans(ranges: Sequence[KeyRange], indexes: Iterable[int]) -> list[tuple[Key,
     return merged
 
 
-def in_positions(
-    rows: Iterable[tuple[Key, Mapping[str, Canon]]], ranges: Sequence[KeyRange], indexes: Iterable[int]
-) -> Iterator[tuple[Key, Mapping[str, Canon]]]:
-    """The rows of the given ranges from a full re-read in the same key order at the same point:
-    the ranges are consecutive row positions (for a source that cannot bind its key bounds)."""
-    wanted = set(indexes)
-    starts = []
-    position = 0
-    for r in ranges:
-        starts.append(position)
-        position += r.rows
-    bounds = [(starts[i], starts[i] + ranges[i].rows) for i in sorted(wanted)]
-    for position, row in enumerate(rows):
-        if any(lo <= position < hi for lo, hi in bounds):
-            yield row
-
-
 def compare_ranges(
     table: str,
     ranges: Sequence[KeyRange],
     fold: TableFold,
     fetch: Callable[[list[tuple[Key, Key]]], Iterable[tuple[Key, Mapping[str, Canon]]]],
     *,
-    indexes_fetch: Callable[[list[int]], Iterable[tuple[Key, Mapping[str, Canon]]]] | None = None,
     sample_size: int | None = None,
 ) -> TableResult:
     """The result :func:`compare.compare` gives over the whole table, from the range summaries:
-    only the differing ranges' source rows (``fetch(spans)``, or ``indexes_fetch(indexes)``) are
+    only the differing ranges' source rows (``fetch(spans)``) are
     compared with the folded keys placed in them or in no range. Consumes ``fold.rows``."""
     topic_rows = len(fold.rows)
     wrong = differing(ranges, fold.rows)
@@ -211,7 +193,7 @@ def compare_ranges(
     narrowed = TableFold(fold.point, layouts=fold.layouts, rows=subset)
     source: Iterable[tuple[Key, Mapping[str, Canon]]] = ()
     if wrong:
-        source = indexes_fetch(wrong) if indexes_fetch is not None else fetch(spans(ranges, wrong))
+        source = fetch(spans(ranges, wrong))
     extra: dict[str, Any] = {} if sample_size is None else {"sample_size": sample_size}
     result = compare(table, source, narrowed, **extra)
     result.ranges, result.ranges_differing = len(ranges), len(wrong)
