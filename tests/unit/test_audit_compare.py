@@ -22,6 +22,7 @@ from wms_connector.audit.compare import (
     canon_instant_ns,
     canon_int,
     canon_text,
+    canon_zoned,
     compare,
     date_ns,
     decimal_text,
@@ -63,9 +64,14 @@ DECODE_CASES: list[tuple[Any, str | None, Canon]] = [
     (
         "2026-01-01T13:30:00.123456Z",
         "io.debezium.time.ZonedTimestamp",
-        canon_instant_ns(
-            aware_ns(dt.datetime(2026, 1, 1, 8, 30, 0, 123_456, dt.timezone(dt.timedelta(hours=-5))))
+        canon_zoned(
+            aware_ns(dt.datetime(2026, 1, 1, 8, 30, 0, 123_456, dt.timezone(dt.timedelta(hours=-5)))), 0
         ),
+    ),
+    (
+        "2026-01-01T08:30:00.123456-05:00",
+        "io.debezium.time.ZonedTimestamp",
+        canon_zoned(naive_ns(dt.datetime(2026, 1, 1, 13, 30, 0, 123_456)), -5 * 3600),
     ),
 ]
 
@@ -93,6 +99,16 @@ def test_a_millisecond_timestamp_differs_from_the_microseconds_it_lost() -> None
 )
 def test_iso_instants_keep_nine_digits_and_the_offset(text: str, ns: int) -> None:
     assert iso_ns(text) == ns
+
+
+def test_a_zoned_timestamp_whose_offset_changed_but_not_its_instant_differs() -> None:
+    """A consumer reads the offset of a ZonedTimestamp (Oracle TIMESTAMP WITH TIME ZONE keeps
+    the row's own): the same instant at another offset is another value."""
+    name = "io.debezium.time.ZonedTimestamp"
+    moved = decode_column("2026-01-01T09:30:00-04:00", name)
+    assert iso_ns("2026-01-01T09:30:00-04:00") == iso_ns("2026-01-01T08:30:00-05:00")
+    assert moved != decode_column("2026-01-01T08:30:00-05:00", name)
+    assert decode_column("2026-01-01T13:30:00Z", name) == decode_column("2026-01-01T13:30:00+00:00", name)
 
 
 def test_an_iso_instant_with_garbage_is_refused() -> None:

@@ -72,6 +72,8 @@ BROKEN_IMPORTS = [
     ("audit/compare.py", "import psycopg", "The pure core imports no I/O, CLI or CDK library"),
     ("audit/compare.py", "import wms_connector.audit.run", "The audit's compare and EMF modules do not"),
     ("audit/emf.py", "import wms_connector.audit.topic", "The audit's compare and EMF modules do not"),
+    ("audit/ranges.py", "import wms_connector.audit.standin", "The audit's compare and EMF modules do not"),
+    ("audit/ranges.py", "import psycopg", "The pure core imports no I/O, CLI or CDK library"),
 ]
 
 

@@ -68,6 +68,12 @@ def canon_instant_ns(ns: int) -> Canon:
     return b"t" + str(ns).encode()
 
 
+def canon_zoned(ns: int, offset_s: int) -> Canon:
+    """A zoned timestamp: its instant and its UTC offset in seconds, both as a consumer reads an
+    ``io.debezium.time.ZonedTimestamp`` (zero for the types Debezium writes in UTC)."""
+    return b"z%d@%d" % (ns, offset_s)
+
+
 def decimal_text(value: Decimal, scale: int | None = None) -> str:
     """The text Debezium writes for a decimal with ``decimal.handling.mode=string``: plain
     notation (never an exponent), at the column's ``scale`` when it has one, else the value's own."""
@@ -99,6 +105,12 @@ _ISO: Final = re.compile(
 def iso_ns(text: str) -> int:
     """An ISO 8601 date-time (``io.debezium.time.ZonedTimestamp``) as the instant in nanoseconds,
     every fractional digit kept (Python's datetime stops at microseconds)."""
+    return iso_parts(text)[0]
+
+
+def iso_parts(text: str) -> tuple[int, int]:
+    """An ISO 8601 date-time as ``(instant in nanoseconds, UTC offset in seconds)`` (no offset, or
+    ``Z``: zero)."""
     match = _ISO.match(text)
     if match is None:
         raise ValueError(f"not an ISO 8601 date-time: {text!r}")
@@ -110,7 +122,7 @@ def iso_ns(text: str) -> int:
         digits = zone[1:].replace(":", "")
         offset_s = sign * (int(digits[0:2]) * 3600 + int(digits[2:4]) * 60 + int(digits[4:6] or 0))
     nanos = int((fraction or "").ljust(9, "0"))
-    return naive_ns(base) - offset_s * 10**9 + nanos
+    return naive_ns(base) - offset_s * 10**9 + nanos, offset_s
 
 
 #: Debezium's temporal logical types that are integers, and nanoseconds per unit.
@@ -168,7 +180,7 @@ def decode_column(value: Any, logical_name: str | None) -> Canon:
         return canon_float(value)
     if isinstance(value, str):
         if logical_name in _STRING_INSTANTS:
-            return canon_instant_ns(iso_ns(value))
+            return canon_zoned(*iso_parts(value))
         return canon_text(value)
     # Structs, arrays, bytes in other modes: compared as their exact JSON.
     return b"j" + json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
@@ -183,6 +195,8 @@ class Layouts:
     def __init__(self) -> None:
         self._ids: dict[tuple[str, ...], int] = {}
         self.names: list[tuple[str, ...]] = []
+        #: Per layout: its column names as digest input (the same in every process, unlike its id).
+        self.prefixes: list[bytes] = []
         #: A row's column order as it arrives -> (layout id, the sorted names).
         self._plans: dict[tuple[str, ...], tuple[int, tuple[str, ...]]] = {}
 
@@ -191,6 +205,9 @@ class Layouts:
         if found is None:
             found = self._ids[names] = len(self.names)
             self.names.append(names)
+            self.prefixes.append(
+                struct.pack(">I", len(names)) + b"".join(n.encode() + b"\x00" for n in names) + b";"
+            )
         return found
 
     def plan(self, arrived: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
@@ -204,20 +221,32 @@ class Layouts:
 def row_digest(layouts: Layouts, row: Mapping[str, Canon]) -> bytes:
     """``layout id (2 bytes) + BLAKE2b-128 of the row + 16 bits of CRC-32 per column`` (sorted).
 
-    The 128-bit digest decides equal or not: it covers the layout (the column names) and every
+    The 128-bit digest decides equal or not: it covers the column names (not the layout's id,
+    which is local to one :class:`Layouts`: digests made in two processes compare) and every
     value with its length, so no two different rows share an input. The CRCs only name which
     columns differ."""
     layout, names = layouts.plan(tuple(row))
-    values = [row[name] for name in names]
+    return digest_values(layouts, layout, [row[name] for name in names])
+
+
+_STRUCTS: dict[int, tuple[struct.Struct, struct.Struct]] = {}
+
+
+def digest_values(layouts: Layouts, layout: int, values: Sequence[Canon]) -> bytes:
+    """:func:`row_digest` of the values of ``layout``'s columns, in its (sorted) order."""
     count = len(values)
+    found = _STRUCTS.get(count)
+    if found is None:
+        found = _STRUCTS[count] = (struct.Struct(f">{count}I"), struct.Struct(f">{count}H"))
+    lengths, crcs = found
     whole = hashlib.blake2b(
-        b"%d;" % layout + struct.pack(f">{count}I", *map(len, values)) + b"".join(values),
+        layouts.prefixes[layout] + lengths.pack(*map(len, values)) + b"".join(values),
         digest_size=DIGEST_BYTES,
     )
     return (
-        struct.pack(">H", layout)
+        layout.to_bytes(2, "big")
         + whole.digest()
-        + struct.pack(f">{count}H", *[zlib.crc32(value) & 0xFFFF for value in values])
+        + crcs.pack(*[zlib.crc32(value) & 0xFFFF for value in values])
     )
 
 
@@ -378,6 +407,10 @@ class TableFold:
     ) -> None:
         """One record: ``envelope`` is the value's payload (``None`` for a tombstone); ``columns``
         decodes ``after`` only when it is needed."""
+        self.apply_digest(key, envelope, lambda: row_digest(self.layouts, columns()))
+
+    def apply_digest(self, key: Key, envelope: Mapping[str, Any] | None, digest: Callable[[], bytes]) -> None:
+        """:meth:`apply` with ``digest`` giving the row digest of ``after`` (the fold's fast path)."""
         self.events += 1
         if envelope is None:  # tombstone: follows its delete
             if key in self._deferred_deletes:
@@ -396,7 +429,7 @@ class TableFold:
         if op == "d":
             self.rows.pop(key, None)
         elif op in ("c", "u", "r"):
-            self.rows[key] = row_digest(self.layouts, columns())
+            self.rows[key] = digest()
         # "t" (truncate) and "m" (message) are not emitted for these tables (docs/operations.md).
 
 
@@ -425,6 +458,12 @@ class TableResult:
     missing_keys: list[Key] = field(default_factory=list)
     extra_keys: list[Key] = field(default_factory=list)
     mismatched_keys: list[Mismatch] = field(default_factory=list)
+    #: How the result was reached (not part of ``to_json``): hashed key ranges, how many differed,
+    #: how many source rows were read again, and the seconds of each step.
+    ranges: int = 0
+    ranges_differing: int = 0
+    rows_read_again: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def equal(self) -> bool:

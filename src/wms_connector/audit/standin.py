@@ -14,7 +14,10 @@ topic side decodes them (``audit.compare``).
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -33,6 +36,7 @@ from wms_connector.audit.compare import (
     canon_instant_ns,
     canon_int,
     canon_text,
+    canon_zoned,
     date_ns,
     decimal_text,
     format_lsn,
@@ -40,6 +44,8 @@ from wms_connector.audit.compare import (
     naive_ns,
     parse_lsn,
 )
+from wms_connector.audit.ranges import KeyRange, summarise
+from wms_connector.errors import WmsError
 from wms_connector.naming import TableId
 
 #: PostgreSQL type OIDs -> how Debezium writes the value, canonicalised.
@@ -56,7 +62,7 @@ _BY_OID: Final[Mapping[int, Callable[[Any], Canon]]] = {
     1043: canon_text,
     1082: lambda v: canon_instant_ns(date_ns(v)),
     1114: lambda v: canon_instant_ns(naive_ns(v)),
-    1184: lambda v: canon_instant_ns(aware_ns(v)),
+    1184: lambda v: canon_zoned(aware_ns(v), 0),  # Debezium writes timestamptz in UTC
 }
 
 POINT_SQL: Final = (
@@ -130,6 +136,7 @@ class StandInSnapshot:
     def __init__(self, conninfo: str, slot: str | None = None) -> None:
         self._conninfo = conninfo
         self._slot = slot
+        self._summarisers: list[Summariser] = []
         self._conn = psycopg.connect(conninfo, autocommit=False)
         self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         row = self._conn.execute(POINT_SQL).fetchone()
@@ -141,34 +148,30 @@ class StandInSnapshot:
 
     def rows(self, table: TableId, batch: int = 5000) -> Iterator[tuple[Key, dict[str, Canon]]]:
         """Every row of ``table`` in the snapshot, as ``(key, canonical columns)``."""
-        qualified = sql.SQL("{}.{}").format(sql.Identifier(table.schema), sql.Identifier(table.table))
-        key_columns = [
-            str(r[0])
-            for r in self._conn.execute(PRIMARY_KEY_SQL, (f'"{table.schema}"."{table.table}"',)).fetchall()
-        ]
-        if not key_columns:
-            raise ValueError(
-                f"table {table.qualified} has no primary key: its topic has no row keys to compare"
-            )
-        with self._conn.cursor(name=f"audit_{table.schema}_{table.table}".lower()) as cursor:
-            cursor.itersize = batch
-            cursor.execute(sql.SQL("SELECT * FROM {}").format(qualified))
-            names: list[str] | None = None
-            oids: list[int] = []
-            key_index: list[int] = []
-            for record in cursor:
-                if names is None:
-                    description = cursor.description or []
-                    names = [d.name for d in description]
-                    oids = [d.type_code for d in description]
-                    key_index = [names.index(k) for k in key_columns]
-                yield (
-                    key_of([record[i] for i in key_index]),
-                    {
-                        name: canon_pg(oid, value)
-                        for name, oid, value in zip(names, oids, record, strict=True)
-                    },
-                )
+        return read_rows(self._conn, table, batch=batch)
+
+    def range_rows(
+        self, table: TableId, bounds: Sequence[tuple[Key, Key]]
+    ) -> Iterator[tuple[Key, dict[str, Canon]]]:
+        """The rows of ``table`` whose key lies within one of ``bounds`` (each ``first``..``last``
+        in the database's key order), in the snapshot."""
+        for first, last in bounds:
+            yield from read_rows(self._conn, table, bounds=(first, last))
+
+    def summaries(self, tables: Sequence[TableId], range_rows: int) -> Callable[[TableId], list[KeyRange]]:
+        """Start summarising ``tables`` in a child process, in this very snapshot (exported:
+        ``pg_export_snapshot()``; the child imports it into its own read-only transaction), while
+        this process folds the topics. Returns the getter that waits for one table's ranges."""
+        (exported,) = self._conn.execute("SELECT pg_export_snapshot()").fetchone() or ("",)
+        request = {
+            "conninfo": self._conninfo,
+            "snapshot": str(exported),
+            "tables": [(t.schema, t.table) for t in tables],
+            "range_rows": range_rows,
+        }
+        summariser = Summariser(request)
+        self._summarisers.append(summariser)
+        return summariser.result
 
     def passed(self, offset: Mapping[str, Any], tables: Sequence[TableId]) -> bool:
         """Whether the connector's committed ``offset`` has passed the point.
@@ -208,6 +211,124 @@ class StandInSnapshot:
 
     def close(self) -> None:
         try:
-            self._conn.rollback()
+            for summariser in self._summarisers:
+                summariser.close()
         finally:
-            self._conn.close()
+            try:
+                self._conn.rollback()
+            finally:
+                self._conn.close()
+
+
+def key_columns_of(conn: psycopg.Connection[Any], table: TableId) -> list[str]:
+    key_columns = [
+        str(r[0]) for r in conn.execute(PRIMARY_KEY_SQL, (f'"{table.schema}"."{table.table}"',)).fetchall()
+    ]
+    if not key_columns:
+        raise ValueError(f"table {table.qualified} has no primary key: its topic has no row keys to compare")
+    return key_columns
+
+
+def select_rows(table: TableId, key_columns: Sequence[str], ranged: bool) -> sql.Composed:
+    """``SELECT *`` in primary-key order; ``ranged``: only keys between two row values (a row
+    comparison, so a composite key ranges as the ``ORDER BY`` orders it)."""
+    qualified = sql.SQL("{}.{}").format(sql.Identifier(table.schema), sql.Identifier(table.table))
+    keys = sql.SQL(", ").join(sql.Identifier(k) for k in key_columns)
+    marks = sql.SQL(", ").join(sql.Placeholder() for _ in key_columns)
+    where = sql.SQL(" WHERE ({}) BETWEEN ({}) AND ({})").format(keys, marks, marks) if ranged else sql.SQL("")
+    return sql.SQL("SELECT * FROM {}{} ORDER BY {}").format(qualified, where, keys)
+
+
+def read_rows(
+    conn: psycopg.Connection[Any],
+    table: TableId,
+    *,
+    bounds: tuple[Key, Key] | None = None,
+    batch: int = 5000,
+) -> Iterator[tuple[Key, dict[str, Canon]]]:
+    """The rows of ``table`` in ``conn``'s transaction, in primary-key order, as ``(key,
+    canonical columns)``; within ``bounds`` (first and last key, inclusive) when given."""
+    key_columns = key_columns_of(conn, table)
+    params: list[Any] = []
+    if bounds is not None:
+        for bound in bounds:
+            params.extend(bound if isinstance(bound, tuple) else (bound,))
+    with conn.cursor(name=f"audit_{table.schema}_{table.table}".lower()) as cursor:
+        cursor.itersize = batch
+        cursor.execute(select_rows(table, key_columns, bounds is not None), params or None)
+        names: list[str] | None = None
+        oids: list[int] = []
+        key_index: list[int] = []
+        for record in cursor:
+            if names is None:
+                description = cursor.description or []
+                names = [d.name for d in description]
+                oids = [d.type_code for d in description]
+                key_index = [names.index(k) for k in key_columns]
+            yield (
+                key_of([record[i] for i in key_index]),
+                {name: canon_pg(oid, value) for name, oid, value in zip(names, oids, record, strict=True)},
+            )
+
+
+class SummariserError(WmsError):
+    """The child that summarises the source failed; its error is told."""
+
+
+class Summariser:
+    """The child process (``python -m wms_connector.audit.summarise``: a lean interpreter, not
+    this CLI's) that summarises the tables in the exported snapshot. The request, the password
+    included, goes through its stdin (never its argv or environment); one pickled answer per table
+    comes back on its stdout, in the request's order."""
+
+    def __init__(self, request: Mapping[str, Any]) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "wms_connector.audit.summarise"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self._process.stdin is not None
+        pickle.dump(dict(request), self._process.stdin)
+        self._process.stdin.close()
+        self._done: dict[TableId, list[KeyRange]] = {}
+
+    def result(self, table: TableId) -> list[KeyRange]:
+        assert self._process.stdout is not None
+        while table not in self._done:
+            try:
+                kind, schema, name, payload = pickle.load(self._process.stdout)  # noqa: S301 - our child
+            except EOFError:
+                raise SummariserError(
+                    f"the source summariser ended (exit {self._process.wait()}) before {table.qualified}"
+                ) from None
+            if kind == "error":
+                raise SummariserError(f"summarising {schema}.{name} failed: {payload}")
+            self._done[TableId(schema, name)] = payload
+        return self._done.pop(table)
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+        self._process.wait(30)
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+
+
+def summarise_in_snapshot(
+    request: Mapping[str, Any], answer: Callable[[tuple[str, str, str, object]], None]
+) -> None:
+    """In the child process: each table's range summaries in the exported snapshot (one
+    ``REPEATABLE READ READ ONLY`` transaction, the snapshot imported before any query)."""
+    with psycopg.connect(str(request["conninfo"]), autocommit=False) as conn:
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(str(request["snapshot"]))))
+        try:
+            for schema, table in request["tables"]:
+                try:
+                    rows = read_rows(conn, TableId(schema, table), batch=1000)
+                    answer(("ranges", schema, table, summarise(rows, int(request["range_rows"]))))
+                except (psycopg.Error, ValueError) as error:
+                    answer(("error", schema, table, str(error)))
+                    return
+        finally:
+            conn.rollback()

@@ -19,7 +19,15 @@ from typing import Any, Final
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from wms_connector.audit.compare import Canon, TableFold, column_decoder, key_of
+from wms_connector.audit.compare import (
+    Canon,
+    Layouts,
+    TableFold,
+    column_decoder,
+    digest_values,
+    key_of,
+    row_digest,
+)
 from wms_connector.errors import WmsError
 
 _HEAD: Final = b'{"schema":'
@@ -48,10 +56,21 @@ def split_envelope(raw: bytes) -> tuple[bytes, Any]:
 
 
 class SchemaCache:
-    """Per distinct value schema: each ``after`` column's decoder (by its logical type name)."""
+    """Per distinct value schema: each ``after`` column's decoder (by its logical type name), and
+    the row plan (layout, columns in digest order with their decoders) of ``layouts``."""
 
-    def __init__(self) -> None:
+    def __init__(self, layouts: Layouts | None = None) -> None:
         self._decoders: dict[bytes, dict[str, Callable[[Any], Canon]]] = {}
+        self._plans: dict[bytes, tuple[int, list[tuple[str, Callable[[Any], Canon]]]]] = {}
+        self._layouts = layouts or Layouts()
+
+    def plan(self, schema: bytes) -> tuple[int, list[tuple[str, Callable[[Any], Canon]]]]:
+        found = self._plans.get(schema)
+        if found is None:
+            decoders = self.after_decoders(schema)
+            layout, names = self._layouts.plan(tuple(decoders))
+            found = self._plans[schema] = (layout, [(name, decoders[name]) for name in names])
+        return found
 
     def after_decoders(self, schema: bytes) -> dict[str, Callable[[Any], Canon]]:
         found = self._decoders.get(schema)
@@ -93,10 +112,16 @@ def consumer_config(client: Mapping[str, Any]) -> dict[str, Any]:
         "auto.offset.reset": "earliest",
         "enable.partition.eof": True,
         "isolation.level": "read_committed",
-        # Small prefetch buffers: the fold's memory is the keys', not librdkafka's queue.
-        "fetch.max.bytes": 33_554_432,
-        "max.partition.fetch.bytes": 8_388_608,
-        "queued.max.messages.kbytes": 32_768,
+        # Small prefetch buffers: the fold's memory is the keys', not librdkafka's queue. The fetch
+        # sizes count compressed bytes, and the workers' batches shrink ~40x (docs/stream.md): a
+        # 1 MB fetch (librdkafka's minimum) is ~40 MB of records (8 MB fetches took 300-450 MB
+        # more RSS, no faster; bench/audit.py).
+        "fetch.max.bytes": 1_048_576,
+        "max.partition.fetch.bytes": 262_144,
+        "queued.max.messages.kbytes": 8_192,
+        # A full queue postpones the next fetch by this much (librdkafka's default, 1 s, left the
+        # fold waiting for records most of the time: 7 s of CPU in a 15 s fold).
+        "fetch.queue.backoff.ms": 20,
     }
 
 
@@ -161,7 +186,7 @@ def read_to_end(
         last_progress = clock()
         while len(done) < len(ends):
             # A short wait: consume() returns at its timeout when fewer records are there.
-            messages = consumer.consume(num_messages=5000, timeout=0.1)
+            messages = consumer.consume(num_messages=1000, timeout=0.1)
             if messages:
                 last_progress = clock()
             for message in messages:
@@ -197,7 +222,7 @@ def fold_topic(
 ) -> int:
     """Fold ``topic`` into ``fold`` (latest value per key at the fold's point), from offset 0 or
     from ``start`` (the local demo: where a fresh stand-in's history begins)."""
-    schemas = SchemaCache()
+    schemas = SchemaCache(fold.layouts)
 
     def on_record(key: bytes | None, value: bytes | None) -> None:
         if key is None:
@@ -208,12 +233,20 @@ def fold_topic(
             fold.apply(row_key, None, dict)
             return
         schema, payload = split_envelope(value)
-        after = payload.get("after") if isinstance(payload, dict) else None
+        after = (payload.get("after") if isinstance(payload, dict) else None) or {}
 
-        def columns() -> dict[str, Canon]:
-            return decode_after(after or {}, schemas.after_decoders(schema))
+        def digest() -> bytes:
+            layout, columns = schemas.plan(schema)
+            if len(after) == len(columns):  # the schema's columns, as Debezium writes every row
+                try:
+                    values = [decode(after[name]) for name, decode in columns]
+                except KeyError:
+                    pass
+                else:
+                    return digest_values(fold.layouts, layout, values)
+            return row_digest(fold.layouts, decode_after(after, schemas.after_decoders(schema)))
 
-        fold.apply(row_key, payload, columns)
+        fold.apply_digest(row_key, payload, digest)
 
     return read_to_end(client, topic, on_record, start=start)
 
