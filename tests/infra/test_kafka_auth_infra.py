@@ -35,8 +35,8 @@ CERT_PATH = f"wms/{MTLS_VARIANT}/kafkaClientCert"
 CERT_ARN = f"arn:aws:secretsmanager:{TARGET.region}:{TARGET.account}:secret:{CERT_PATH}"
 
 
-def _containers(synthesized: Synthesized, stage: str) -> dict[str, dict[str, Any]]:
-    family = names_for(Stage(stage)).task_family
+def _containers(synthesized: Synthesized, stage: str, family: str | None = None) -> dict[str, dict[str, Any]]:
+    family = family or names_for(Stage(stage)).task_family
     tasks = connector(synthesized, stage).find_resources("AWS::ECS::TaskDefinition").values()
     (task,) = [t for t in tasks if t["Properties"].get("Family") == family]
     return {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
@@ -97,8 +97,11 @@ def test_only_the_execution_role_and_the_topics_lambda_may_read_the_certificate(
             if any(CERT_PATH in flatten(r) for r in as_list(statement["Resource"])):
                 assert "secretsmanager:GetSecretValue" in as_list(statement["Action"])
                 readers |= {roles[ref["Ref"]] for ref in resource["Properties"]["Roles"]}
-    # The task role (every container of the task) never: only ECS and the topics Lambda.
-    assert readers == {names.execution_role, names.topics_role}
+    # The Connect task's role (every container of that task) never: only ECS, the topics Lambda,
+    # and the scheduled audit's own task (no Exec, no other container), which reads it when it runs.
+    assert readers == {names.execution_role, names.topics_role, names.audit_task_role}
+    audit = _containers(synthesized, MTLS_VARIANT, names.audit_task_family)[names.audit_container]
+    assert {"Name": CLIENT_CERT_SECRET_ENV, "Value": CERT_PATH} in audit["Environment"]
     functions = connector(synthesized, MTLS_VARIANT).find_resources("AWS::Lambda::Function").values()
     [topics] = [f for f in functions if f["Properties"].get("FunctionName") == names.topics_function]
     env = topics["Properties"]["Environment"]["Variables"]

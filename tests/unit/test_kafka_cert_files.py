@@ -155,6 +155,33 @@ def test_the_topics_lambda_writes_the_certificate_to_its_tmp_and_points_its_clie
     assert not (tmp_path / "none").exists()
 
 
+def test_the_scheduled_audit_under_mtls_reads_the_certificate_into_a_private_directory(
+    tmp_path: Path,
+) -> None:
+    """The audit task has no certificate volume: it reads the secret named by its environment with
+    its own role, once per run, into a fresh owner-only directory."""
+    from wms_connector.commands.audit import prepare_task_client_tls
+    from wms_connector.secrets.store import FileSecretsBackend
+
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text(json.dumps({"wms/s/kafkaClientCert": CLIENT.secret(CA.pem)}))
+    backend = FileSecretsBackend(secrets)
+    environ = {"KAFKA_CLIENT_CERT_SECRET": "wms/s/kafkaClientCert"}
+    prepare_task_client_tls(lambda: backend, environ)
+    directory = Path(environ[TLS_DIR_ENV])
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    files = client_tls_files(environ)
+    assert Path(files.key).read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    assert stat.S_IMODE(Path(files.key).stat().st_mode) == 0o400
+    # A directory given already (the image's, an operator's) is used as it is: no secret is read.
+    given = {"KAFKA_CLIENT_CERT_SECRET": "wms/s/kafkaClientCert", TLS_DIR_ENV: "/given"}
+    prepare_task_client_tls(lambda: pytest.fail("no secret may be read"), given)
+    assert given[TLS_DIR_ENV] == "/given"
+    # A missing certificate: one line naming the secret, before any client starts.
+    with pytest.raises(InputError, match="mtls: the client certificate secret 'wms/s/gone' does not exist"):
+        prepare_task_client_tls(lambda: backend, {"KAFKA_CLIENT_CERT_SECRET": "wms/s/gone"})
+
+
 def test_the_image_declares_the_certificate_directory_a_volume_owned_by_the_worker() -> None:
     """Fargate copies an image directory (owner uid 10001, 0700) into a task's bind mount only when
     the image declares it a VOLUME; otherwise the secrets container could not write there."""

@@ -7,10 +7,13 @@ module only wires the stage's names, the Kafka client and the source, and render
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Annotated, Any
 
 import typer
@@ -32,10 +35,12 @@ from wms_connector.commands.common import (
     parse_stage,
 )
 from wms_connector.connect.connector_config import STANDIN_PASSWORD_ENV
+from wms_connector.connect.secret_refs import CLIENT_CERT_SECRET_ENV
 from wms_connector.errors import InputError, WmsError
-from wms_connector.kafka.client import client_config, default_auth
+from wms_connector.kafka.client import TLS_DIR_ENV, client_config, default_auth
 from wms_connector.naming import TableId, names_for
 from wms_connector.output import console, emit, markup, styled
+from wms_connector.secrets.client_cert_files import fetch_client_tls
 from wms_connector.secrets.shapes import BROKER_STRING, DB_INFO, DB_PASSWORD, DbInfo
 from wms_connector.secrets.store import backend_for, parse_secret, resolve, resolve_password
 from wms_connector.stages import KafkaAuth, Stage, settings_for
@@ -197,6 +202,24 @@ def finish(
         raise AuditDiffersError(f"the topics differ from the source in {', '.join(differing)} (see above)")
 
 
+def prepare_task_client_tls(
+    backend: Callable[[], Any], environ: MutableMapping[str, str] = os.environ
+) -> None:
+    """mtls in the scheduled audit task: no certificate volume there, so the task reads the stage's
+    ``kafkaClientCert`` (named by ``KAFKA_CLIENT_CERT_SECRET``) with its own role and writes the
+    files into a private temporary directory for this run. Elsewhere (an operator's machine, the
+    agent container) ``WMS_KAFKA_TLS_DIR`` or the image's directory is used as it is."""
+    path = environ.get(CLIENT_CERT_SECRET_ENV)
+    if not path or environ.get(TLS_DIR_ENV):
+        return
+    directory = tempfile.mkdtemp(prefix="wms-kafka-tls-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    problem = fetch_client_tls(path, backend(), directory)
+    if problem is not None:
+        raise InputError(f"mtls: {problem}")
+    environ[TLS_DIR_ENV] = directory
+
+
 def audit_command(
     *,
     stage: StageOption,
@@ -282,6 +305,8 @@ def audit_command(
     if not bootstrap:
         bootstrap = str(resolve(parsed, BROKER_STRING, backend()).value)
     chosen_auth = auth if auth is not None else default_auth(settings_for(parsed).kafka_auth, bootstrap)
+    if chosen_auth is KafkaAuth.MTLS:
+        prepare_task_client_tls(backend)
     client = {
         **client_config(bootstrap, chosen_auth, region=default_region(region)),
         GROUP_PREFIX_KEY: names.audit_consumer_group_prefix,

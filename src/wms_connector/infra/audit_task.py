@@ -29,6 +29,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from wms_connector.connect.secret_refs import CLIENT_CERT_SECRET_ENV
 from wms_connector.infra.iam import service_role
 from wms_connector.infra.logging import log_group
 from wms_connector.infra.nag import acknowledge
@@ -65,6 +66,7 @@ class ScheduledAudit(Construct):
         db_secret_path: str,
         password_secret: secretsmanager.ISecret | None,
         password_secret_path: str | None,
+        kafka_client_cert: str | None = None,
         brokers: BrokerString,
         vpc: ec2.IVpc,
         security_group: ec2.ISecurityGroup,
@@ -93,6 +95,14 @@ class ScheduledAudit(Construct):
         db_secret.grant_read(self.task_role)
         if password_secret is not None:
             password_secret.grant_read(self.task_role)  # the audit connects to Oracle itself
+        environment = {"WMS_STAGE": names.stage.name}
+        if kafka_client_cert is not None:
+            # mtls: no certificate volume in this task; the audit reads the certificate itself
+            # when it runs and writes its files into a private temporary directory.
+            secretsmanager.Secret.from_secret_name_v2(self, "KafkaClientCert", kafka_client_cert).grant_read(
+                self.task_role
+            )
+            environment[CLIENT_CERT_SECRET_ENV] = kafka_client_cert
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
@@ -118,7 +128,7 @@ class ScheduledAudit(Construct):
                 brokers=brokers,
             ),
             essential=True,
-            environment={"WMS_STAGE": names.stage.name},
+            environment=environment,
             logging=ecs.LogDriver.aws_logs(stream_prefix="audit", log_group=self.log_group),
         )
         self.scheduler_role = service_role(

@@ -154,6 +154,7 @@ class ConnectorStack(Stack):
             db_secret_path=secrets.db_info.path,
             password_secret=None if secrets.password_source.legacy else self.connect.password_secret,
             password_secret_path=None if secrets.password_source.legacy else secrets.password_source.path,
+            kafka_client_cert=inputs.kafka_client_cert,
             brokers=secrets.broker_string.value,
             vpc=vpc,
             security_group=self.network.group,

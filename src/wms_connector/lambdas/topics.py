@@ -47,20 +47,18 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from wms_connector.connect.secret_refs import CLIENT_CERT_SECRET_ENV, ClientTlsFiles
+from wms_connector.connect.secret_refs import CLIENT_CERT_SECRET_ENV
 from wms_connector.errors import WmsError
 from wms_connector.kafka.admin import DeleteResult, TopicAdmin, delete_stage_topics, reconcile_topics
 from wms_connector.kafka.client import TLS_DIR_ENV
 from wms_connector.kafka.topics import topic_specs
 from wms_connector.naming import names_for
-from wms_connector.secrets.client_cert_files import write_client_tls_files
-from wms_connector.secrets.shapes import KAFKA_CLIENT_CERT
-from wms_connector.secrets.store import SecretsBackend, parse_secret
+from wms_connector.secrets.client_cert_files import fetch_client_tls
+from wms_connector.secrets.store import SecretsBackend
 from wms_connector.stages import KafkaAuth, Stage, settings_for
 
 log = logging.getLogger(__name__)
@@ -359,17 +357,10 @@ def prepare_client_tls(
     path = environ.get(CLIENT_CERT_SECRET_ENV, "")
     if not path:
         return f"KAFKA_AUTH=mtls but {CLIENT_CERT_SECRET_ENV} is not set"
-    try:
-        text = backend.fetch(path)
-        if text is None:
-            return f"the client certificate secret {path!r} does not exist"
-        cert = parse_secret(KAFKA_CLIENT_CERT, path, text)
-        Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
-        write_client_tls_files(cert, ClientTlsFiles(directory))
-    except WmsError as error:  # our own words: they name the rule and the path, never the key
-        return str(error)
-    environ[TLS_DIR_ENV] = directory
-    return None
+    problem = fetch_client_tls(path, backend, directory)
+    if problem is None:
+        environ[TLS_DIR_ENV] = directory
+    return problem
 
 
 def handler(event: Mapping[str, Any], context: Any) -> None:

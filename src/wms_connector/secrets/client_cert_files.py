@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Final
 
 from wms_connector.connect.secret_refs import ClientTlsFiles
-from wms_connector.errors import InputError
+from wms_connector.errors import InputError, WmsError
 from wms_connector.secrets.client_cert import KafkaClientCert
+from wms_connector.secrets.shapes import KAFKA_CLIENT_CERT
+from wms_connector.secrets.store import SecretsBackend, parse_secret
 
 FILE_MODE: Final = 0o400
 
@@ -62,3 +64,19 @@ def write_client_tls_files(
     for path, text in written:
         _write(Path(path), text)
     return tuple(path for path, _ in written)
+
+
+def fetch_client_tls(path: str, backend: SecretsBackend, directory: str) -> str | None:
+    """Read the ``kafkaClientCert`` secret at ``path`` with the caller's own rights (the topics
+    Lambda's role, the audit task's role) and write its files into ``directory`` (created 0700).
+    Returns a problem in one line (never the key), or None."""
+    try:
+        text = backend.fetch(path)
+        if text is None:
+            return f"the client certificate secret {path!r} does not exist"
+        cert = parse_secret(KAFKA_CLIENT_CERT, path, text)
+        Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_client_tls_files(cert, ClientTlsFiles(directory))
+    except WmsError as error:  # our own words: they name the rule and the path, never the key
+        return str(error)
+    return None
