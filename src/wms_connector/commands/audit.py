@@ -29,8 +29,10 @@ from wms_connector.aws import default_region
 from wms_connector.commands import params
 from wms_connector.commands.common import (
     JsonOption,
+    KafkaAuthOption,
     OfflineOption,
     SecretsFileOption,
+    StageBootstrapOption,
     StageOption,
     parse_stage,
 )
@@ -229,19 +231,8 @@ def audit_command(
     table: Annotated[
         list[str] | None, typer.Option("--table", help="SCHEMA.TABLE to audit; repeat (default: all four)")
     ] = None,
-    bootstrap: Annotated[
-        str | None,
-        typer.Option(
-            "--bootstrap",
-            "-b",
-            parser=params.bootstrap,
-            help="Kafka bootstrap (default: the stage's brokerString)",
-        ),
-    ] = None,
-    auth: Annotated[
-        KafkaAuth | None,
-        typer.Option("--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"),
-    ] = None,
+    bootstrap: StageBootstrapOption = None,
+    auth: KafkaAuthOption = None,
     region: Annotated[
         str | None, typer.Option("--region", help="AWS region (MSK IAM, Secrets Manager)")
     ] = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,16 +31,18 @@ OfflineOption = Annotated[
     ),
 ]
 
+
 # -- reaching a stage's Kafka (topics, hold, operations) ---------------------------------------
-BootstrapOption = Annotated[
-    str | None,
-    typer.Option(
-        "--bootstrap",
-        "-b",
-        parser=params.bootstrap,
-        metavar="HOST:PORT,...",
-        help="Kafka bootstrap servers host:port[,...]",
-    ),
+def bootstrap_option(help_: str) -> Any:
+    """``-b/--bootstrap HOST:PORT,...``, validated by the one bootstrap grammar; ``help_`` says
+    where the default comes from for the command."""
+    return typer.Option("--bootstrap", "-b", parser=params.bootstrap, metavar="HOST:PORT,...", help=help_)
+
+
+BootstrapOption = Annotated[str | None, bootstrap_option("Kafka bootstrap servers host:port[,...]")]
+#: For commands that reach a deployed stage's brokers: by default its ``brokerString`` secret.
+StageBootstrapOption = Annotated[
+    str | None, bootstrap_option("Kafka bootstrap servers (default: the stage's brokerString)")
 ]
 KafkaAuthOption = Annotated[
     KafkaAuth | None,
@@ -53,3 +55,24 @@ KafkaRegionOption = Annotated[
 
 def parse_stage(value: str) -> Stage:
     return Stage.parse(value)
+
+
+# -- reaching a stage's workers (status, verify) -------------------------------------------------
+WorkerUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--connect-url",
+        parser=params.http_url,
+        help="a worker's REST API (e.g. an ECS Exec forwarded port; default: the running local "
+        "cluster's, else http://localhost:8083)",
+    ),
+]
+MetricsUrlsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metrics-url",
+        parser=params.http_url,
+        help="a worker's JMX exporter; repeat per worker: the one running the task is used "
+        "(default: the local cluster's, else :9404)",
+    ),
+]

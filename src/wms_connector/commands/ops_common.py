@@ -21,7 +21,13 @@ import typer
 from wms_connector.aws import client as aws_client
 from wms_connector.aws import default_region
 from wms_connector.commands import params
-from wms_connector.commands.common import JsonOption, KafkaAuthOption, StageOption, parse_stage
+from wms_connector.commands.common import (
+    JsonOption,
+    KafkaAuthOption,
+    StageOption,
+    bootstrap_option,
+    parse_stage,
+)
 from wms_connector.connect import exposition
 from wms_connector.connect.rest import HttpConnectApi
 from wms_connector.errors import InputError, WmsError
@@ -83,16 +89,7 @@ MetricsUrlOpt = Annotated[
         help=f"a worker's JMX exporter page, once per worker (default {DEFAULT_METRICS_URL})",
     ),
 ]
-BootstrapOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--bootstrap",
-        "-b",
-        parser=params.bootstrap,
-        metavar="HOST:PORT,...",
-        help=f"Kafka bootstrap servers (default ${BOOTSTRAP_ENV})",
-    ),
-]
+BootstrapOpt = Annotated[str | None, bootstrap_option(f"Kafka bootstrap servers (default ${BOOTSTRAP_ENV})")]
 AuthOpt = KafkaAuthOption
 RegionOpt = Annotated[str | None, typer.Option("--region", help="AWS region (ECS Exec, MSK IAM auth)")]
 RemoteOpt = Annotated[

@@ -34,7 +34,13 @@ from wms_connector.agent.policy import (
 )
 from wms_connector.commands import params
 from wms_connector.commands.agent import AgentSource
-from wms_connector.commands.common import JsonOption, StageOption, parse_stage
+from wms_connector.commands.common import (
+    JsonOption,
+    MetricsUrlsOption,
+    StageOption,
+    WorkerUrlOption,
+    parse_stage,
+)
 from wms_connector.connect import exposition
 from wms_connector.connect.rest import BackOff, ConnectRestError, ConnectUnreachableError, HttpConnectApi
 from wms_connector.connect.rest_auth import credential_from_env
@@ -194,22 +200,8 @@ def _render(data: dict[str, Any]) -> None:
 
 def status_command(  # noqa: PLR0917 - typer maps each parameter to an option
     stage: StageOption,
-    connect_url: Annotated[
-        str | None,
-        typer.Option(
-            "--connect-url",
-            parser=params.http_url,
-            help="a worker's REST API (default: the running local cluster's, else http://localhost:8083)",
-        ),
-    ] = None,
-    metrics_url: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--metrics-url",
-            parser=params.http_url,
-            help="a worker's JMX exporter; repeat per worker: the one running the task is used",
-        ),
-    ] = None,
+    connect_url: WorkerUrlOption = None,
+    metrics_url: MetricsUrlsOption = None,
     agent_url: Annotated[
         str | None, typer.Option("--agent-url", parser=params.http_url, help="an agent's base URL (/healthz)")
     ] = None,

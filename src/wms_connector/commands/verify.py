@@ -21,7 +21,17 @@ from rich.text import Text
 
 from wms_connector.aws import default_region
 from wms_connector.commands import params
-from wms_connector.commands.common import JsonOption, SecretsFileOption, StageOption, parse_stage
+from wms_connector.commands.common import (
+    JsonOption,
+    KafkaAuthOption,
+    KafkaRegionOption,
+    MetricsUrlsOption,
+    SecretsFileOption,
+    StageBootstrapOption,
+    StageOption,
+    WorkerUrlOption,
+    parse_stage,
+)
 from wms_connector.commands.status import local_dir, running_local
 from wms_connector.connect.exposition import ExpositionError, parse
 from wms_connector.connect.rest import BackOff, ConnectRestError, HttpConnectApi
@@ -36,7 +46,7 @@ from wms_connector.naming import names_for
 from wms_connector.output import console, emit, err_console, markup, show_table, styled
 from wms_connector.secrets.shapes import BROKER_STRING, DB_INFO
 from wms_connector.secrets.store import backend_for, resolve
-from wms_connector.stages import KafkaAuth, Stage, settings_for
+from wms_connector.stages import Stage, settings_for
 from wms_connector.verify import (
     DEFAULT_SNAPSHOT_TIMEOUT_S,
     Check,
@@ -183,37 +193,11 @@ def verify_command(
             help="seconds to wait for health (default: 3 heartbeats, >= 60)",
         ),
     ] = None,
-    connect_url: Annotated[
-        str | None,
-        typer.Option(
-            "--connect-url",
-            parser=params.http_url,
-            help="a worker's REST URL (e.g. through ECS Exec port forwarding; default: the running "
-            f"local cluster's, else {DEFAULT_CONNECT_URL})",
-        ),
-    ] = None,
-    metrics_url: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--metrics-url",
-            parser=params.http_url,
-            help="a worker's JMX exporter URL; repeat per worker (default: :9404)",
-        ),
-    ] = None,
-    bootstrap: Annotated[
-        str | None,
-        typer.Option(
-            "--bootstrap",
-            "-b",
-            parser=params.bootstrap,
-            help="Kafka bootstrap servers (default: the stage's brokerString)",
-        ),
-    ] = None,
-    auth: Annotated[
-        KafkaAuth | None,
-        typer.Option("--auth", help="Kafka client auth (default: plaintext on loopback, else the stage's)"),
-    ] = None,
-    region: Annotated[str | None, typer.Option("--region", help="AWS region of MSK (IAM auth)")] = None,
+    connect_url: WorkerUrlOption = None,
+    metrics_url: MetricsUrlsOption = None,
+    bootstrap: StageBootstrapOption = None,
+    auth: KafkaAuthOption = None,
+    region: KafkaRegionOption = None,
     source: Annotated[
         str | None,
         typer.Option(

@@ -33,6 +33,7 @@ from wms_connector.connect.secret_refs import CLIENT_CERT_SECRET_ENV
 from wms_connector.infra.iam import service_role
 from wms_connector.infra.logging import log_group
 from wms_connector.infra.nag import acknowledge
+from wms_connector.infra.task_definition import fargate_task_definition
 from wms_connector.naming import METRIC_DIMENSIONS, AlarmKind, AuditMetric, StageNames, runbook_anchor
 from wms_connector.secrets.shapes import BrokerString
 from wms_connector.stages import StageSettings
@@ -103,18 +104,13 @@ class ScheduledAudit(Construct):
                 self.task_role
             )
             environment[CLIENT_CERT_SECRET_ENV] = kafka_client_cert
-        self.task_definition = ecs.FargateTaskDefinition(
+        self.task_definition = fargate_task_definition(
             self,
-            "TaskDefinition",
             family=names.audit_task_family,
             cpu=settings.audit_cpu,
-            memory_limit_mib=settings.audit_memory_mib,
+            memory_mib=settings.audit_memory_mib,
             execution_role=execution_role,
             task_role=self.task_role,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.X86_64,
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-            ),
         )
         self.container = self.task_definition.add_container(
             "Audit",

@@ -50,6 +50,7 @@ from wms_connector.infra.iam import service_role
 from wms_connector.infra.logging import log_group
 from wms_connector.infra.nag import acknowledge, log_streams_pattern
 from wms_connector.infra.network import CONNECT_REST_PORT
+from wms_connector.infra.task_definition import fargate_task_definition
 from wms_connector.naming import StageNames
 from wms_connector.secrets.shapes import BrokerString, DbInfo
 from wms_connector.secrets.store import PasswordSource, Resolved
@@ -261,18 +262,13 @@ class ConnectService(Construct):
             path=iam_path,
             description=f"{names.service}: what the workers (and agent) may call",
         )
-        self.task_definition = ecs.FargateTaskDefinition(
+        self.task_definition = fargate_task_definition(
             self,
-            "TaskDefinition",
             family=names.task_family,
             cpu=settings.task_cpu,
-            memory_limit_mib=settings.task_memory_mib,
+            memory_mib=settings.task_memory_mib,
             execution_role=self.execution_role,
             task_role=self.task_role,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.X86_64,
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-            ),
         )
         self.connect_log_group = log_group(
             self,
