@@ -39,9 +39,15 @@ class Offsets:
         return self.now
 
 
-def settle(store: Offsets, **kwargs: float) -> tuple[int, int]:
+def settle(store: Offsets, *, stable_reads: int = 2, timeout_s: float = 30.0) -> tuple[int, int]:
     done = write_until_stable(
-        store.write, store.read, sleep=store.sleep, clock=store.clock, what="the offsets", **kwargs
+        store.write,
+        store.read,
+        sleep=store.sleep,
+        clock=store.clock,
+        what="the offsets",
+        stable_reads=stable_reads,
+        timeout_s=timeout_s,
     )
     return done.writes, done.reads
 
@@ -71,6 +77,16 @@ def test_offsets_that_never_stay_fail_naming_what_and_what_to_check() -> None:
     assert "left STOPPED" in message
     assert store.now == pytest.approx(10.0)  # gave up at the deadline, not before
     assert caught.value.exit_code == 1
+
+
+def test_by_default_the_reads_outlast_a_stopping_tasks_graceful_shutdown() -> None:
+    from wms_connector.operations.settle import INTERVAL_S, STABLE_READS, TASK_SHUTDOWN_S
+
+    assert STABLE_READS * INTERVAL_S > TASK_SHUTDOWN_S
+    # a flush 5 s after the write (the whole graceful shutdown) is still seen and written over
+    store = Offsets(late=["wanted"] * 4 + ["old"])
+    done = write_until_stable(store.write, store.read, sleep=store.sleep, clock=store.clock, what="x")
+    assert done.writes == 2 and store.value == "wanted"
 
 
 def test_stable_reads_below_one_is_refused() -> None:

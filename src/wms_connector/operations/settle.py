@@ -4,8 +4,10 @@ Kafka Connect reports a connector ``STOPPED`` once its tasks were asked to stop,
 was mid-way through an offset flush may still commit one last offset after that (seen in the
 audit test: a KIP-875 ``PATCH`` answered 200, read back once, then overwritten by the stopped
 task's final commit a second later). A single read-back therefore proves nothing. The procedures
-write, then read back on an interval until ``stable_reads`` reads in a row show the wanted
-offsets, writing again whenever a read shows something else, within a deadline.
+write, then read back every second until the reads in a row that show the wanted offsets span the
+time a stopping task may still run (:data:`TASK_SHUTDOWN_S`), writing again whenever a read shows
+something else, within a deadline. With exactly-once (production), Connect also fences the old
+task generation before it alters offsets; this covers the at-least-once stages too.
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ from typing import Final
 
 from wms_connector.errors import WmsError
 
-STABLE_READS: Final = 2
+#: Kafka Connect's ``task.shutdown.graceful.timeout.ms`` (5 s, which our workers keep): how long a
+#: task asked to stop may still run, and flush its offsets, after the connector reads STOPPED.
+TASK_SHUTDOWN_S: Final = 5.0
 INTERVAL_S: Final = 1.0
+#: Reads in a row that must show the write: together they outlast a stopping task's last flush.
+STABLE_READS: Final = int(TASK_SHUTDOWN_S / INTERVAL_S) + 1
 TIMEOUT_S: Final = 30.0
 
 

@@ -92,7 +92,7 @@ class Target:
         return self.api.get_config(self.connector)
 
     def settle_offsets(self, write: Callable[[], object], holds: Callable[[], bool], what: str) -> Settled:
-        """``write`` the offsets until two reads in a row show them (``operations.settle``)."""
+        """``write`` the offsets until they stay written (``operations.settle``)."""
         return write_until_stable(write, holds, sleep=self.sleep, clock=time.monotonic, what=what)
 
     def committed_offsets(self) -> list[dict[str, Any]]:
