@@ -358,8 +358,9 @@ def run_remote(
     ]
     runner = run or relay_session
     tasks = remote.task_order(arns, names)
+    inner = remote.inner_args(remote_args(ctx))
     for number, task in enumerate(tasks, start=1):
-        argv = remote.exec_argv(names, task, remote.inner_args(remote_args(ctx)), region)
+        argv = remote.exec_argv(names, task, inner, region)
         err_console.print(
             f"running in {names.agent_container} of {task.rsplit('/', 1)[-1]} through ECS Exec",
             soft_wrap=True,
