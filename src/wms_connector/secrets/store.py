@@ -76,6 +76,14 @@ class SecretsBackend(Protocol):
         ...
 
 
+def _unreachable(path: str, error: Exception) -> SecretAccessError:
+    """Secrets Manager could not be reached at all (fetch and describe alike)."""
+    return SecretAccessError(
+        f"cannot reach AWS Secrets Manager for {path!r} ({type(error).__name__}); check the "
+        "region, credentials and network, or use --offline / --secrets-file"
+    )
+
+
 class AwsSecretsBackend:
     """AWS Secrets Manager through a boto3 ``secretsmanager`` client (passed in)."""
 
@@ -109,10 +117,7 @@ class AwsSecretsBackend:
                 "IAM permissions (secretsmanager:GetSecretValue, kms:Decrypt) and retry."
             ) from error
         except BotoCoreError as error:
-            raise SecretAccessError(
-                f"cannot reach AWS Secrets Manager for {path!r} ({type(error).__name__}); check the "
-                "region, credentials and network, or use --offline / --secrets-file"
-            ) from error
+            raise _unreachable(path, error) from error
         text = answer.get("SecretString")
         if text is None:
             raise SecretAccessError(f"secret {path!r} holds binary data; store it as a string (JSON)")
@@ -134,10 +139,7 @@ class AwsSecretsBackend:
                 "IAM permissions (secretsmanager:DescribeSecret) and retry."
             ) from error
         except BotoCoreError as error:
-            raise SecretAccessError(
-                f"cannot reach AWS Secrets Manager for {path!r} ({type(error).__name__}); check the "
-                "region, credentials and network, or use --offline / --secrets-file"
-            ) from error
+            raise _unreachable(path, error) from error
         if answer.get("DeletedDate") is not None:
             raise SecretAccessError(
                 f"secret {path!r} is scheduled for deletion in AWS Secrets Manager; restore it "
